@@ -1,0 +1,40 @@
+# Two commands for a new user: `make demo` and `make test`. Both create .venv and install
+# everything they need; both are idempotent (the stamp files track pyproject.toml).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+REPORT ?= memograd-report.html
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.demo-stamp: pyproject.toml $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	touch $@
+
+$(VENV)/.dev-stamp: pyproject.toml $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,all]"
+	touch $@ $(VENV)/.demo-stamp
+
+demo: $(VENV)/.demo-stamp
+	$(BIN)/memograd demo --out $(REPORT)
+
+lint: $(VENV)/.dev-stamp
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest -n 2 -q
+
+$(VENV)/.bench-stamp: pyproject.toml $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,all,bench]"
+	touch $@
+
+bench: $(VENV)/.bench-stamp
+	$(BIN)/python benchmarks/memo_bench.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

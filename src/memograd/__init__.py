@@ -1,0 +1,78 @@
+"""memograd: backpropagation is the chain rule plus memoization.
+
+The public API is re-exported here lazily (``import memograd`` stays fast and does not import
+NumPy-heavy engines until they are used)::
+
+    import memograd as mg
+    mg.memoize, mg.fib, mg.Value, mg.tensor, mg.Tensor, mg.no_grad,
+    mg.grad, mg.value_and_grad, mg.vjp, mg.paths, mg.explain, mg.gradcheck, mg.nn, mg.optim
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from memograd.errors import (
+    CheckpointError,
+    DataError,
+    GraphError,
+    MemogradError,
+    MemogradTypeError,
+    MemogradValueError,
+    NonFiniteError,
+    ShapeError,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (None: the name is a submodule)
+_EXPORTS = {
+    "memoize": "memograd.memo",
+    "CacheInfo": "memograd.memo",
+    "fib": "memograd.fibonacci",
+    "Value": "memograd.scalar.value",
+    "paths": "memograd.paths",
+    "count_paths": "memograd.paths",
+    "explain": "memograd.paths",
+    "Tensor": "memograd.tensor.tensor",
+    "tensor": "memograd.tensor.tensor",
+    "no_grad": "memograd.tensor.tensor",
+    "grad": "memograd.tensor.functional",
+    "value_and_grad": "memograd.tensor.functional",
+    "vjp": "memograd.tensor.functional",
+    "gradcheck": "memograd.gradcheck",
+    "nn": None,
+    "optim": None,
+    "data": None,
+    "graph": None,
+    "scalar": None,
+}
+
+__all__ = [
+    "__version__",
+    "MemogradError",
+    "MemogradValueError",
+    "MemogradTypeError",
+    "ShapeError",
+    "GraphError",
+    "NonFiniteError",
+    "DataError",
+    "CheckpointError",
+    *_EXPORTS,
+]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'memograd' has no attribute {name!r}")
+    module_name = _EXPORTS[name]
+    if module_name is None:
+        value = importlib.import_module(f"memograd.{name}")
+    else:
+        value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,30 @@
+"""The lesson that ``memograd demo`` tells, one module per section, in the notes' order.
+
+Each section module defines::
+
+    KEY: str                      # key of its data in ``memograd demo --json``
+    TITLE: str
+    compute(options) -> dict      # every number, computed live by the library (JSON-ready)
+    render(data, ui) -> None      # terminal output (rich)
+    html(data) -> str             # a fragment of the self-contained HTML report
+
+A section whose module does not exist yet is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+SECTIONS = ("memoization", "network", "chain_rule", "memo_table", "complexity", "training")
+
+
+def sections() -> list[ModuleType]:
+    found = []
+    for name in SECTIONS:
+        try:
+            found.append(importlib.import_module(f"memograd.lesson.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"memograd.lesson.{name}":
+                raise
+    return found

@@ -1,0 +1,26 @@
+import pytest
+
+from memograd._io import atomic_open, atomic_write_text
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    target = tmp_path / "a" / "f.txt"
+    atomic_write_text(target, "old")
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert [p.name for p in target.parent.iterdir()] == ["f.txt"]
+
+
+def test_interrupted_write_keeps_the_old_file(tmp_path):
+    target = tmp_path / "f.txt"
+    atomic_write_text(target, "good")
+    with pytest.raises(KeyboardInterrupt), atomic_open(target) as handle:
+        handle.write("half")
+        raise KeyboardInterrupt
+    assert target.read_text() == "good"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_bad_mode_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="mode"), atomic_open(tmp_path / "x", "a"):
+        pass
