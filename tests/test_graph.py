@@ -71,7 +71,7 @@ def test_each_adjoint_computed_once_even_with_exponentially_many_paths():
     for _ in range(depth):
         x = x * x
     visits = []
-    stats = backward(x, 1.0, lambda n, a: visits.append(id(n)))
+    stats = backward(x, 1.0, lambda n, a: (visits.append(id(n)), collect(n, a)))
     assert len(visits) == len(set(visits)) == depth + 1
     assert stats.edges == 2 * depth
     # d/dx0 x0^(2^60) = 2^60 x0^(2^60 - 1) = 2^60 at x0 = 1: one unit per path, 2^60 paths
