@@ -650,7 +650,7 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
 
 
 def fingerprint(*arrays: np.ndarray) -> str:
-    """A short hash of arrays' dtype, shape and bytes (a resumed run checks it sees the same data)."""
+    """Short hash of arrays' dtype, shape and bytes (a resumed run checks its data is the same)."""
     import hashlib
 
     h = hashlib.sha256()
