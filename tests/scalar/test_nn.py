@@ -1,0 +1,140 @@
+"""scalar.nn: shapes, names in the notes' notation, losses, loading weights, the notes' example."""
+
+import json
+import math
+import random
+
+import pytest
+
+from memograd import MemogradTypeError, MemogradValueError, Value
+from memograd.errors import DataError
+from memograd.scalar.nn import MLP, Layer, Neuron, notes_network, parse_net
+
+
+def test_mlp_2_2_2_1_has_the_notes_15_parameters_and_names():
+    m = MLP(2, [2, 2, 1], activation="sigmoid", output_activation="sigmoid")
+    names = list(m.named_parameters())
+    assert len(m.parameters()) == 15 == len(names)
+    assert names[:3] == ["w11^1", "w21^1", "b1^1"]  # (2+1) = 3 per neuron
+    assert {"w11^2", "w22^2", "b2^2", "w11^3", "w21^3", "b1^3"} <= set(names)
+    x1, x2 = Value(0.5, "x1"), Value(-0.3, "x2")
+    yhat = m([x1, x2])
+    assert isinstance(yhat, Value) and yhat.name == "yhat"
+    o21 = next(p for p in yhat.parents[0].parents if p.name == "o21")
+    z21 = o21.parents[0]
+    assert z21.op == "wsum" and z21.label == "z21" and z21.name is None
+    o11 = next(p for p in z21.parents if p.name == "o11")
+    assert o11.op == "sigmoid"
+
+
+def test_forward_matches_hand_computation():
+    m = MLP(2, [2, 1], activation="tanh", output_activation="linear", seed=3)
+    p = m.named_parameters()
+    x = [0.2, -0.7]
+    o1 = [
+        math.tanh(p[f"w1{j}^1"].data * x[0] + p[f"w2{j}^1"].data * x[1] + p[f"b{j}^1"].data)
+        for j in (1, 2)
+    ]
+    y = p["w11^2"].data * o1[0] + p["w21^2"].data * o1[1] + p["b1^2"].data
+    assert m(x).data == pytest.approx(y, rel=1e-14)
+
+
+def test_single_output_layer_and_multi_output():
+    single = MLP(3, [1])
+    assert isinstance(single([1.0, 2.0, 3.0]), Value)
+    multi = MLP(2, [3, 2])
+    out = multi([1.0, 2.0])
+    assert [o.name for o in out] == ["yhat1", "yhat2"]
+    layer = Layer(2, 1, "relu")
+    assert isinstance(layer([1.0, 2.0]), list) and len(layer([1.0, 2.0])) == 1
+
+
+def test_activations_are_selectable():
+    for act, f in [
+        ("sigmoid", lambda t: 1 / (1 + math.exp(-t))),
+        ("tanh", math.tanh),
+        ("relu", lambda t: max(t, 0.0)),
+        ("linear", lambda t: t),
+    ]:
+        n = Neuron(2, act, rng=random.Random(1))
+        z = n.w[0].data * 0.3 + n.w[1].data * 0.9 + n.b.data
+        assert n([0.3, 0.9]).data == pytest.approx(f(z), rel=1e-14)
+    with pytest.raises(MemogradValueError, match="unknown activation 'gelu'"):
+        MLP(2, [1], activation="gelu")
+
+
+def test_seed_reproduces_and_zero_grad():
+    a, b = MLP(2, [4, 1], seed=7), MLP(2, [4, 1], seed=7)
+    assert a.weights() == b.weights()
+    loss = a([0.1, 0.2]) ** 2
+    loss.backward()
+    assert any(p.grad != 0 for p in a.parameters())
+    a.zero_grad()
+    assert all(p.grad == 0 for p in a.parameters())
+
+
+def test_wide_layers_get_unambiguous_names():
+    m = MLP(12, [11, 1])
+    names = m.named_parameters()
+    assert "w12,11^1" in names and "w1,1^1" not in names and "w11^1" in names
+    assert len(names) == len(m.parameters())
+
+
+def test_load_weights_by_name(tmp_path):
+    m = MLP(2, [2, 1], seed=0)
+    w = {k: 0.1 * i for i, k in enumerate(m.weights())}
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"weights": w}))
+    m.load_weights(path)
+    assert m.weights() == w
+    with pytest.raises(MemogradValueError, match="unknown parameter name.*'w99\\^1'.*valid names"):
+        m.load_weights({**w, "w99^1": 1.0})
+    with pytest.raises(MemogradValueError, match="missing parameter"):
+        m.load_weights({"w11^1": 1.0})
+    m.load_weights({"w11^1": 1.0}, strict=False)
+    assert m.named_parameters()["w11^1"].data == 1.0
+    with pytest.raises(MemogradTypeError, match="must be a number"):
+        m.load_weights({**w, "w11^1": "x"})
+    with pytest.raises(MemogradValueError, match="finite"):
+        m.load_weights({**w, "w11^1": float("nan")})
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    with pytest.raises(DataError, match="line 1 column 2"):
+        m.load_weights(bad)
+    with pytest.raises(DataError, match="cannot read"):
+        m.load_weights(tmp_path / "missing.json")
+
+
+def test_notes_network_example():
+    ex = notes_network(seed=0)
+    assert ex.loss.name == "L" and ex.output.name == "yhat"
+    assert [x.name for x in ex.inputs] == ["x1", "x2"]
+    t = ex.targets[0]
+    assert ex.loss.data == pytest.approx((ex.output.data - t) ** 2, rel=1e-15)
+    d = ex.to_dict()
+    assert len(d["weights"]) == 15 and d["activation"] == "sigmoid" and d["loss"] == "mse"
+    again = notes_network(weights=d["weights"], inputs=list(d["inputs"].values()), target=t)
+    assert again.loss.data == ex.loss.data
+    with pytest.raises(MemogradValueError, match="unknown parameter 'w33\\^1'"):
+        ex.parameter("w33^1")
+
+
+def test_losses():
+    ex = notes_network(loss="bce", seed=1)
+    y, t = ex.output.data, ex.targets[0]
+    assert ex.loss.data == pytest.approx(-(t * math.log(y) + (1 - t) * math.log(1 - y)))
+    ex = notes_network(loss="hinge", seed=1, activation="tanh")
+    assert ex.targets[0] in (-1.0, 1.0)
+    assert ex.loss.data == pytest.approx(max(0.0, 1 - ex.targets[0] * ex.output.data))
+    with pytest.raises(MemogradValueError, match="unknown loss"):
+        notes_network(loss="l7")
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [("2", "at least two layers"), ("2,0,1", "width 0"), ("2,a", "integers"), ("", "integers")],
+)
+def test_parse_net_errors(spec, match):
+    with pytest.raises(MemogradValueError, match=match):
+        parse_net(spec)
+    assert parse_net("2, 2,2,1") == (2, 2, 2, 1)
