@@ -1,0 +1,114 @@
+"""The notes' notation, written three ways: plain ASCII names (``w11^1``, ``o21``, ``yhat``),
+Unicode for the terminal (``w₁₁¹``, ``ŷ``) and HTML/SVG markup (``w<sub>11</sub><sup>1</sup>``).
+
+A name is ``letters`` + optional ``digits`` (written as a subscript) + optional ``^digits`` (a
+superscript, the layer): ``w11^1``, ``b1^2``, ``o11``, ``x2``, ``yhat``, ``L``. Anything else is
+shown as it is.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import math
+import re
+
+_NAME = re.compile(r"^(?P<base>[A-Za-z]+?|yhat)(?P<sub>\d*)(?:\^(?P<sup>-?\d+))?$")
+_SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+_SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_BASES = {"yhat": "ŷ", "sigma": "σ"}
+
+
+def split_name(name: str) -> tuple[str, str, str] | None:
+    """``"w11^1" -> ("w", "11", "1")``; ``None`` when the name is not in the notes' notation."""
+    m = _NAME.match(name or "")
+    if not m:
+        return None
+    return m["base"], m["sub"] or "", m["sup"] or ""
+
+
+def unicode_name(name: str) -> str:
+    """``w11^1`` -> ``w₁₁¹``, ``yhat`` -> ``ŷ`` (for the terminal)."""
+    parts = split_name(name)
+    if parts is None:
+        return name
+    base, sub, sup = parts
+    return _BASES.get(base, base) + sub.translate(_SUB) + sup.translate(_SUP)
+
+
+def html_name(name: str) -> str:
+    """``w11^1`` -> ``w<sub>11</sub><sup>1</sup>`` (escaped, for HTML)."""
+    parts = split_name(name)
+    if parts is None:
+        return _html.escape(name)
+    base, sub, sup = parts
+    out = _html.escape(_BASES.get(base, base))
+    if sub:
+        out += f"<sub>{sub}</sub>"
+    if sup:
+        out += f"<sup>{sup}</sup>"
+    return out
+
+
+def svg_name(name: str, size: float = 13.0) -> str:
+    """Markup for inside an SVG ``<text>``: base, then subscript and superscript as ``<tspan>``
+    shifted with ``dy`` (browsers agree on ``dy``; ``baseline-shift`` is not portable)."""
+    parts = split_name(name)
+    if parts is None:
+        return _html.escape(name)
+    base, sub, sup = parts
+    small = round(size * 0.7, 1)
+    out = _html.escape(_BASES.get(base, base))
+    shift = 0.0
+    if sub:
+        d = round(size * 0.3, 1)
+        out += f'<tspan dy="{d}" font-size="{small}">{sub}</tspan>'
+        shift += d
+    if sup:
+        d = round(size * 0.45 + shift, 1)
+        # with a subscript, the superscript sits right after it (not stacked): readable and simple
+        out += f'<tspan dy="{-d}" font-size="{small}">{sup}</tspan>'
+        shift -= d
+    if shift:
+        # return to the baseline so that text after the name is not shifted
+        out += f'<tspan dy="{round(-shift, 1)}"></tspan>'
+    return out
+
+
+def partial(num: str, den: str, form: str = "html") -> str:
+    """∂num/∂den. ``form``: ``html`` (a stacked fraction, styled by the report's ``.frac``),
+    ``unicode`` (``∂L/∂w₁₁¹``) or ``latex``."""
+    if form == "unicode":
+        return f"∂{unicode_name(num)}/∂{unicode_name(den)}"
+    if form == "latex":
+        return rf"\frac{{\partial {latex_name(num)}}}{{\partial {latex_name(den)}}}"
+    return f'<span class="frac"><span>∂{html_name(num)}</span><span>∂{html_name(den)}</span></span>'
+
+
+def latex_name(name: str) -> str:
+    parts = split_name(name)
+    if parts is None:
+        return name
+    base, sub, sup = parts
+    base = {"yhat": r"\hat{y}", "sigma": r"\sigma"}.get(base, base)
+    return base + (f"_{{{sub}}}" if sub else "") + (f"^{{{sup}}}" if sup else "")
+
+
+def fmt(x, digits: int = 4) -> str:
+    """A number as the lesson prints it everywhere (terminal, HTML, SVG): ``digits`` significant
+    digits, integers with thousands separators, plain ``-``. Tests compare against this."""
+    if x is None:
+        return ""
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return f"{x:,}"
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    if 10**digits <= abs(x) < 1e15:
+        return f"{x:,.0f}"
+    if 1e-4 <= abs(x) < 10**digits:
+        return f"{x:.{digits}g}"
+    return f"{x:.{digits - 1}e}"

@@ -1,0 +1,41 @@
+import pytest
+
+from memograd.viz.notation import fmt, html_name, latex_name, partial, split_name, unicode_name
+
+
+@pytest.mark.parametrize(
+    "name, parts, uni, html",
+    [
+        ("w11^1", ("w", "11", "1"), "w₁₁¹", "w<sub>11</sub><sup>1</sup>"),
+        ("b1^2", ("b", "1", "2"), "b₁²", "b<sub>1</sub><sup>2</sup>"),
+        ("o21", ("o", "21", ""), "o₂₁", "o<sub>21</sub>"),
+        ("yhat", ("yhat", "", ""), "ŷ", "ŷ"),
+        ("L", ("L", "", ""), "L", "L"),
+    ],
+)
+def test_notes_notation(name, parts, uni, html):
+    assert split_name(name) == parts
+    assert unicode_name(name) == uni
+    assert html_name(name) == html
+
+
+def test_other_names_are_shown_as_they_are():
+    assert split_name("a+b") is None
+    assert unicode_name("a+b") == "a+b"
+    assert html_name("<z>") == "&lt;z&gt;"
+
+
+def test_partial_forms():
+    assert partial("L", "w11^1", "unicode") == "∂L/∂w₁₁¹"
+    assert partial("yhat", "o21", "latex") == r"\frac{\partial \hat{y}}{\partial o_{21}}"
+    assert latex_name("w12^2") == "w_{12}^{2}"
+    assert "frac" in partial("L", "o11")
+
+
+def test_fmt():
+    assert fmt(63245986) == "63,245,986"
+    assert fmt(0.123456) == "0.1235"
+    assert fmt(-0.0001234) == "-0.0001234"
+    assert fmt(1.5e-7) == "1.500e-07"
+    assert fmt(0.0) == "0" and fmt(None) == ""
+    assert fmt(123456.7) == "123,457"
