@@ -1,0 +1,272 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memograd.errors import MemogradValueError, NonFiniteError
+from memograd.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    CosineLR,
+    RMSprop,
+    StepLR,
+    Warmup,
+    clip_grad_norm,
+    global_norm,
+    make_optimizer,
+    make_schedule,
+    schedule_from_dict,
+)
+
+
+class P:
+    """A parameter as the optimizers see one: ``data`` (changed in place) and ``grad``."""
+
+    def __init__(self, values, grad=None):
+        self.data = np.array(values, dtype=np.float64)
+        self.grad = None if grad is None else np.array(grad, dtype=np.float64)
+
+
+# --------------------------------------------------------------- closed forms
+
+
+def test_plain_sgd_is_p_minus_lr_g_in_place():
+    p = P([1.0, -2.0], [0.5, 0.25])
+    before = p.data
+    SGD([p], lr=0.1).step()
+    assert p.data is before  # in place
+    assert np.allclose(p.data, [0.95, -2.025])
+
+
+def test_sgd_momentum_with_a_constant_gradient_matches_the_geometric_series():
+    g, lr, mu, steps = 0.3, 0.05, 0.9, 12
+    p = P([1.0])
+    opt = SGD([p], lr=lr, momentum=mu)
+    for _ in range(steps):
+        p.grad = np.array([g])
+        opt.step()
+    # buffer after s steps: g (1 - mu^s) / (1 - mu); the parameter moves by lr times each buffer
+    expected = 1.0 - lr * g * sum((1 - mu**s) / (1 - mu) for s in range(1, steps + 1))
+    assert p.data[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_adam_with_a_constant_gradient_moves_lr_per_step():
+    # bias correction makes m_hat = g and v_hat = g^2 exactly, so each step is lr * g / (|g| + eps)
+    g, lr, eps, steps = -0.7, 0.01, 1e-8, 25
+    p = P([2.0, 3.0])
+    opt = Adam([p], lr=lr, eps=eps)
+    for _ in range(steps):
+        p.grad = np.array([g, 2 * g])
+        opt.step()
+    assert np.allclose(
+        p.data,
+        [2.0 - steps * lr * g / (abs(g) + eps), 3.0 - steps * lr * 2 * g / (abs(2 * g) + eps)],
+        rtol=1e-10,
+    )
+
+
+def test_adamw_decay_is_decoupled_from_the_gradient():
+    lr, wd, steps = 0.1, 0.5, 7
+    p = P([4.0, -1.0], [0.0, 0.0])
+    opt = AdamW([p], lr=lr, weight_decay=wd)
+    for _ in range(steps):
+        opt.step()
+    assert np.allclose(p.data, np.array([4.0, -1.0]) * (1 - lr * wd) ** steps, rtol=1e-12)
+    # Adam's L2 decay goes through the moments instead: with g = 0 the first step is -lr sign(p)
+    q = P([4.0, -1.0], [0.0, 0.0])
+    Adam([q], lr=lr, weight_decay=wd).step()
+    assert np.allclose(q.data, [4.0 - lr, -1.0 + lr], rtol=1e-7)
+
+
+def test_rmsprop_first_step_closed_form():
+    g, lr, alpha = np.array([0.2, -3.0]), 0.01, 0.99
+    p = P([0.0, 0.0], g)
+    RMSprop([p], lr=lr, alpha=alpha).step()
+    # v = (1 - alpha) g^2, so the step is lr g / (sqrt(1 - alpha) |g| + eps)
+    assert np.allclose(p.data, -lr * np.sign(g) / math.sqrt(1 - alpha), rtol=1e-6)
+
+
+# --------------------------------------------------------------- independent references
+
+
+def reference(kind, hp, p0, grads):
+    """Element by element, in plain Python floats, the update rules as the papers write them."""
+    out = []
+    for j, x in enumerate(p0):
+        m = v = b = 0.0
+        for t, gs in enumerate(grads, start=1):
+            g = gs[j]
+            wd = hp.get("weight_decay", 0.0)
+            if kind == "sgd":
+                g += wd * x
+                mu = hp.get("momentum", 0.0)
+                if mu:
+                    b = g if t == 1 else mu * b + g
+                    g = g + mu * b if hp.get("nesterov") else b
+                x -= hp["lr"] * g
+            elif kind in ("adam", "adamw"):
+                if kind == "adamw":
+                    x *= 1 - hp["lr"] * wd
+                else:
+                    g += wd * x
+                m = 0.9 * m + 0.1 * g
+                v = 0.999 * v + 0.001 * g * g
+                mhat, vhat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+                x -= hp["lr"] * mhat / (math.sqrt(vhat) + 1e-8)
+            elif kind == "rmsprop":
+                g += wd * x
+                v = 0.99 * v + 0.01 * g * g
+                d = g / (math.sqrt(v) + 1e-8)
+                mu = hp.get("momentum", 0.0)
+                if mu:
+                    b = mu * b + d
+                    d = b
+                x -= hp["lr"] * d
+        out.append(x)
+    return np.array(out)
+
+
+CASES = [
+    ("sgd", {"lr": 0.1}),
+    ("sgd", {"lr": 0.05, "momentum": 0.9}),
+    ("sgd", {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.1}),
+    ("adam", {"lr": 0.01}),
+    ("adam", {"lr": 0.01, "weight_decay": 0.2}),
+    ("adamw", {"lr": 0.01, "weight_decay": 0.3}),
+    ("rmsprop", {"lr": 0.01}),
+    ("rmsprop", {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.05}),
+]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    case=st.sampled_from(CASES),
+    data=st.lists(
+        st.lists(st.floats(-5, 5, allow_nan=False), min_size=3, max_size=3),
+        min_size=2,
+        max_size=8,
+    ),
+)
+def test_updates_match_an_independent_scalar_reference(case, data):
+    kind, hp = case
+    p0, grads = data[0], data[1:]
+    p = P(p0)
+    opt = make_optimizer(kind, [p], **hp)
+    for g in grads:
+        p.grad = np.array(g)
+        opt.step()
+        opt.zero_grad()
+        assert p.grad is None
+    assert np.allclose(p.data, reference(kind, hp, p0, grads), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind, hp", CASES)
+def test_every_optimizer_minimises_a_quadratic(kind, hp):
+    target = np.array([1.0, -2.0, 0.5])
+    p = P(np.zeros(3))
+    opt = make_optimizer(kind, [p], **{**hp, "weight_decay": 0.0})
+    for _ in range(3000):
+        p.grad = 2 * (p.data - target)
+        opt.step()
+    assert np.allclose(p.data, target, atol=0.05)
+
+
+def test_float32_parameters_stay_float32_and_skip_missing_grads():
+    a = P([1.0, 2.0])
+    a.data = a.data.astype(np.float32)
+    a.grad = np.ones(2, np.float32)
+    b = P([5.0])
+    Adam([a, b]).step()
+    assert a.data.dtype == np.float32 and b.data.tolist() == [5.0]
+
+
+def test_state_dict_resumes_the_exact_trajectory():
+    rng = np.random.default_rng(0)
+    grads = rng.normal(size=(10, 4))
+    for cls in (SGD, Adam, AdamW, RMSprop):
+        kw = {"momentum": 0.9} if cls in (SGD, RMSprop) else {}
+        whole = P(np.ones(4))
+        opt = cls([whole], lr=0.01, schedule=make_schedule("cosine", 10, 2), **kw)
+        for g in grads:
+            whole.grad = g
+            opt.step()
+        first = P(np.ones(4))
+        opt1 = cls([first], lr=0.01, schedule=make_schedule("cosine", 10, 2), **kw)
+        for g in grads[:6]:
+            first.grad = g
+            opt1.step()
+        state = opt1.state_dict()
+        second = P(first.data.copy())
+        opt2 = cls([second], lr=0.01, **kw)
+        opt2.load_state_dict(state)
+        assert opt2.t == 6
+        for g in grads[6:]:
+            second.grad = g
+            opt2.step()
+        assert np.array_equal(second.data, whole.data), cls.__name__
+
+
+def test_load_state_dict_checks_type_slots_and_shapes():
+    opt = Adam([P(np.ones(3))])
+    with pytest.raises(MemogradValueError, match="state is for 'SGD'"):
+        opt.load_state_dict(SGD([P(np.ones(3))]).state_dict())
+    bad = Adam([P(np.ones(4))])
+    bad.params[0].grad = np.ones(4)
+    bad.step()
+    with pytest.raises(MemogradValueError, match="shape \\(4,\\), parameter 0 has \\(3,\\)"):
+        opt.load_state_dict(bad.state_dict())
+
+
+def test_bad_hyperparameters():
+    with pytest.raises(MemogradValueError, match="lr must be > 0"):
+        SGD([P([1.0])], lr=-1)
+    with pytest.raises(MemogradValueError, match="nesterov needs momentum"):
+        SGD([P([1.0])], nesterov=True)
+    with pytest.raises(MemogradValueError, match="empty parameter list"):
+        Adam([])
+    with pytest.raises(MemogradValueError, match="unknown optimizer 'lbfgs'"):
+        make_optimizer("lbfgs", [P([1.0])], lr=0.1)
+    p = P([1.0], [1.0, 2.0])
+    with pytest.raises(MemogradValueError, match="gradient has shape \\(2,\\)"):
+        SGD([p]).step()
+
+
+# --------------------------------------------------------------- schedules and clipping
+
+
+def test_schedules():
+    step = StepLR(3, 0.5)
+    assert [step(t) for t in range(1, 8)] == [1, 1, 1, 0.5, 0.5, 0.5, 0.25]
+    cos = CosineLR(10, min_factor=0.1)
+    assert cos(1) == 1.0 and cos(11) == pytest.approx(0.1) and cos(6) == pytest.approx(0.55)
+    warm = Warmup(4, CosineLR(10))
+    assert [warm(t) for t in range(1, 5)] == [0.25, 0.5, 0.75, 1.0]
+    assert warm(5) == 1.0 and warm(15) == pytest.approx(0.0)
+    again = schedule_from_dict(warm.to_dict())
+    assert [again(t) for t in range(1, 20)] == [warm(t) for t in range(1, 20)]
+    p = P([0.0], [1.0])
+    opt = SGD([p], lr=1.0, schedule=StepLR(1, 0.5))
+    lrs = []
+    for _ in range(3):
+        lrs.append(opt.current_lr)
+        p.grad = np.array([1.0])
+        opt.step()
+    assert lrs == [1.0, 0.5, 0.25] and p.data[0] == -1.75
+
+
+def test_clip_grad_norm_scales_to_the_max_norm_keeping_direction():
+    a, b = P(np.zeros(2), [3.0, 0.0]), P(np.zeros(1), [4.0])
+    assert global_norm([a, b]) == 5.0
+    assert clip_grad_norm([a, b], 1.0) == 5.0
+    assert global_norm([a, b]) == pytest.approx(1.0)
+    assert np.allclose(a.grad, [0.6, 0.0]) and np.allclose(b.grad, [0.8])
+    assert clip_grad_norm([a, b], 10.0) == pytest.approx(1.0)
+    assert np.allclose(b.grad, [0.8])  # below the threshold nothing changes
+    with pytest.raises(NonFiniteError, match="gradient norm is nan"):
+        clip_grad_norm([P([0.0], [float("nan")])], 1.0)
+    p = P([0.0], [10.0])
+    SGD([p], lr=1.0, clip_norm=2.0).step()
+    assert p.data[0] == pytest.approx(-2.0)
