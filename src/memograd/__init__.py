@@ -35,7 +35,7 @@ _EXPORTS = {
     "count_paths": "memograd.paths",
     "explain": "memograd.paths",
     "Tensor": "memograd.tensor.tensor",
-    "tensor": "memograd.tensor.tensor",
+    "tensor": None,  # the package memograd.tensor, callable as the constructor
     "no_grad": "memograd.tensor.tensor",
     "grad": "memograd.tensor.functional",
     "value_and_grad": "memograd.tensor.functional",
