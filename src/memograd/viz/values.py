@@ -1,0 +1,197 @@
+"""From the scalar engine to pictures: a ``Value`` graph or an ``MLP`` as lists of
+:class:`~memograd.viz.svg.Node` and :class:`~memograd.viz.svg.Edge`, and the SVG renderings used
+for Jupyter display.
+
+Two views of a computation graph:
+
+``op``
+    every node the engine made (weighted sums ``z21``, activations, the loss's ``sub``/``pow``);
+``neuron``
+    only the named nodes (inputs ``x1``, parameters ``w11^1``/``b1^1``, neuron outputs ``o11``,
+    ``ŷ``, ``L``): the unnamed op nodes in between are collapsed, as the notes draw it.
+
+And the network picture of the notes (:func:`network_graph`): a neuron per circle, a weight per
+edge, labelled ``w11^1 = value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from memograd.errors import MemogradValueError
+from memograd.graph import topological_order
+from memograd.viz.svg import Edge, Highlight, Node, graph_svg
+
+VIEWS = ("neuron", "op")
+
+
+def _kind(v, root, params: set[int]) -> str:
+    if v is root:
+        return "loss" if v.name == "L" else "output"
+    if id(v) in params or (v.name and v.name[:1] in "wb" and "^" in v.name):
+        return "param"
+    if not v._parents:
+        return "input"
+    if v.name and v.name.startswith("yhat"):
+        return "output"
+    return "neuron" if v.name else "op"
+
+
+def _op_symbol(v) -> str:
+    return {
+        "add": "+",
+        "sub": "−",
+        "mul": "×",
+        "div": "÷",
+        "pow": "^",
+        "neg": "−x",
+        "sigmoid": "σ",
+        "wsum": "Σ",
+    }.get(v.op, v.op or "const")
+
+
+def value_graph(
+    root, view: str = "op", params: Iterable = ()
+) -> tuple[list[Node], list[Edge], dict[int, str]]:
+    """Nodes and edges of the graph under ``root`` (forward direction, leaves first), and the map
+    ``id(value) -> node id``. Node ids are the notes' names where the engine gave one."""
+    if view not in VIEWS:
+        raise MemogradValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    order = topological_order(root)
+    pset = {id(p) for p in params}
+    ids: dict[int, str] = {}
+    used: set[str] = set()
+    for k, v in enumerate(order):
+        base = v.name or getattr(v, "label", None) or f"{v.op or 'leaf'}{k}"
+        nid = base if base not in used else f"{base}#{k}"
+        used.add(nid)
+        ids[id(v)] = nid
+    if view == "op":
+        nodes = [
+            Node(
+                ids[id(v)],
+                label=v.name or getattr(v, "label", None) or "",
+                data=v.data,
+                grad=v.grad,
+                kind=_kind(v, root, pset),
+                note=_op_symbol(v),
+            )
+            for v in order
+        ]
+        edges = [Edge(ids[id(p)], ids[id(v)]) for v in order for p in v._parents if p is not None]
+        return nodes, _dedupe(edges), ids
+    # neuron view: keep named nodes (and the root); an edge a -> b when a reaches b through
+    # unnamed nodes only
+    keep = [v for v in order if v.name or v is root]
+    keep_ids = {id(v) for v in keep}
+    nearest: dict[int, list] = {}  # id(v) -> kept ancestors reached through unnamed nodes
+    for v in order:
+        found: list = []
+        for p in v._parents:
+            if p is None:
+                continue
+            if id(p) in keep_ids:
+                found.append(p)
+            else:
+                found.extend(nearest.get(id(p), []))
+        seen: set[int] = set()
+        nearest[id(v)] = [p for p in found if not (id(p) in seen or seen.add(id(p)))]
+    nodes = [
+        Node(ids[id(v)], label=v.name or "", data=v.data, grad=v.grad, kind=_kind(v, root, pset))
+        for v in keep
+    ]
+    edges = [Edge(ids[id(p)], ids[id(v)]) for v in keep for p in nearest[id(v)]]
+    return nodes, _dedupe(edges), ids
+
+
+def _dedupe(edges: list[Edge]) -> list[Edge]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for e in edges:
+        if (e.src, e.dst) not in seen:
+            seen.add((e.src, e.dst))
+            out.append(e)
+    return out
+
+
+def named_values(root) -> dict[str, object]:
+    """``{name: Value}`` for every named node under ``root`` (the first one wins on a clash)."""
+    out: dict[str, object] = {}
+    for v in topological_order(root):
+        if v.name and v.name not in out:
+            out[v.name] = v
+    return out
+
+
+def network_graph(model, loss=None, inputs: Iterable[str] | None = None):
+    """The notes' picture of an MLP: circles for the inputs, the neurons and ``L``; one edge per
+    weight, labelled with its name and value. With ``loss`` (a Value computed by the model), every
+    circle shows ``data | grad`` read from that graph."""
+    sizes = model.sizes
+    values = named_values(loss) if loss is not None else {}
+    x_names = list(inputs) if inputs is not None else [f"x{i}" for i in range(1, sizes[0] + 1)]
+
+    def node(name: str, layer: int, kind: str) -> Node:
+        v = values.get(name)
+        return Node(
+            name,
+            name,
+            layer,
+            data=v.data if v is not None else None,
+            grad=v.grad if v is not None and v._parents else None,
+            kind=kind,
+        )
+
+    nodes = [node(x, 0, "input") for x in x_names]
+    edges: list[Edge] = []
+    prev = x_names
+    for k, layer in enumerate(model.layers, 1):
+        last = k == len(model.layers)
+        names = []
+        for neuron in layer.neurons:
+            nodes.append(node(neuron.name, k, "output" if last else "neuron"))
+            names.append(neuron.name)
+            for src, w in zip(prev, neuron.w):
+                edges.append(Edge(src, neuron.name, w.name, w.data))
+        prev = names
+    if loss is not None:
+        lname = loss.name or "L"
+        nodes.append(node(lname, len(model.layers) + 1, "loss"))
+        nodes[-1].grad = loss.grad
+        edges += [Edge(n, lname) for n in prev]
+    return nodes, edges
+
+
+def layer_titles(model, with_loss: bool = True) -> list[str]:
+    n = len(model.layers)
+    titles = ["inputs"] + [f"layer {k}" for k in range(1, n)] + ["output"]
+    return titles + (["loss"] if with_loss else [])
+
+
+# --- Jupyter display helpers (called by _repr_svg_ / _repr_html_ of the engine's classes) ---------
+
+
+def value_svg(value, view: str = "op", max_nodes: int = 400) -> str:
+    """SVG of the graph under a Value, each node ``name | data | grad``."""
+    n = len(topological_order(value))
+    if n > max_nodes:
+        raise MemogradValueError(
+            f"the graph has {n} nodes, too many to draw (limit {max_nodes}); draw a smaller "
+            "graph or pass max_nodes"
+        )
+    nodes, edges, _ = value_graph(value, view)
+    return graph_svg(nodes, edges, style="record")
+
+
+def model_svg(model, loss=None, highlights: Iterable[Highlight] = ()) -> str:
+    """SVG of an MLP in the notes' style (weights on the edges)."""
+    nodes, edges = network_graph(model, loss)
+    sizes = "-".join(map(str, model.sizes))
+    return graph_svg(
+        nodes,
+        edges,
+        highlights=highlights,
+        title=f"MLP {sizes}",
+        layer_titles=layer_titles(model, loss is not None),
+        caption="under each neuron: data | grad" if loss is not None else "",
+    )

@@ -1,0 +1,61 @@
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from memograd.errors import MemogradValueError
+from memograd.scalar.nn import notes_network
+from memograd.scalar.value import Value
+from memograd.viz.values import model_svg, network_graph, value_graph, value_svg
+
+
+def test_op_view_has_every_engine_node():
+    ex = notes_network()
+    ex.loss.backward()
+    nodes, edges, _ = value_graph(ex.loss, "op")
+    assert len(nodes) == len(ex.loss.nodes())
+    assert sum(len(v.parents) for v in ex.loss.nodes()) == len(edges)
+    byid = {n.id: n for n in nodes}
+    assert byid["w11^1"].grad == ex.parameter("w11^1").grad
+    assert byid["z21"].kind == "op" and byid["L"].kind == "loss"
+
+
+def test_neuron_view_collapses_weighted_sums_as_the_notes_draw():
+    ex = notes_network()
+    nodes, edges, _ = value_graph(ex.loss, "neuron")
+    ids = {n.id for n in nodes}
+    assert "z21" not in ids and {"o11", "o21", "yhat", "L", "w11^1"} <= ids
+    pairs = {(e.src, e.dst) for e in edges}
+    # the two paths of dL/dw11^1 exist in the neuron-level graph
+    for pair in [("w11^1", "o11"), ("o11", "o21"), ("o11", "o22"), ("o21", "yhat")]:
+        assert pair in pairs
+    assert ("o22", "yhat") in pairs and ("yhat", "L") in pairs
+    assert ("w11^1", "o21") not in pairs
+
+
+def test_network_graph_one_edge_per_weight():
+    ex = notes_network()
+    ex.loss.backward()
+    nodes, edges = network_graph(ex.model, ex.loss)
+    weights = [e for e in edges if e.label]
+    assert len(weights) == 10 and {e.label for e in weights} >= {"w11^1", "w21^3"}
+    o11 = next(n for n in nodes if n.id == "o11")
+    engine_o11 = next(v for v in ex.loss.nodes() if v.name == "o11")
+    assert (o11.data, o11.grad) == (engine_o11.data, engine_o11.grad) and o11.grad != 0
+    x1 = next(n for n in nodes if n.id == "x1")
+    assert x1.kind == "input" and x1.grad is None  # inputs are leaves: data only
+
+
+def test_svgs_parse():
+    a = Value(2.0, "a")
+    b = a * a + a
+    b.name = "L"
+    b.backward()
+    root = ET.fromstring(value_svg(b))
+    text = "".join(root.itertext())
+    assert "data 6" in text and "grad 5" in text  # d(a^2 + a)/da = 2a + 1 = 5
+    ex = notes_network()
+    ET.fromstring(model_svg(ex.model, ex.loss))
+    with pytest.raises(MemogradValueError, match="too many"):
+        value_svg(b, max_nodes=1)
+    with pytest.raises(MemogradValueError, match="view"):
+        value_graph(b, "nope")
