@@ -1,0 +1,284 @@
+import functools
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import memograd as mg
+from memograd.errors import MemogradError, MemogradTypeError, MemogradValueError
+from memograd.memo import array_key, memoize
+
+
+def test_bare_and_with_options_and_public_names():
+    @memoize
+    def square(x):
+        return x * x
+
+    @memoize(maxsize=2)
+    def cube(x):
+        return x**3
+
+    assert square(3) == 9 and cube(2) == 8
+    assert mg.memoize is memoize
+    assert isinstance(square.cache_info(), mg.CacheInfo)
+    assert square.cache_info() == (0, 1, None, 1)
+    assert cube.cache_info().maxsize == 2
+    assert square.__wrapped__.__name__ == "square" and square.__name__ == "square"
+
+
+def test_recursion_counts_match_closed_forms():
+    @memoize
+    def fib(n):
+        return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+    n = 30
+    assert fib(n) == 832040
+    info = fib.cache_info()
+    # each k = 0..n computed once; each k >= 2 calls twice: 2n - 1 calls in all
+    assert info.misses == n + 1 and info.hits == n - 2 and info.currsize == n + 1
+    assert fib.stats.calls == 2 * n - 1 == info.hits + info.misses
+    assert fib.stats.max_depth == n
+    assert fib.stats.depth == 0
+    expected = [0, 1]
+    while len(expected) <= n:
+        expected.append(expected[-1] + expected[-2])
+    assert dict(fib.cache) == dict(enumerate(expected))
+
+
+def test_cache_is_read_only_and_cache_clear_resets_everything():
+    @memoize
+    def f(x, y=0):
+        return (x, y)
+
+    f(1)
+    f(1, y=2)
+    f((1, 2))
+    f(1, 2)
+    assert len(f.cache) == f.cache_info().currsize == 4
+    assert f.cache[1] == (1, 0) and f.cache[(1, 2)] == (1, 2) and f.cache[((1, 2),)] == ((1, 2), 0)
+    with pytest.raises(TypeError):
+        f.cache[5] = 5  # type: ignore[index]
+    f.cache_clear()
+    assert f.cache_info() == (0, 0, None, 0) and len(f.cache) == 0
+    assert f.stats.max_depth == 0 and f.stats.calls == 0
+
+
+def test_bounded_view_follows_lru_eviction():
+    @memoize(maxsize=3)
+    def sq(x):
+        return x * x
+
+    for x in [1, 2, 3, 1, 4, 5, 1]:
+        sq(x)
+    # LRU order: 1 used again before 4 and 5 came, so 2 and 3 were evicted
+    assert dict(sq.cache) == {1: 1, 4: 16, 5: 25}
+    assert len(sq.cache) == sq.cache_info().currsize == 3
+    with pytest.raises(KeyError):
+        sq.cache[2]
+    sq.cache_clear()
+    assert dict(sq.cache) == {}
+
+
+def test_maxsize_zero_caches_nothing_like_lru_cache():
+    @memoize(maxsize=0)
+    def f(x):
+        return x
+
+    ref = functools.lru_cache(maxsize=0)(lambda x: x)
+    for x in [1, 1, 2]:
+        assert f(x) == ref(x)
+    assert f.cache_info() == ref.cache_info() and len(f.cache) == 0
+
+
+def _sequences():
+    return st.lists(
+        st.tuples(st.integers(0, 6), st.booleans(), st.sampled_from(["call", "call", "clear"])),
+        max_size=60,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(maxsize=st.one_of(st.none(), st.integers(0, 5)), ops=_sequences())
+def test_cache_info_agrees_with_lru_cache_after_every_call(maxsize, ops):
+    def body(x, kw=False):
+        return (x * 7 + 1, kw)
+
+    ours = memoize(maxsize=maxsize)(body)
+    ref = functools.lru_cache(maxsize=maxsize)(body)
+    for x, use_kw, op in ops:
+        if op == "clear":
+            ours.cache_clear()
+            ref.cache_clear()
+        elif use_kw:
+            assert ours(x, kw=True) == ref(x, kw=True)
+        else:
+            assert ours(x) == ref(x)
+        assert ours.cache_info() == ref.cache_info()
+        assert len(ours.cache) == ours.cache_info().currsize
+        for key, value in ours.cache.items():
+            assert value == (body(key) if not isinstance(key, tuple) else body(*key[:1], kw=True))
+
+
+@pytest.mark.parametrize(
+    "bad, typename",
+    [([1, 2], "list"), ({"a": 1}, "dict"), (np.arange(3), "ndarray"), ((1, [2]), "tuple")],
+)
+def test_unhashable_argument_names_function_argument_and_fix(bad, typename):
+    @memoize
+    def total(values, scale=1):
+        return scale
+
+    with pytest.raises(MemogradTypeError) as info:
+        total(bad)
+    message = str(info.value)
+    assert "total()" in message and "'values'" in message and typename in message
+    assert "key=" in message and "unhashable type:" not in message
+    assert isinstance(info.value, TypeError) and isinstance(info.value, MemogradError)
+    with pytest.raises(MemogradTypeError, match="'scale'"):
+        total(1, scale=[1])
+
+
+def test_type_error_from_the_body_is_not_disguised():
+    @memoize
+    def f(x):
+        return x + "a"
+
+    with pytest.raises(TypeError) as info:
+        f(1)
+    assert not isinstance(info.value, MemogradError)
+
+
+def test_key_makes_arrays_work_keyed_by_dtype_shape_and_bytes():
+    calls = []
+
+    @memoize(key=array_key)
+    def total(a):
+        calls.append(a)
+        return float(np.asarray(a).sum())
+
+    assert total(np.arange(4)) == 6.0
+    assert total(np.arange(4)) == 6.0  # equal array: a hit
+    assert total(np.arange(4).reshape(2, 2)) == 6.0  # other shape: a miss
+    assert total(np.arange(4, dtype=np.float32)) == 6.0  # other dtype: a miss
+    assert total([1, 2]) == 3.0 and total([1, 2]) == 3.0
+    assert total.cache_info().hits == 2 and total.cache_info().misses == 4 == len(calls)
+    assert len(total.cache) == 4
+
+
+def test_array_key_is_hashable_and_distinguishes_what_matters():
+    a = np.arange(6, dtype=np.int64)
+    assert hash(array_key(a)) == hash(array_key(a.copy()))
+    assert array_key(a) != array_key(a.reshape(2, 3))
+    assert array_key(a) != array_key(a.astype(np.int32))
+    assert array_key(a[::2]) == array_key(np.array([0, 2, 4]))  # non-contiguous views too
+    assert array_key({"b": [1], "a": {2}}) == array_key({"a": {2}, "b": [1]})
+    assert array_key(x=[1]) != array_key([1])
+    with pytest.raises(MemogradTypeError, match="object"):
+        array_key(np.array([object()]))
+
+
+def test_key_function_returning_unhashable_is_reported():
+    @memoize(key=lambda xs: list(xs))
+    def f(xs):
+        return 1
+
+    with pytest.raises(MemogradTypeError, match="key function.*unhashable list"):
+        f((1, 2))
+
+
+def test_key_with_bounded_cache_and_keyword_arguments():
+    @memoize(maxsize=1, key=lambda x, *, scale=1: (x, scale))
+    def f(x, *, scale=1):
+        return x * scale
+
+    assert f(2, scale=3) == 6 and f(2, scale=3) == 6 and f(2) == 2
+    assert f.cache_info() == (1, 2, 1, 1)
+    assert dict(f.cache) == {(2, 1): 2}
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc",
+    [
+        ({"maxsize": -1}, MemogradValueError),
+        ({"maxsize": 1.5}, MemogradTypeError),
+        ({"maxsize": True}, MemogradTypeError),
+        ({"key": 3}, MemogradTypeError),
+    ],
+)
+def test_bad_options(kwargs, exc):
+    with pytest.raises(exc):
+        memoize(**kwargs)
+
+
+def test_decorating_a_non_function_is_an_error():
+    with pytest.raises(MemogradTypeError, match="expected a function"):
+        memoize(42)
+
+
+def test_methods_work_with_hashable_self():
+    class Grid:
+        def __init__(self, k):
+            self.k = k
+
+        @memoize
+        def paths(self, r, c):
+            if r == 0 or c == 0:
+                return 1
+            return self.paths(r - 1, c) + self.paths(r, c - 1)
+
+    g = Grid(1)
+    assert g.paths(10, 10) == 184756  # C(20, 10)
+    assert Grid.paths.cache_info().currsize == 121 - 1  # (0, 0) is never reached
+
+
+def test_concurrent_callers_get_correct_results_and_per_thread_depth():
+    @memoize
+    def fib(n):
+        return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+    expected = [0, 1]
+    for _ in range(300):
+        expected.append(expected[-1] + expected[-2])
+    errors, barrier = [], threading.Barrier(8)
+
+    def worker(seed):
+        barrier.wait()
+        for n in range(seed, 301, 8):
+            if fib(n) != expected[n]:
+                errors.append(n)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    info = fib.cache_info()
+    assert info.currsize == 301 == len(fib.cache)
+    assert info.misses >= 301  # a race may compute a value twice, never zero times
+    assert fib.stats.calls == info.hits + info.misses
+    # depth is per thread: never more than the deepest single recursion
+    assert fib.stats.max_depth <= 301
+
+
+def test_a_race_may_compute_a_value_twice_as_documented():
+    both_inside = threading.Barrier(2, timeout=10)
+    computed = []
+
+    @memoize
+    def slow(x):
+        computed.append(x)
+        both_inside.wait()  # both threads are inside the body before either returns
+        return x * 2
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(slow(5))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [10, 10] and computed == [5, 5]
+    info = slow.cache_info()
+    assert info.misses == 2 and info.currsize == 1 and dict(slow.cache) == {5: 10}
