@@ -26,11 +26,25 @@ def split_name(name: str) -> tuple[str, str, str] | None:
     return m["base"], m["sub"] or "", m["sup"] or ""
 
 
+_TOKEN = re.compile(r"[A-Za-z]+\d*(?:\^-?\d+)?")
+
+
+def _per_token(name: str, one, escape) -> str:
+    """An expression such as ``yhat - y``: convert each name in it, escape the rest."""
+    out, pos = [], 0
+    for m in _TOKEN.finditer(name):
+        out.append(escape(name[pos : m.start()]))
+        out.append(one(m.group(0)) if split_name(m.group(0)) else escape(m.group(0)))
+        pos = m.end()
+    out.append(escape(name[pos:]))
+    return "".join(out)
+
+
 def unicode_name(name: str) -> str:
     """``w11^1`` -> ``w₁₁¹``, ``yhat`` -> ``ŷ`` (for the terminal)."""
     parts = split_name(name)
     if parts is None:
-        return name
+        return _per_token(name, unicode_name, str) if name else name
     base, sub, sup = parts
     return _BASES.get(base, base) + sub.translate(_SUB) + sup.translate(_SUP)
 
@@ -39,7 +53,7 @@ def html_name(name: str) -> str:
     """``w11^1`` -> ``w<sub>11</sub><sup>1</sup>`` (escaped, for HTML)."""
     parts = split_name(name)
     if parts is None:
-        return _html.escape(name)
+        return _per_token(name, html_name, _html.escape) if name else ""
     base, sub, sup = parts
     out = _html.escape(_BASES.get(base, base))
     if sub:
@@ -54,7 +68,7 @@ def svg_name(name: str, size: float = 13.0) -> str:
     shifted with ``dy`` (browsers agree on ``dy``; ``baseline-shift`` is not portable)."""
     parts = split_name(name)
     if parts is None:
-        return _html.escape(name)
+        return _per_token(name, lambda t: svg_name(t, size), _html.escape) if name else ""
     base, sub, sup = parts
     small = round(size * 0.7, 1)
     out = _html.escape(_BASES.get(base, base))

@@ -51,13 +51,15 @@ class _Balance(HTMLParser):
             )
 
     def handle_data(self, data):
-        self.text.append(data)
+        if not self.stack or self.stack[-1][0] not in ("style", "title"):
+            self.text.append(data)
 
 
 def check_report(text: str) -> dict:
     """Raise :class:`MemogradValueError` unless ``text`` is a balanced HTML document whose every
-    inline ``<svg>`` parses as XML and which references nothing outside itself (no scripts, no
-    stylesheets or images by URL). Returns ``{"svgs": [...Element], "tags": {...}, "text": str}``.
+        inline ``<svg>`` parses as XML and which references nothing outside itself (no scripts, no
+        stylesheets or images by URL). Returns ``{"svgs": [...Element], "tags": {...}, "text": str}`` (``text``: the visible text,
+    without the stylesheet).
     """
     parser = _Balance()
     parser.feed(text)
