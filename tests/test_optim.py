@@ -270,3 +270,34 @@ def test_clip_grad_norm_scales_to_the_max_norm_keeping_direction():
     p = P([0.0], [10.0])
     SGD([p], lr=1.0, clip_norm=2.0).step()
     assert p.data[0] == pytest.approx(-2.0)
+
+
+@pytest.mark.parametrize("kind, hp", CASES)
+def test_fused_flat_update_gives_the_same_bits_as_the_per_parameter_one(kind, hp):
+    rng = np.random.default_rng(1)
+    shapes = [(3, 4), (4,), (4, 2), ()]
+    grads = [[rng.normal(size=s).astype(np.float32) for s in shapes] for _ in range(5)]
+    runs = []
+    for fused in (True, False):
+        params = [P(np.ones(s)) for s in shapes]
+        for p in params:
+            p.data = p.data.astype(np.float32)
+        opt = make_optimizer(kind, params, **hp)
+        opt._fusable = fused
+        for gs in grads:
+            for p, g in zip(params, gs):
+                p.grad = g
+            opt.step()
+        runs.append([p.data.copy() for p in params])
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+
+
+def test_a_parameter_without_gradient_is_left_alone_and_keeps_its_own_step_count():
+    a, b = P([1.0], [1.0]), P([2.0])
+    opt = Adam([a, b], lr=0.1)
+    opt.step()
+    assert b.data.tolist() == [2.0] and opt.steps.tolist() == [1, 0]
+    a.grad, b.grad = np.array([1.0]), np.array([-1.0])
+    opt.step()
+    # b's first step has full bias correction: exactly -lr * sign(g)
+    assert b.data[0] == pytest.approx(2.1) and a.data[0] == pytest.approx(0.8)

@@ -183,10 +183,16 @@ def clip_grad_norm(parameters: Iterable, max_norm: float) -> float:
 
 
 class Optimizer:
-    """Base class: holds the parameters, the update counter ``t`` and per-parameter state arrays.
+    """Base class: the parameters, the update counter ``t`` and the state arrays ("slots").
 
     Subclasses define ``SLOTS`` (names of their state arrays, e.g. ``("m", "v")``) and
-    ``_update(i, p, g, lr)``."""
+    ``_update(p, g, lr, k, state)``: one update of the values ``p`` (in place) from the gradient
+    ``g`` at the parameter's k-th step, with ``state[slot]`` arrays shaped like ``p``.
+
+    Fused path: each slot is ONE flat array for all parameters, so when every parameter has a
+    gradient the update runs once on the concatenated vectors (a dozen NumPy calls in all instead
+    of a dozen per parameter) and the new values are copied back into each parameter; otherwise
+    the same ``_update`` runs per parameter on views of the flat slots. Both give the same bits."""
 
     SLOTS: tuple[str, ...] = ()
 
@@ -202,8 +208,7 @@ class Optimizer:
         self.params = list(parameters)
         if not self.params:
             raise MemogradValueError(f"{type(self).__name__}: got an empty parameter list")
-        for p in self.params:
-            _data(p)
+        arrays = [_data(p) for p in self.params]
         if not (lr > 0 and math.isfinite(lr)):
             raise MemogradValueError(f"{type(self).__name__}: lr must be > 0, got {lr}")
         if weight_decay < 0:
@@ -217,9 +222,16 @@ class Optimizer:
         self.schedule = schedule if schedule is not None else Constant()
         self.clip_norm = clip_norm
         self.t = 0
-        self.state: dict[str, list[np.ndarray | None]] = {
-            s: [None] * len(self.params) for s in self.SLOTS
-        }
+        dtypes = {a.dtype for a in arrays}
+        self._dtype = dtypes.pop() if len(dtypes) == 1 else np.dtype(np.float64)
+        self._fusable = all(a.dtype == self._dtype for a in arrays)
+        sizes = [a.size for a in arrays]
+        self._bounds = list(zip(np.cumsum([0, *sizes[:-1]]).tolist(), np.cumsum(sizes).tolist()))
+        total = int(sum(sizes))
+        self.steps = np.zeros(len(arrays), dtype=np.int64)  # updates each parameter has had
+        self.state: dict[str, np.ndarray] = {s: np.zeros(total, self._dtype) for s in self.SLOTS}
+        self._gbuf = np.empty(total, self._dtype)
+        self._pbuf = np.empty(total, self._dtype)
 
     # -- the public API
     @property
@@ -237,33 +249,43 @@ class Optimizer:
         """One update of every parameter that has a gradient, in place."""
         if self.clip_norm is not None:
             clip_grad_norm(self.params, self.clip_norm)
-        self.t += 1
-        lr = self.lr * self.schedule(self.t)
-        for i, p in enumerate(self.params):
-            g = _grad(p)
-            if g is None:
-                continue
-            data = _data(p)
-            if g.shape != data.shape:
+        grads = [_grad(p) for p in self.params]
+        arrays = [_data(p) for p in self.params]
+        for i, (a, g) in enumerate(zip(arrays, grads)):
+            if g is not None and g.shape != a.shape:
                 raise MemogradValueError(
-                    f"{type(self).__name__}: parameter {i} has shape {data.shape} but its "
+                    f"{type(self).__name__}: parameter {i} has shape {a.shape} but its "
                     f"gradient has shape {g.shape}"
                 )
-            self._update(i, data, g, lr)
-            bump = getattr(p, "_bump_version", None)
-            if bump is not None:
-                bump()
+        self.t += 1
+        lr = self.lr * self.schedule(self.t)
+        steps = self.steps
+        if (
+            self._fusable
+            and all(g is not None for g in grads)
+            and (len(steps) == 1 or (steps == steps[0]).all())
+        ):
+            np.concatenate([g.reshape(-1) for g in grads], out=self._gbuf)
+            np.concatenate([a.reshape(-1) for a in arrays], out=self._pbuf)
+            self._update(self._pbuf, self._gbuf, lr, int(steps[0]) + 1, self.state)
+            for a, (lo, hi) in zip(arrays, self._bounds):
+                np.copyto(a, self._pbuf[lo:hi].reshape(a.shape))
+            steps += 1
+        else:
+            for i, (a, g) in enumerate(zip(arrays, grads)):
+                if g is None:
+                    continue
+                lo, hi = self._bounds[i]
+                views = {k: v[lo:hi].reshape(a.shape) for k, v in self.state.items()}
+                steps[i] += 1
+                self._update(a, g, lr, int(steps[i]), views)
+        for p, g in zip(self.params, grads):
+            vc = getattr(p, "_vc", None)  # the Tensor engine's version counter: an in-place edit
+            if g is not None and vc is not None:
+                vc[0] += 1
 
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, k: int, state: dict) -> None:
         raise NotImplementedError  # pragma: no cover
-
-    def _slot(self, name: str, i: int, like: np.ndarray) -> tuple[np.ndarray, bool]:
-        """State array ``name`` of parameter i, created as zeros on first use (then True)."""
-        arr = self.state[name][i]
-        if arr is None:
-            arr = self.state[name][i] = np.zeros_like(like)
-            return arr, True
-        return arr, False
 
     def hyperparameters(self) -> dict:
         return {"lr": self.lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
@@ -271,15 +293,21 @@ class Optimizer:
     # -- checkpointing
     def state_dict(self) -> dict:
         """JSON-ready description plus the state arrays: ``{"type", "hyperparameters", "t",
-        "schedule", "slots": {name: [array or None per parameter]}}``."""
+        "steps", "schedule", "slots": {name: [one array per parameter]}}``."""
+        slots = {
+            k: [
+                v[lo:hi].reshape(_data(p).shape).copy()
+                for p, (lo, hi) in zip(self.params, self._bounds)
+            ]
+            for k, v in self.state.items()
+        }
         return {
             "type": type(self).__name__,
             "hyperparameters": self.hyperparameters(),
             "t": self.t,
+            "steps": self.steps.tolist(),
             "schedule": self.schedule.to_dict(),
-            "slots": {
-                k: [None if a is None else a.copy() for a in v] for k, v in self.state.items()
-            },
+            "slots": slots,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -292,27 +320,28 @@ class Optimizer:
             raise MemogradValueError(
                 f"{name}.load_state_dict: slots {sorted(slots)}, expected {sorted(self.SLOTS)}"
             )
-        new: dict[str, list] = {}
+        new = {k: np.zeros_like(v) for k, v in self.state.items()}
         for slot, arrays in slots.items():
             if len(arrays) != len(self.params):
                 raise MemogradValueError(
                     f"{name}.load_state_dict: slot {slot!r} has {len(arrays)} arrays for "
                     f"{len(self.params)} parameters"
                 )
-            new[slot] = []
             for i, (a, p) in enumerate(zip(arrays, self.params)):
-                if a is not None and np.shape(a) != _data(p).shape:
+                if np.shape(a) != _data(p).shape:
                     raise MemogradValueError(
                         f"{name}.load_state_dict: slot {slot!r}[{i}] has shape {np.shape(a)}, "
                         f"parameter {i} has {_data(p).shape}"
                     )
-                new[slot].append(
-                    None if a is None else np.array(a, dtype=_data(p).dtype, copy=True)
-                )
+                lo, hi = self._bounds[i]
+                new[slot][lo:hi] = np.asarray(a).reshape(-1)
         t = int(state.get("t", 0))
-        if t < 0:
-            raise MemogradValueError(f"{name}.load_state_dict: t must be >= 0, got {t}")
-        self.state, self.t = new, t
+        steps = np.asarray(state.get("steps", [t] * len(self.params)), dtype=np.int64)
+        if t < 0 or steps.shape != self.steps.shape or (steps < 0).any():
+            raise MemogradValueError(
+                f"{name}.load_state_dict: t and steps must be >= 0, one step count per parameter"
+            )
+        self.state, self.t, self.steps = new, t, steps
         if "schedule" in state:
             self.schedule = schedule_from_dict(state["schedule"])
 
@@ -355,12 +384,12 @@ class SGD(Optimizer):
             "nesterov": self.nesterov,
         }
 
-    def _update(self, i, p, g, lr):
+    def _update(self, p, g, lr, k, state):
         if self.weight_decay:
             g = g + self.weight_decay * p
         if self.momentum:
-            b, fresh = self._slot("momentum_buffer", i, p)
-            if fresh:
+            b = state["momentum_buffer"]
+            if k == 1:
                 b[...] = g
             else:
                 b *= self.momentum
@@ -399,17 +428,16 @@ class Adam(Optimizer):
     def _decay(self, p, g, lr):
         return g + self.weight_decay * p if self.weight_decay else g
 
-    def _update(self, i, p, g, lr):
+    def _update(self, p, g, lr, k, state):
         b1, b2 = self.betas
         g = self._decay(p, g, lr)
-        m, _ = self._slot("m", i, p)
-        v, _ = self._slot("v", i, p)
+        m, v = state["m"], state["v"]
         m *= b1
         m += (1.0 - b1) * g
         v *= b2
         v += (1.0 - b2) * (g * g)
-        correction1 = 1.0 - b1**self.t
-        root_correction2 = math.sqrt(1.0 - b2**self.t)
+        correction1 = 1.0 - b1**k
+        root_correction2 = math.sqrt(1.0 - b2**k)
         denom = np.sqrt(v)
         denom /= root_correction2
         denom += self.eps
@@ -461,15 +489,15 @@ class RMSprop(Optimizer):
             "momentum": self.momentum,
         }
 
-    def _update(self, i, p, g, lr):
+    def _update(self, p, g, lr, k, state):
         if self.weight_decay:
             g = g + self.weight_decay * p
-        v, _ = self._slot("square_avg", i, p)
+        v = state["square_avg"]
         v *= self.alpha
         v += (1.0 - self.alpha) * (g * g)
         d = g / (np.sqrt(v) + self.eps)
         if self.momentum:
-            b, _ = self._slot("momentum_buffer", i, p)
+            b = state["momentum_buffer"]
             b *= self.momentum
             b += d
             d = b
