@@ -1,0 +1,490 @@
+"""The tensor engine's primitives: each forward next to its vector-Jacobian product, in ONE table.
+
+Reading guide. For an op ``y = f(x0, x1, ...)`` with output adjoint ``g = ∂L/∂y``, the entry
+gives, for each input ``xi``, its share of the adjoint ``∂L/∂xi = g · ∂y/∂xi`` (a VJP: the
+Jacobian is never built). Each formula receives ``(g, y, *xs, **params)``: the adjoint, the
+saved output, the saved inputs and the op's constant parameters (axis, shape, labels, ...). A
+formula is evaluated only for inputs that need a gradient, so ``x @ W`` with data ``x`` never
+computes ``g @ W.T``.
+
+Broadcasting is numpy's. Ops marked ``broadcasts`` have their shares reduced to each input's shape
+by ONE central function, :func:`unbroadcast` (sum over the broadcast axes): no formula repeats it.
+
+This module works on numpy arrays only; :mod:`memograd.tensor.tensor` wraps it in ``Tensor`` and
+hands the table to the shared backward in :mod:`memograd.graph`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from memograd.errors import MemogradValueError, ShapeError
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``g`` over the axes that broadcasting added or stretched, so it gets ``shape`` back.
+
+    ``(32, 10) -> (10,)`` sums axis 0; ``(32, 10) -> (32, 1)`` sums axis 1 keeping it."""
+    if g.shape == shape:
+        return g
+    if g.ndim < len(shape) or any(n != 1 and m == 1 for m, n in zip(g.shape[::-1], shape[::-1])):
+        g = np.broadcast_to(g, np.broadcast_shapes(g.shape, shape))  # a share smaller than x
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    out = g.sum(axis=axes, keepdims=True) if axes else g
+    return out.reshape(shape)
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One row of the table.
+
+    ``forward(*xs, **params) -> y``; ``vjp`` a tuple with one formula per input (or one callable
+    returning every share, for ops with any number of inputs); ``saves`` which values the formulas
+    read ("x" inputs, "y" output), so backward keeps nothing else alive."""
+
+    name: str
+    forward: Callable
+    vjp: tuple | Callable
+    saves: str = "xy"
+    broadcasts: bool = False
+    view: bool = False  # the output may share memory with the input (reshape, transpose, slices)
+    doc: str = field(default="", compare=False)
+
+
+# --------------------------------------------------------------------------- helpers of formulas
+def _expand(g: np.ndarray, shape: tuple, axis, keepdims: bool) -> np.ndarray:
+    """Put back the reduced ``axis`` of a reduction's adjoint ``g``: it broadcasts to ``shape``."""
+    if not keepdims and axis is not None:
+        g = np.expand_dims(g, _norm_axes(axis, len(shape)))
+    elif not keepdims:
+        g = np.reshape(g, (1,) * len(shape))
+    return g
+
+
+def _norm_axes(axis, ndim: int) -> tuple:
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(sorted(int(a) % ndim if ndim else 0 for a in axes))
+
+
+def _count(shape: tuple, axis) -> int:
+    if axis is None:
+        return math.prod(shape)
+    return math.prod(shape[a] for a in _norm_axes(axis, len(shape)))
+
+
+def _sum_to(g, shape, axis, keepdims):
+    return np.broadcast_to(_expand(g, shape, axis, keepdims), shape)
+
+
+def _extremum_vjp(g, y, a, axis=None, keepdims=False):
+    """The max/min adjoint goes to the arg-extremum; ties share it equally (a subgradient)."""
+    y_full = _expand(y, a.shape, axis, keepdims)
+    mask = a == y_full
+    count = mask.sum(axis=axis, keepdims=True).astype(g.dtype)
+    return _expand(g, a.shape, axis, keepdims) * mask / count
+
+
+def _matmul_vjp(g, a, b, which: int):
+    """∂(a@b)/∂a = g @ bᵀ, ∂/∂b = aᵀ @ g, with numpy's 1-D promotion and batch broadcasting."""
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g2 = g
+    if b.ndim == 1:
+        g2 = np.expand_dims(g2, -1)
+    if a.ndim == 1:
+        g2 = np.expand_dims(g2, -2)
+    if which == 0:
+        share = g2 @ np.swapaxes(b2, -1, -2) if b2.ndim > 2 else g2 @ b2.T
+        return unbroadcast(share, a2.shape).reshape(a.shape)
+    share = np.swapaxes(a2, -1, -2) @ g2 if a2.ndim > 2 else a2.T @ g2
+    return unbroadcast(share, b2.shape).reshape(b.shape)
+
+
+def _getitem_vjp(g, a, key):
+    """Scatter-add the adjoint back into a zero array; repeated indices add up (np.add.at)."""
+    out = np.zeros(a.shape, dtype=g.dtype)
+    if _is_basic_index(key):
+        out[key] = g
+    else:
+        np.add.at(out, key, g)
+    return out
+
+
+def _is_basic_index(key) -> bool:
+    items = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (slice, int, np.integer)) for k in items)
+
+
+def _pow_exponent_vjp(g, y, a, b):
+    """∂(a^b)/∂b = a^b · log a, taking the limit 0 at a = 0 (and nan for a < 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0.0, np.nan))
+    return g * y * log_a.astype(y.dtype, copy=False)
+
+
+def _max_split(a, b):
+    """Where a > b the adjoint goes to a; ties split it in half (a subgradient)."""
+    return ((a > b) + 0.5 * (a == b)).astype(np.result_type(a.dtype, np.float32), copy=False)
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def _gelu(a):
+    """gelu(a) = a/2 (1 + tanh(c (a + 0.044715 a³))), c = √(2/π) (the tanh approximation)."""
+    return (0.5 * a * (1.0 + np.tanh(_GELU_C * (a + 0.044715 * a**3)))).astype(a.dtype, copy=False)
+
+
+def _gelu_vjp(g, y, a):
+    t = np.tanh(_GELU_C * (a + 0.044715 * a**3))
+    d = 0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * a * a)
+    return (g * d).astype(g.dtype, copy=False)
+
+
+def _sigmoid(a):
+    """σ(a) = 1 / (1 + e^{-a}), computed without overflow for large |a|."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+
+
+def _logsumexp(a, axis=None, keepdims=False):
+    """log Σ e^a = m + log Σ e^{a-m}, m = max a (stable; empty sums give -inf)."""
+    m = _finite_max(a, axis)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _finite_max(a, axis):
+    """The shift of the stable exp-sums: the max along ``axis`` (kept), 0 where it is not finite."""
+    m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
+
+
+def _softmax(a, axis=-1):
+    e = np.exp(a - _finite_max(a, axis))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax(a, axis=-1):
+    return a - _logsumexp(a, axis=axis, keepdims=True)
+
+
+def _check_labels(logits, labels):
+    if logits.ndim != 2:
+        raise ShapeError(
+            f"cross_entropy: logits must be 2-D (batch, classes), got shape {logits.shape}"
+        )
+    if labels.shape != (logits.shape[0],):
+        raise ShapeError(
+            f"cross_entropy: labels of shape {labels.shape} do not match logits of shape "
+            f"{logits.shape}; expected integer labels of shape ({logits.shape[0]},)"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+        raise MemogradValueError(
+            f"cross_entropy: labels must lie in [0, {logits.shape[1]}), got values from "
+            f"{labels.min()} to {labels.max()}"
+        )
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return np.mean(loss, dtype=loss.dtype) if loss.size else np.asarray(np.nan, loss.dtype)
+    if reduction == "sum":
+        return np.sum(loss)
+    return loss
+
+
+def _reduce_vjp(g, shape, reduction, dtype):
+    """Adjoint of the per-example losses from the adjoint of their mean/sum."""
+    if reduction == "mean":
+        return np.asarray(g / max(math.prod(shape), 1), dtype=dtype)
+    return g if reduction == "none" else np.asarray(g, dtype=dtype)
+
+
+def _cross_entropy(logits, labels, reduction="mean"):
+    """L = mean over rows of logsumexp(z) - z[label] (fused, stable)."""
+    shifted = logits - logits.max(axis=1, keepdims=True) if logits.size else logits
+    lse = np.log(np.exp(shifted).sum(axis=1))
+    loss = lse - shifted[np.arange(len(labels)), labels]
+    return np.asarray(_reduce(loss, reduction), dtype=logits.dtype)
+
+
+def _cross_entropy_vjp(g, y, logits, labels, reduction="mean"):
+    """∂L/∂z = (softmax(z) - onehot(label)) · g / n."""
+    p = _softmax(logits, axis=1) if logits.size else np.zeros_like(logits)
+    p[np.arange(len(labels)), labels] -= 1
+    scale = _reduce_vjp(g, labels.shape, reduction, logits.dtype)
+    p *= scale[:, None] if np.ndim(scale) else scale
+    return p
+
+
+def _bce_logits(x, t, reduction="mean"):
+    """L = max(x,0) - x t + log(1 + e^{-|x|}) (stable binary cross-entropy on logits)."""
+    loss = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    return np.asarray(_reduce(loss, reduction), dtype=x.dtype)
+
+
+def _bce_shape(x, t):
+    return np.broadcast_shapes(x.shape, t.shape)
+
+
+# ------------------------------------------------------------------------------------ the table
+P = Primitive
+
+TABLE: dict[str, Primitive] = {
+    p.name: p
+    for p in [
+        # elementwise, binary (numpy broadcasting; shares reduced by unbroadcast)
+        P("add", np.add, (lambda g, y, a, b: g, lambda g, y, a, b: g), "", True),
+        P("sub", np.subtract, (lambda g, y, a, b: g, lambda g, y, a, b: -g), "", True),
+        P("mul", np.multiply, (lambda g, y, a, b: g * b, lambda g, y, a, b: g * a), "x", True),
+        P("div", np.divide, (lambda g, y, a, b: g / b, lambda g, y, a, b: -g * y / b), "xy", True),
+        P(
+            "pow",
+            np.power,
+            (lambda g, y, a, b: g * b * a ** (b - 1), _pow_exponent_vjp),
+            "xy",
+            True,
+        ),
+        P(
+            "maximum",
+            np.maximum,
+            (lambda g, y, a, b: g * _max_split(a, b), lambda g, y, a, b: g * _max_split(b, a)),
+            "x",
+            True,
+        ),
+        P(
+            "minimum",
+            np.minimum,
+            (lambda g, y, a, b: g * _max_split(b, a), lambda g, y, a, b: g * _max_split(a, b)),
+            "x",
+            True,
+        ),
+        P(
+            "where",
+            lambda a, b, cond: np.where(cond, a, b),
+            (
+                lambda g, y, a, b, cond: np.where(cond, g, 0),
+                lambda g, y, a, b, cond: np.where(cond, 0, g),
+            ),
+            "",
+            True,
+        ),
+        # elementwise, unary
+        P("neg", np.negative, (lambda g, y, a: -g,), ""),
+        P("pow_const", lambda a, c: a**c, (lambda g, y, a, c: g * (c * a ** (c - 1)),), "x"),
+        P("exp", np.exp, (lambda g, y, a: g * y,), "y"),
+        P("log", np.log, (lambda g, y, a: g / a,), "x"),
+        P("sqrt", np.sqrt, (lambda g, y, a: g / (2 * y),), "y"),
+        P("tanh", np.tanh, (lambda g, y, a: g * (1 - y * y),), "y"),
+        P("sigmoid", _sigmoid, (lambda g, y, a: g * (y * (1 - y)),), "y"),
+        P("relu", lambda a: np.maximum(a, 0), (lambda g, y, a: g * (y > 0),), "y"),
+        P(
+            "leaky_relu",
+            lambda a, slope: np.where(a > 0, a, a * slope),
+            (lambda g, y, a, slope: g * np.where(a > 0, 1, slope).astype(g.dtype),),
+            "x",
+        ),
+        P("gelu", _gelu, (_gelu_vjp,), "x"),
+        P("abs", np.abs, (lambda g, y, a: g * np.sign(a),), "x"),
+        P(
+            "clip",
+            lambda a, lo, hi: np.clip(a, lo, hi),
+            (
+                lambda g, y, a, lo, hi: (
+                    g
+                    * (
+                        (a >= (-np.inf if lo is None else lo))
+                        & (a <= (np.inf if hi is None else hi))
+                    )
+                ),
+            ),
+            "x",
+        ),
+        # reductions (axis, keepdims as numpy)
+        P(
+            "sum",
+            lambda a, axis=None, keepdims=False: np.sum(a, axis=axis, keepdims=keepdims),
+            (lambda g, y, a, axis=None, keepdims=False: _sum_to(g, a.shape, axis, keepdims),),
+            "",
+        ),
+        P(
+            "mean",
+            lambda a, axis=None, keepdims=False: np.mean(a, axis=axis, keepdims=keepdims),
+            (
+                lambda g, y, a, axis=None, keepdims=False: _sum_to(
+                    g / max(_count(a.shape, axis), 1), a.shape, axis, keepdims
+                ),
+            ),
+            "",
+        ),
+        P(
+            "max",
+            lambda a, axis=None, keepdims=False: np.max(a, axis=axis, keepdims=keepdims),
+            (_extremum_vjp,),
+            "xy",
+        ),
+        P(
+            "min",
+            lambda a, axis=None, keepdims=False: np.min(a, axis=axis, keepdims=keepdims),
+            (_extremum_vjp,),
+            "xy",
+        ),
+        P(
+            "var",
+            lambda a, axis=None, keepdims=False, ddof=0: np.var(
+                a, axis=axis, keepdims=keepdims, ddof=ddof
+            ),
+            (
+                lambda g, y, a, axis=None, keepdims=False, ddof=0: (
+                    _expand(g, a.shape, axis, keepdims)
+                    * (
+                        2
+                        * (a - a.mean(axis=axis, keepdims=True))
+                        / max(_count(a.shape, axis) - ddof, 1)
+                    )
+                ),
+            ),
+            "x",
+        ),
+        P(
+            "logsumexp",
+            _logsumexp,
+            (
+                lambda g, y, a, axis=None, keepdims=False: (
+                    _expand(g, a.shape, axis, keepdims)
+                    * np.exp(a - _expand(y, a.shape, axis, keepdims))
+                ),
+            ),
+            "xy",
+        ),
+        P(
+            "softmax",
+            _softmax,
+            (lambda g, y, a, axis=-1: y * (g - (g * y).sum(axis=axis, keepdims=True)),),
+            "y",
+        ),
+        P(
+            "log_softmax",
+            _log_softmax,
+            (lambda g, y, a, axis=-1: g - np.exp(y) * g.sum(axis=axis, keepdims=True),),
+            "y",
+        ),
+        # linear algebra
+        P(
+            "matmul",
+            np.matmul,
+            (
+                lambda g, y, a, b: _matmul_vjp(g, a, b, 0),
+                lambda g, y, a, b: _matmul_vjp(g, a, b, 1),
+            ),
+            "x",
+        ),
+        # shape (outputs are views of the input where numpy makes them so)
+        P(
+            "reshape",
+            lambda a, shape: np.reshape(a, shape),
+            (lambda g, y, a, shape: np.reshape(g, a.shape),),
+            "",
+            view=True,
+        ),
+        P(
+            "transpose",
+            lambda a, axes=None: np.transpose(a, axes),
+            (
+                lambda g, y, a, axes=None: np.transpose(
+                    g, None if axes is None else np.argsort(axes)
+                ),
+            ),
+            "",
+            view=True,
+        ),
+        P(
+            "squeeze",
+            lambda a, axis=None: np.squeeze(a, axis),
+            (lambda g, y, a, axis=None: np.reshape(g, a.shape),),
+            "",
+            view=True,
+        ),
+        P(
+            "unsqueeze",
+            lambda a, axis: np.expand_dims(a, axis),
+            (lambda g, y, a, axis: np.reshape(g, a.shape),),
+            "",
+            view=True,
+        ),
+        P(
+            "broadcast_to",
+            lambda a, shape: np.broadcast_to(a, shape),
+            (lambda g, y, a, shape: unbroadcast(g, a.shape),),
+            "",
+            view=True,
+        ),
+        P(
+            "getitem",
+            lambda a, key: a[key],
+            (lambda g, y, a, key: _getitem_vjp(g, a, key),),
+            "",
+            view=True,
+        ),
+        P(
+            "concatenate",
+            lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+            lambda g, y, *xs, axis=0: np.split(
+                g, np.cumsum([x.shape[axis] for x in xs[:-1]]), axis=axis
+            ),
+            "",
+        ),
+        P(
+            "stack",
+            lambda *xs, axis=0: np.stack(xs, axis=axis),
+            lambda g, y, *xs, axis=0: [np.take(g, i, axis=axis) for i in range(len(xs))],
+            "",
+        ),
+        # losses (fused and numerically stable)
+        P("cross_entropy", _cross_entropy, (_cross_entropy_vjp,), "x"),
+        P(
+            "mse",
+            lambda a, b, reduction="mean": np.asarray(
+                _reduce((a - b) ** 2, reduction), dtype=a.dtype
+            ),
+            (
+                lambda g, y, a, b, reduction="mean": (
+                    2
+                    * (a - b)
+                    * _reduce_vjp(g, np.broadcast_shapes(a.shape, b.shape), reduction, a.dtype)
+                ),
+                lambda g, y, a, b, reduction="mean": (
+                    -2
+                    * (a - b)
+                    * _reduce_vjp(g, np.broadcast_shapes(a.shape, b.shape), reduction, a.dtype)
+                ),
+            ),
+            "x",
+            True,
+        ),
+        P(
+            "bce_with_logits",
+            _bce_logits,
+            (
+                lambda g, y, x, t, reduction="mean": (
+                    (_sigmoid(x) - t) * _reduce_vjp(g, _bce_shape(x, t), reduction, x.dtype)
+                ),
+                lambda g, y, x, t, reduction="mean": (
+                    -x * _reduce_vjp(g, _bce_shape(x, t), reduction, x.dtype)
+                ),
+            ),
+            "x",
+            True,
+        ),
+    ]
+}
+del P
