@@ -74,7 +74,7 @@ def test_rule_table_lists_every_op_with_its_formulas():
     for op in [*UNARY, *BINARY, "wsum"]:
         rule = RULES[op]
         assert rule.op == op and rule.formula and rule.derivatives
-    assert RULES["mul"].derivatives == ("y", "x")
+    assert RULES["mul"].derivatives == ("{y}", "{x}")
     assert RULES["sigmoid"].local(0.3, 0.25) == (0.25 * 0.75,)
 
 

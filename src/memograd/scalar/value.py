@@ -11,6 +11,8 @@ Public API::
     Value(data, name=None)           # data: a real number (int/float/bool/numpy scalar)
     v.data, v.grad, v.name, v.op     # op: "" for a leaf, else a key of RULES ("add", "wsum", ...)
     v.label                          # display name that does NOT make a node neuron-level (z21)
+    v.arg                            # op argument: (i, c) constant operand c at position i
+                                     # (0: c op v, 1: v op c); wsum: (n weights, m Value inputs)
     v.parents, v.local_grads         # tuples: the nodes v was computed from and ∂v/∂parent
     + - * / ** (numbers or Values on either side; Value ** Value included), unary -, abs()
     v.exp() v.log() v.sqrt() v.tanh() v.sigmoid() v.relu() v.sin() v.cos() v.abs()
@@ -64,8 +66,9 @@ _isfinite = math.isfinite
 class Rule:
     """One op: ``forward(*xs) -> z`` and ``local(*xs, z) -> (∂z/∂x_1, ...)``.
 
-    ``formula`` shows the forward with ``x``/``y``; ``derivatives`` shows each local derivative
-    (teaching tools print these: ``memograd.paths`` uses them to name factors)."""
+    ``formula`` shows the forward and ``derivatives`` each local derivative, with ``{x}``/``{y}``
+    placeholders for the operands (``RULES["mul"].derivatives == ("{y}", "{x}")``): teaching
+    tools fill them in (``memograd.paths`` writes factors such as ``σ'(z21)·w11^2`` with them)."""
 
     op: str
     formula: str
@@ -256,21 +259,21 @@ def _f_wsum(*_):  # pragma: no cover - wsum is built by wsum(), listed for its f
 RULES: dict[str, Rule] = {
     r.op: r
     for r in (
-        Rule("add", "x + y", ("1", "1"), _f_add, _d_add),
-        Rule("sub", "x - y", ("1", "-1"), _f_sub, _d_sub),
-        Rule("mul", "x·y", ("y", "x"), _f_mul, _d_mul),
-        Rule("div", "x / y", ("1/y", "-x/y²"), _f_div, _d_div),
-        Rule("pow", "x^y", ("y·x^(y-1)", "x^y·ln x"), _f_pow, _d_pow),
-        Rule("neg", "-x", ("-1",), _f_neg, _d_neg),
-        Rule("exp", "exp(x)", ("exp(x)",), _f_exp, _d_exp),
-        Rule("log", "ln(x)", ("1/x",), _f_log, _d_log),
-        Rule("sqrt", "√x", ("1/(2√x)",), _f_sqrt, _d_sqrt),
-        Rule("tanh", "tanh(x)", ("1 - tanh²(x)",), _f_tanh, _d_tanh),
-        Rule("sigmoid", "σ(x)", ("σ(x)·(1 - σ(x))",), _f_sigmoid, _d_sigmoid),
-        Rule("relu", "relu(x)", ("1 if x > 0 else 0",), _f_relu, _d_relu),
-        Rule("sin", "sin(x)", ("cos(x)",), _f_sin, _d_sin),
-        Rule("cos", "cos(x)", ("-sin(x)",), _f_cos, _d_cos),
-        Rule("abs", "|x|", ("sign(x) (0 at 0)",), _f_abs, _d_abs),
+        Rule("add", "{x} + {y}", ("1", "1"), _f_add, _d_add),
+        Rule("sub", "{x} - {y}", ("1", "-1"), _f_sub, _d_sub),
+        Rule("mul", "{x}·{y}", ("{y}", "{x}"), _f_mul, _d_mul),
+        Rule("div", "{x}/{y}", ("1/{y}", "-{x}/{y}²"), _f_div, _d_div),
+        Rule("pow", "{x}^{y}", ("{y}·{x}^({y}-1)", "{x}^{y}·ln {x}"), _f_pow, _d_pow),
+        Rule("neg", "-{x}", ("-1",), _f_neg, _d_neg),
+        Rule("exp", "exp({x})", ("exp({x})",), _f_exp, _d_exp),
+        Rule("log", "ln({x})", ("1/{x}",), _f_log, _d_log),
+        Rule("sqrt", "√{x}", ("1/(2√{x})",), _f_sqrt, _d_sqrt),
+        Rule("tanh", "tanh({x})", ("1 - tanh²({x})",), _f_tanh, _d_tanh),
+        Rule("sigmoid", "σ({x})", ("σ({x})·(1 - σ({x}))",), _f_sigmoid, _d_sigmoid),
+        Rule("relu", "relu({x})", ("1 if {x} > 0 else 0",), _f_relu, _d_relu),
+        Rule("sin", "sin({x})", ("cos({x})",), _f_sin, _d_sin),
+        Rule("cos", "cos({x})", ("-sin({x})",), _f_cos, _d_cos),
+        Rule("abs", "|{x}|", ("sign({x}) (0 at 0)",), _f_abs, _d_abs),
         Rule("wsum", "Σ w_i·x_i + b", ("x_i", "w_i", "1"), _f_wsum, _f_wsum),
     )
 }
@@ -302,7 +305,7 @@ class Value:
     """A scalar node: ``data``, ``grad`` (∂output/∂self after backward), ``name``, and how it
     was made (``op``, ``parents``, ``local_grads`` = ∂self/∂parent, recorded at forward time)."""
 
-    __slots__ = ("data", "grad", "name", "label", "op", "_parents", "_local", "__weakref__")
+    __slots__ = ("data", "grad", "name", "label", "op", "arg", "_parents", "_local", "__weakref__")
 
     def __init__(self, data, name: str | None = None):
         self.data = data if type(data) is float else _as_float(data)
@@ -310,6 +313,7 @@ class Value:
         self.name = name
         self.label = None
         self.op = ""
+        self.arg = None
         self._parents = ()
         self._local = ()
 
@@ -490,13 +494,14 @@ def _data(x):
     return x.data if isinstance(x, Value) else x
 
 
-def _new(data: float, op: str, parents: tuple, local: tuple) -> Value:
+def _new(data: float, op: str, parents: tuple, local: tuple, arg=None) -> Value:
     v = Value.__new__(Value)
     v.data = data
     v.grad = 0.0
     v.name = None
     v.label = None
     v.op = op
+    v.arg = arg
     v._parents = parents
     v._local = local
     return v
@@ -521,13 +526,13 @@ def _binary(op: str, a, b):
             return NotImplemented
         x = a.data
         z = _F[op](x, y)
-        return _new(z, op, (a,), (_D[op](x, y, z)[0],))
+        return _new(z, op, (a,), (_D[op](x, y, z)[0],), (1, y))
     x = _number(a)
     if x is None:
         return NotImplemented
     y = b.data
     z = _F[op](x, y)
-    return _new(z, op, (b,), (_D[op](x, y, z)[1],))
+    return _new(z, op, (b,), (_D[op](x, y, z)[1],), (0, x))
 
 
 def _number(x):
@@ -579,11 +584,13 @@ def wsum(weights: Iterable[Value], inputs: Iterable, bias: Value | float | None 
         if x is not None:
             parents.append(x)
             local.append(w.data)
+    nb = 0
     if bias is not None:
         if isinstance(bias, Value):
+            nb = 1
             z += bias.data
             parents.append(bias)
             local.append(1.0)
         else:
             z += float(bias)
-    return _new(z, "wsum", tuple(parents), tuple(local))
+    return _new(z, "wsum", tuple(parents), tuple(local), (len(ws), len(parents) - len(ws) - nb))

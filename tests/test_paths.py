@@ -1,0 +1,242 @@
+"""paths / count_paths / explain / cost: against backprop, finite differences and closed forms."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memograd import MemogradValueError, Value
+from memograd.gradcheck import numerical_gradient
+from memograd.paths import Explanation, cost, count_paths, explain, find, paths
+from memograd.scalar.nn import notes_network
+
+
+@pytest.fixture(scope="module")
+def ex():
+    return notes_network(seed=0)
+
+
+def fd(ex, name):
+    p = ex.parameter(name)
+    old = p.data
+
+    def fun(x):
+        p.data = float(x[0])
+        try:
+            return notes_network(
+                weights=ex.model.weights(), inputs=[x.data for x in ex.inputs], target=ex.targets
+            ).loss.data
+        finally:
+            p.data = old
+
+    return float(numerical_gradient(fun, [old])[0])
+
+
+def test_notes_network_paths_neuron_view(ex):
+    one = paths(ex.loss, "w11^2", view="neuron")
+    assert len(one) == 1
+    assert one[0].nodes == ("L", "yhat", "o21", "w11^2")
+    assert [f.name for f in one[0].factors] == ["∂L/∂ŷ", "∂ŷ/∂o21", "∂o21/∂w11^2"]
+    two = paths(ex.loss, "w11^1", view="neuron")
+    assert [p.nodes for p in two] == [
+        ("L", "yhat", "o21", "o11", "w11^1"),
+        ("L", "yhat", "o22", "o11", "w11^1"),
+    ]
+    f = two[0].factors
+    assert f[2].name == "∂o21/∂o11" and f[2].formula == "σ'(z21)·w11^2"
+    o21 = find(ex.loss, "o21")
+    s = o21.data
+    assert f[2].value == pytest.approx(s * (1 - s) * ex.parameter("w11^2").data, rel=1e-14)
+    assert f[0].value == pytest.approx(2 * (ex.output.data - ex.targets[0]), rel=1e-14)
+
+
+@pytest.mark.parametrize("name", ["w11^1", "w21^1", "b2^1", "w11^2", "w22^2", "b1^3"])
+@pytest.mark.parametrize("view", ["neuron", "op"])
+def test_path_sum_equals_backprop_equals_finite_differences(ex, name, view):
+    e = explain(ex.loss, name, view=view)
+    ex.model.zero_grad()
+    ex.loss.backward()
+    bp = ex.parameter(name).grad
+    assert e.backprop == bp
+    assert abs(e.path_sum - bp) <= 1e-12 * max(1.0, abs(bp))
+    assert e.path_sum == pytest.approx(fd(ex, name), rel=1e-6, abs=1e-10)
+
+
+def test_counts_in_the_notes_network(ex):
+    assert len(ex.model.parameters()) == 15
+    counts = {n: count_paths(ex.loss, n, view="neuron") for n in ex.model.named_parameters()}
+    assert counts["w11^1"] == counts["b2^1"] == 2
+    assert counts["w11^2"] == counts["b1^2"] == 1 == counts["w11^3"]
+    for n in counts:
+        assert count_paths(ex.loss, n, view="op") == counts[n] == len(paths(ex.loss, n))
+
+
+def test_factored_form_and_memo_hits(ex):
+    e = explain(ex.loss, "w11^1")
+    assert e.factored == (
+        "∂L/∂ŷ [∂ŷ/∂o21 · ∂o21/∂o11 · ∂o11/∂w11^1 + ∂ŷ/∂o22 · ∂o22/∂o11 · ∂o11/∂w11^1]"
+    )
+    reused = {r.name: r for r in e.reused}
+    assert set(reused) == {"∂L/∂ŷ", "∂L/∂o21", "∂L/∂o22", "∂L/∂o11"}
+    assert reused["∂L/∂o21"].users == ("w11^2", "w21^2", "b1^2")
+    assert reused["∂L/∂o22"].users == ("w12^2", "w22^2", "b2^2")
+    assert reused["∂L/∂o11"].users == ()  # new for layer 1: not a memo hit from layer 2
+    # naive enumeration recomputes ∂L/∂o21 once per parameter path through o21:
+    # o21's own 3 parameters, and one path to each of the 6 layer-1 parameters
+    assert reused["∂L/∂o21"].uses == 3 + 6
+    # ŷ: its own 3, 2 x 3 in layer 2, and 2 paths to each of the 6 layer-1 parameters
+    assert reused["∂L/∂ŷ"].uses == 3 + 6 + 12
+    assert reused["∂L/∂o21"].reads == 5  # backprop reads it once per edge (w, w, o, o, b)
+    table = {r.name: r.value for r in e.reused}
+    ex.model.zero_grad()
+    ex.loss.backward()
+    assert table["∂L/∂o21"] == find(ex.loss, "o21").grad
+    d = e.to_dict()
+    assert d["paths"][0]["factors"][0] == "∂L/∂ŷ" and d["backprop"] == e.backprop
+    assert isinstance(e, Explanation) and "path sum" in e.text() and "\\frac" in e.latex()
+
+
+def test_cost_naive_vs_backprop_closed_form():
+    # a chain y = x * 1.5 * 1.5 ... (n ops): one path of n factors
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(10):
+        y = y * 1.5
+    c = cost(y, [x])
+    assert c.paths == 1 and c.naive_multiplications == 9 and c.naive_additions == 0
+    assert c.backprop_multiplications == c.edges == 10 and c.backprop_additions == 0
+    # x_{k+1} = x_k * x_k: 2^k paths of k factors
+    z = x
+    for _ in range(12):
+        z = z * z
+    c = cost(z, [x])
+    assert c.paths == 2**12 == count_paths(z, x)
+    assert c.naive_multiplications == 2**12 * 11 and c.naive_additions == 2**12 - 1
+    assert c.backprop_multiplications == 24 and c.backprop_additions == 12
+    assert c.ratio > 1000
+
+
+def test_cost_grows_with_depth_on_real_networks():
+    ratios = []
+    for depth in (1, 2, 4, 6):
+        ex = notes_network(net=(2, *([2] * depth), 1), seed=1)
+        c = cost(ex.loss, ex.model.parameters())
+        assert c.parameters == len(ex.model.parameters())
+        assert count_paths(ex.loss, "w11^1") == 2 ** (depth - 1)
+        ratios.append(c.ratio)
+    assert ratios == sorted(ratios) and ratios[-1] > 3 * ratios[0]
+
+
+def test_repeated_parent_counts_two_paths():
+    a = Value(1.0, "a")
+    b = a + a
+    c = b * b
+    assert count_paths(c, a) == 4
+    ps = paths(c, a)
+    assert math.fsum(p.product for p in ps) == 8.0  # d/da (2a)^2 = 8a
+
+
+def test_errors():
+    x = Value(1.0, "x")
+    y = (x * 2).exp()
+    y.name = "y"
+    with pytest.raises(MemogradValueError, match="unknown name 'w'.*valid names: x"):
+        paths(y, "w")
+    with pytest.raises(MemogradValueError, match="unknown view"):
+        paths(y, x, view="layer")
+    z = Value(2.0, "z")
+    assert paths(y, z) == [] and count_paths(y, z) == 0
+    e = explain(y, z)
+    assert e.count == 0 and e.path_sum == 0.0 and e.backprop == 0.0
+    w = x
+    for _ in range(20):
+        w = w * w
+    with pytest.raises(MemogradValueError, match="exceed max_paths"):
+        paths(w, x, max_paths=1000)
+    assert count_paths(w, x) == 2**20
+
+
+# --- random expression graphs --------------------------------------------------------------
+
+UNARY = ["exp", "tanh", "sigmoid", "sin", "cos", "neg", "sq", "softlog"]
+BINARY = ["add", "sub", "mul", "div", "pow"]
+
+
+@st.composite
+def programs(draw):
+    n_inputs = draw(st.integers(1, 3))
+    steps = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(UNARY + BINARY),
+                st.integers(0, 1000),
+                st.integers(0, 1000),
+                st.floats(0.5, 1.5),
+            ),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    xs = draw(st.lists(st.floats(0.2, 1.2), min_size=n_inputs, max_size=n_inputs))
+    return xs, steps
+
+
+def run(program, xs):
+    _, steps = program
+    nodes = list(xs)  # every node can be reused later: shared subexpressions
+    for op, i, j, c in steps:
+        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+        if op == "exp":
+            v = (a * 0.3).exp()
+        elif op == "tanh":
+            v = a.tanh()
+        elif op == "sigmoid":
+            v = a.sigmoid()
+        elif op == "sin":
+            v = a.sin()
+        elif op == "cos":
+            v = a.cos()
+        elif op == "neg":
+            v = -a
+        elif op == "sq":
+            v = a * a
+        elif op == "softlog":
+            v = (a * a + 1.0).log()
+        elif op == "add":
+            v = a + b
+        elif op == "sub":
+            v = c - a + b
+        elif op == "mul":
+            v = a * b
+        elif op == "div":
+            v = a / (b * b + 1.0)
+        else:
+            v = (a * a + 0.5) ** (c * 0.5) if i % 2 else (b * b + 0.5) ** (a.tanh())
+        nodes.append(v)
+    total = nodes[-1]
+    for extra in nodes[-3:-1]:
+        total = total + extra * 0.5
+    return total
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs())
+def test_random_graphs_backprop_path_sum_finite_differences_agree(program):
+    xs0 = program[0]
+    xs = [Value(v, f"x{i}") for i, v in enumerate(xs0, 1)]
+    out = run(program, xs)
+    out.backward()
+    num = numerical_gradient(lambda arr: run(program, [Value(float(v)) for v in arr]).data, xs0)
+    for k, x in enumerate(xs):
+        n = count_paths(out, x)
+        if n > 5000:
+            continue
+        ps = paths(out, x)
+        assert len(ps) == n
+        total = math.fsum(p.product for p in ps)
+        scale = max(1.0, abs(x.grad))
+        assert abs(total - x.grad) <= 1e-12 * scale * max(1, n)
+        assert x.grad == pytest.approx(num[k], rel=1e-5, abs=1e-6)
+        e = explain(out, x, view="op")
+        assert e.backprop == x.grad and e.count == n
