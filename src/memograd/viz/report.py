@@ -108,7 +108,7 @@ def build_report(fragments: Iterable[Sequence[str]], title: str = TITLE) -> str:
         f"report was written ({now}, Python {platform.python_version()}). Nothing is pasted.</p>",
         "</div></header><main>",
     ]
-    if items:
+    if len(items) > 1:
         parts.append('<nav class="toc"><strong>The lesson</strong><ol>')
         parts += [f'<li><a href="#{k}">{_html.escape(h)}</a></li>' for k, h, _ in items]
         parts.append("</ol></nav>")

@@ -1,0 +1,89 @@
+"""``memograd graph``: own SVG, DOT text, HTML page; Graphviz only when installed."""
+
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from memograd.cli import main
+from memograd.scalar.nn import notes_network
+from memograd.viz.notation import fmt
+from memograd.viz.wellformed import check_report
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def engine_grads():
+    ex = notes_network(seed=0)
+    ex.loss.backward()
+    return ex
+
+
+def test_default_is_our_own_svg_with_data_and_grad(capsys):
+    assert main(["graph"]) == 0
+    root = ET.fromstring(capsys.readouterr().out)
+    assert root.tag == NS + "svg"
+    text = "".join(root.itertext())
+    ex = engine_grads()
+    for name in ("w11^1", "w21^3", "b1^2"):
+        p = ex.parameter(name)
+        assert f"data {fmt(p.data)}" in text and f"grad {fmt(p.grad)}" in text
+    # neuron view: 15 parameters + 2 inputs + 5 neurons + L = 23 boxes, no weighted-sum nodes
+    assert len(root.findall(f".//{NS}rect[@rx='5']")) == 23
+
+
+def test_op_view_has_every_engine_node(capsys):
+    assert main(["graph", "--view", "op"]) == 0
+    root = ET.fromstring(capsys.readouterr().out)
+    ex = engine_grads()
+    assert len(root.findall(f".//{NS}rect[@rx='5']")) == len(ex.loss.nodes()) == 29
+    # weighted sums appear as nodes: z then the subscript 21 in a tspan
+    labels = ["".join(t.itertext()) for t in root.iter(NS + "text")]
+    assert "z21" in labels and "o21" in labels
+
+
+def test_dot_text_always_works(capsys, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no Graphviz needed for text
+    assert main(["graph", "--format", "dot", "--net", "2,3,1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("digraph memograd {")
+    # 2-3-1: 9 + 4 parameters, 2 inputs, 3 + 1 neurons, L
+    assert out.count("[label=") == 13 + 2 + 4 + 1
+    # params -> neurons (3·3 + 4), inputs -> layer 1 (2·3), layer 1 -> yhat (3), yhat -> L (1)
+    assert out.count(" -> ") == 9 + 4 + 6 + 3 + 1
+
+
+def test_graphviz_missing_is_said_clearly(capsys, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert main(["graph", "--engine", "graphviz"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'dot' program is not installed" in err
+    assert "--format svg" in err
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
+def test_graphviz_render_when_installed(capsys):
+    assert main(["graph", "--engine", "graphviz"]) == 0
+    ET.fromstring(capsys.readouterr().out)
+
+
+def test_html_page_is_self_contained(tmp_path, capsys):
+    out = tmp_path / "g.html"
+    assert main(["graph", "--format", "html", "--out", str(out)]) == 0
+    assert "written to" in capsys.readouterr().out
+    info = check_report(out.read_text(encoding="utf-8"))
+    assert len(info["svgs"]) == 1
+    ex = engine_grads()
+    assert fmt(ex.parameter("w11^1").grad) in info["text"]
+
+
+@pytest.mark.parametrize("net", ["2", "2,0,1", "a,b"])
+def test_bad_net_is_a_usage_error(net, capsys):
+    assert main(["graph", "--net", net]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("memograd graph: error:")
+
+
+def test_too_big_for_our_layout_points_to_dot(capsys):
+    assert main(["graph", "--net", "30,30,30", "--view", "op"]) == 2
+    assert "--format dot" in capsys.readouterr().err
