@@ -249,6 +249,11 @@ class MLP:
                 f"{where}: unknown parameter name(s) {', '.join(map(repr, unknown))}; "
                 f"valid names: {', '.join(self._named)}"
             )
+        for name, value in mapping.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise MemogradTypeError(f"{where}: {name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise MemogradValueError(f"{where}: {name} must be finite, got {value!r}")
         if strict:
             missing = [k for k in self._named if k not in mapping]
             if missing:
@@ -256,11 +261,6 @@ class MLP:
                     f"{where}: missing parameter(s) {', '.join(missing)}; give every one of "
                     f"{len(self._named)} parameters or pass strict=False"
                 )
-        for name, value in mapping.items():
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise MemogradTypeError(f"{where}: {name} must be a number, got {value!r}")
-            if not math.isfinite(value):
-                raise MemogradValueError(f"{where}: {name} must be finite, got {value!r}")
         for name, value in mapping.items():
             self._named[name].data = float(value)
 
@@ -469,7 +469,7 @@ def notes_network(
                 inputs = list(vals.values()) if isinstance(vals, dict) else vals
             if raw.get("target") is not None and target is None:
                 target = raw["target"]
-        model.load_weights(raw)
+        model.load_weights(weights)
     if inputs is not None:
         xs = [float(v) for v in inputs]
         if len(xs) != sizes[0]:

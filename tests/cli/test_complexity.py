@@ -1,0 +1,58 @@
+"""memograd complexity: counts on real graphs against closed forms; plot; bad input."""
+
+import json
+
+import pytest
+
+from memograd.cli import main
+from memograd.cli.complexity import measure
+
+
+def test_json_counts_match_closed_forms(capsys):
+    assert main(["complexity", "--depths", "1-6", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    rows = d["rows"]
+    assert [r["depth"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    for r in rows:
+        depth = r["depth"]
+        assert r["parameters"] == 3 * 2 * depth + 3  # (2+1) per neuron, plus the output neuron
+        assert r["paths_to_w11^1"] == 2 ** (depth - 1)
+        assert r["naive"] == r["naive_multiplications"] + r["naive_additions"]
+        assert r["backprop_multiplications"] == r["edges"]
+        assert r["ratio"] == pytest.approx(r["naive"] / r["backprop"])
+    # backprop grows linearly with depth; enumeration grows faster than linearly
+    steps = [b["backprop"] - a["backprop"] for a, b in zip(rows, rows[1:])]
+    assert len(set(steps)) == 1
+    ratios = [r["ratio"] for r in rows]
+    assert ratios == sorted(ratios) and ratios[-1] > 10 * ratios[0]
+    assert rows[1]["net"] == "2-2-2-1"
+
+
+def test_width_three_paths():
+    (row,) = measure(3, [4])
+    assert row["paths_to_w11^1"] == 3**3 and row["parameters"] == 4 * 3 * 4 + 4
+
+
+def test_text_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "c.png"
+    assert main(["complexity", "--depths", "1,3", "--plot", str(out), "--no-color"]) == 0
+    text = capsys.readouterr().out
+    assert "ratio" in text and "plot written" in text
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--width", "0"], "--width must be >= 1"),
+        (["--depths", "5-2"], "empty range"),
+        (["--depths", "a-b"], "expected a range"),
+        (["--depths", "0"], "every depth must be in 1..64"),
+        (["--plot", "x.gif"], "unknown image format"),
+    ],
+)
+def test_usage_errors(capsys, argv, message):
+    assert main(["complexity", "--depths", "1", *argv]) == 2  # the last --depths wins
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
