@@ -46,6 +46,7 @@ h3 { font-size: 1.08rem; margin: 1.2rem 0 .4rem; }
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
 caption { caption-side: top; text-align: left; color: var(--muted); font-size: .88rem;
           padding-bottom: .25rem; }
+.scroll { overflow-x: auto; max-width: 100%; }
 td, th { border: 1px solid var(--line); padding: .25rem .65rem; text-align: right;
          font-variant-numeric: tabular-nums; }
 th { background: var(--bg-soft); font-weight: 600; }
@@ -149,7 +150,7 @@ def table(
     ``left`` are left-aligned, the rest right-aligned (numbers)."""
     left = set(left)
     cell = (lambda v: str(v)) if raw else esc
-    out = ["<table>"]
+    out = ['<div class="scroll"><table>']
     if caption:
         out.append(f"<caption>{esc(caption)}</caption>")
     out.append(
@@ -170,7 +171,7 @@ def table(
             )
             + "</tr>"
         )
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 

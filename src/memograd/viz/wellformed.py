@@ -56,10 +56,11 @@ class _Balance(HTMLParser):
 
 
 def check_report(text: str) -> dict:
-    """Raise :class:`MemogradValueError` unless ``text`` is a balanced HTML document whose every
-        inline ``<svg>`` parses as XML and which references nothing outside itself (no scripts, no
-        stylesheets or images by URL). Returns ``{"svgs": [...Element], "tags": {...}, "text": str}`` (``text``: the visible text,
-    without the stylesheet).
+    """Raise :class:`MemogradValueError` unless ``text`` is a balanced HTML document whose
+    every inline ``<svg>`` parses as XML and which references nothing outside itself (no scripts,
+    no stylesheets or images by URL).
+
+    Returns ``{"svgs": [Element, ...], "tags": {tag: count}, "text": visible text}``.
     """
     parser = _Balance()
     parser.feed(text)
