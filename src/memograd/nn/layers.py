@@ -1,0 +1,267 @@
+"""Layers: Linear, activations as modules, Dropout, Sequential, and the ``MLP`` builder.
+
+A Linear layer computes o = x W + b with W of shape (in, out): W[i, j] is the notes' w_ij^k, the
+weight from neuron i of layer k-1 to neuron j of layer k, and each neuron has in + 1 trainable
+parameters ("(2+1) = 3" for a 2-input neuron).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from memograd.errors import MemogradTypeError, MemogradValueError
+from memograd.nn import init as _init
+from memograd.nn.module import Module, Parameter
+from memograd.tensor.tensor import Tensor
+
+
+class Linear(Module):
+    """o = x W + b, W of shape (in_features, out_features), b of shape (out_features,)."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        init: str | None = None,
+        activation: str = "relu",
+        rng=None,
+        dtype="float32",
+    ):
+        super().__init__()
+        for what, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise MemogradValueError(f"Linear: {what} must be a positive integer, got {n!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.init = init or _init.default_init(activation)
+        gen = _init.as_generator(rng)
+        w = _init.initialize(self.init, (in_features, out_features), gen, activation, dtype)
+        self.weight = Parameter(w, dtype=dtype)
+        self.bias = Parameter(np.zeros(out_features), dtype=dtype) if bias else None
+
+    def forward(self, x):
+        # data (an array, or a tensor needing no gradient) is cast to the weights' dtype
+        dtype = self.weight.dtype
+        if not isinstance(x, Tensor):
+            x = Tensor(np.asarray(x, dtype=dtype))
+        elif x.dtype != dtype and not x.requires_grad:
+            x = Tensor(x.data.astype(dtype))
+        out = x @ self.weight
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self) -> str:
+        bias = "" if self.bias is not None else ", bias=False"
+        return f"{self.in_features} -> {self.out_features}{bias}, init={self.init}"
+
+
+class Activation(Module):
+    """An elementwise nonlinearity as a module (no parameters)."""
+
+    name = "identity"
+
+    def forward(self, x):  # pragma: no cover - overridden
+        return x
+
+
+class Identity(Activation):
+    name = "identity"
+
+    def forward(self, x):
+        return x
+
+
+class ReLU(Activation):
+    """max(0, x); derivative 1 for x > 0, 0 otherwise (0 at x = 0)."""
+
+    name = "relu"
+
+    def forward(self, x):
+        return x.relu()
+
+
+class LeakyReLU(Activation):
+    name = "leaky_relu"
+
+    def __init__(self, slope: float = 0.01):
+        super().__init__()
+        self.slope = float(slope)
+
+    def forward(self, x):
+        return x.leaky_relu(self.slope)
+
+    def extra_repr(self) -> str:
+        return f"slope={self.slope}"
+
+
+class Tanh(Activation):
+    name = "tanh"
+
+    def forward(self, x):
+        return x.tanh()
+
+
+class Sigmoid(Activation):
+    name = "sigmoid"
+
+    def forward(self, x):
+        return x.sigmoid()
+
+
+class GELU(Activation):
+    name = "gelu"
+
+    def forward(self, x):
+        return x.gelu()
+
+
+ACTIVATIONS = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "tanh": Tanh,
+    "sigmoid": Sigmoid,
+    "gelu": GELU,
+    "identity": Identity,
+}
+
+
+def make_activation(name: str) -> Activation:
+    try:
+        return ACTIVATIONS[name.lower()]()
+    except (KeyError, AttributeError):
+        raise MemogradValueError(
+            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}"
+        ) from None
+
+
+class Dropout(Module):
+    """In training, zero each value with probability p and scale the rest by 1 / (1 - p)
+    (inverted dropout: evaluation is the identity). The mask comes from ``self.rng``."""
+
+    def __init__(self, p: float = 0.5, rng=None):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise MemogradValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = float(p)
+        self.rng = _init.as_generator(rng)
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        return x * (keep.astype(x.dtype) / np.asarray(1.0 - self.p, dtype=x.dtype))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Sequential(Module):
+    """Modules applied one after another; they are named "0", "1", ... in ``state_dict``."""
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise MemogradTypeError(
+                    f"Sequential: item {i} is a {type(m).__name__}, not a Module"
+                )
+            setattr(self, str(i), m)
+
+    def __len__(self) -> int:
+        return len(self.children())
+
+    def __getitem__(self, i: int) -> Module:
+        return self.children()[i]
+
+    def __iter__(self):
+        return iter(self.children())
+
+    def forward(self, x):
+        for m in vars(self).values():
+            if isinstance(m, Module):
+                x = m(x)
+        return x
+
+
+class MLP(Sequential):
+    """A multi-layer perceptron: ``MLP([2, 2, 2, 1])`` is the notes' 2-2-2-1 network.
+
+    ``widths`` = [inputs, hidden..., outputs]; every layer but the last is followed by
+    ``activation`` (and ``Dropout(dropout)`` when dropout > 0). Weights come from ``seed`` (or a
+    Generator ``rng``) with ``init`` (default: He for relu-like, Glorot otherwise)."""
+
+    def __init__(
+        self,
+        widths: Sequence[int],
+        activation: str = "relu",
+        dropout: float = 0.0,
+        *,
+        init: str | None = None,
+        seed: int | None = None,
+        rng=None,
+        dtype="float32",
+    ):
+        widths = [int(w) for w in widths]
+        if len(widths) < 2 or any(w < 1 for w in widths):
+            raise MemogradValueError(
+                f"MLP: widths must list at least an input and an output size, all >= 1, "
+                f"got {list(widths)}"
+            )
+        make_activation(activation)  # validate the name early
+        gen = _init.as_generator(rng if rng is not None else seed)
+        layers: list[Module] = []
+        last = len(widths) - 2
+        for k, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+            layers.append(
+                Linear(
+                    a,
+                    b,
+                    init=init,
+                    activation=activation if k < last else "identity",
+                    rng=gen,
+                    dtype=dtype,
+                )
+            )
+            if k < last:
+                layers.append(make_activation(activation))
+                if dropout:
+                    layers.append(Dropout(dropout, rng=gen))
+        super().__init__(*layers)
+        self.flatten_parameters()
+        self.config = {
+            "type": "MLP",
+            "widths": widths,
+            "activation": activation,
+            "dropout": float(dropout),
+            "init": init,
+            "dtype": str(np.dtype(dtype)),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, seed: int | None = 0) -> MLP:
+        """Rebuild the architecture written in ``config`` (weights come from a checkpoint)."""
+        if config.get("type") != "MLP":
+            raise MemogradValueError(f"MLP.from_config: not an MLP config: {config!r}")
+        return cls(
+            config["widths"],
+            activation=config.get("activation", "relu"),
+            dropout=config.get("dropout", 0.0),
+            init=config.get("init"),
+            seed=seed,
+            dtype=config.get("dtype", "float32"),
+        )
+
+    def linears(self) -> list[Linear]:
+        return [m for m in self if isinstance(m, Linear)]
+
+    def set_rng(self, rng: np.random.Generator) -> None:
+        """Draw dropout masks from ``rng`` (a trainer shares its own, so one state resumes all)."""
+        for m in self.modules():
+            if isinstance(m, Dropout):
+                m.rng = rng
+
+    def extra_repr(self) -> str:
+        w = "-".join(map(str, self.config["widths"]))
+        return f"{w}, activation={self.config['activation']}"

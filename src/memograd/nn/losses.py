@@ -1,0 +1,115 @@
+"""Losses: each takes the network's output (a Tensor) and the targets, returns a scalar Tensor.
+
+===================  =================================================================
+cross_entropy        L = mean_i [logsumexp(z_i) - z_i[y_i]]        (integer labels y_i)
+mse                  L = mean (ŷ - y)²
+bce_with_logits      L = mean [max(z, 0) - z t + log(1 + e^(-|z|))]  (targets t in {0, 1})
+hinge                binary (one output): mean max(0, 1 - s·z), s = 2t - 1 in {-1, +1};
+                     multi-class (Weston-Watkins): mean_i Σ_{j≠y_i} max(0, 1 + z_ij - z_iy_i)
+===================  =================================================================
+
+The first three are fused, numerically stable primitives of the tensor engine; hinge is
+composed from primitives (its backward is the engine's, through the same memo table).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memograd.errors import MemogradTypeError, ShapeError
+from memograd.nn.module import Module
+from memograd.tensor.tensor import Tensor
+from memograd.tensor.tensor import binary_cross_entropy_with_logits as _bce
+from memograd.tensor.tensor import cross_entropy as _cross_entropy
+from memograd.tensor.tensor import mse as _mse
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+
+
+def _labels(name: str, labels) -> np.ndarray:
+    y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if y.dtype.kind not in "iu":
+        raise MemogradTypeError(f"{name}: labels must be integers, got dtype {y.dtype}")
+    return y
+
+
+def _match(name: str, pred, target) -> np.ndarray:
+    """The target as an array of ``pred``'s shape: (n,) targets fit an (n, 1) output."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.shape != pred.shape:
+        if t.ndim == pred.ndim - 1 and pred.shape[-1] == 1 and t.shape == pred.shape[:-1]:
+            t = t.reshape(pred.shape)
+        else:
+            raise ShapeError(
+                f"{name}: prediction of shape {pred.shape} and target of shape {t.shape} differ "
+                "(broadcasting them would silently compare every pair)"
+            )
+    return t.astype(pred.dtype, copy=False)
+
+
+def cross_entropy(logits, labels):
+    """Softmax cross-entropy of (n, classes) logits with n integer labels."""
+    return _cross_entropy(_as_tensor(logits), _labels("cross_entropy", labels))
+
+
+def mse(pred, target):
+    """Mean squared error; an (n,) target fits an (n, 1) prediction."""
+    pred = _as_tensor(pred)
+    return _mse(pred, _match("mse", pred, target))
+
+
+def bce_with_logits(logits, target):
+    """Binary cross-entropy on logits; an (n,) target fits an (n, 1) output."""
+    logits = _as_tensor(logits)
+    return _bce(logits, _match("bce_with_logits", logits, target))
+
+
+def hinge(scores, labels):
+    """Hinge loss: binary for one output column (labels 0/1), Weston-Watkins multi-class."""
+    scores = _as_tensor(scores)
+    y = _labels("hinge", labels)
+    if scores.ndim != 2 or len(y) != scores.shape[0]:
+        raise ShapeError(
+            f"hinge: scores must be (n, classes) with n labels, got {scores.shape} and {y.shape}"
+        )
+    if scores.shape[1] == 1:
+        sign = (2.0 * y - 1.0).astype(scores.dtype).reshape(-1, 1)
+        return (1.0 - scores * sign).relu().mean()
+    onehot = np.zeros(scores.shape, dtype=scores.dtype)
+    onehot[np.arange(len(y)), y] = 1
+    correct = (scores * onehot).sum(axis=1, keepdims=True)
+    margins = (scores - correct + 1.0).relu() * (1.0 - onehot)
+    return margins.sum(axis=1).mean()
+
+
+class _Loss(Module):
+    fn = staticmethod(mse)
+
+    def forward(self, output, target):
+        return type(self).fn(output, target)
+
+
+class CrossEntropyLoss(_Loss):
+    fn = staticmethod(cross_entropy)
+
+
+class MSELoss(_Loss):
+    fn = staticmethod(mse)
+
+
+class BCEWithLogitsLoss(_Loss):
+    fn = staticmethod(bce_with_logits)
+
+
+class HingeLoss(_Loss):
+    fn = staticmethod(hinge)
+
+
+LOSSES = {
+    "cross_entropy": cross_entropy,
+    "mse": mse,
+    "bce_with_logits": bce_with_logits,
+    "hinge": hinge,
+}

@@ -1,0 +1,182 @@
+"""``Module``: a container of parameters and sub-modules, as PyTorch users know it.
+
+Attributes that are parameters (leaf Tensors requiring grad, made by :func:`Parameter`) or
+``Module``s are registered by assignment, in order::
+
+    class Net(Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = Linear(2, 8)
+            self.out = Linear(8, 1)
+
+        def forward(self, x):
+            return self.out(self.hidden(x).relu())
+
+``named_parameters()`` yields ``("hidden.weight", p), ...``; ``state_dict()`` copies them out as
+numpy arrays and ``load_state_dict`` copies them back in place (checking names and shapes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from memograd.errors import MemogradValueError, ShapeError
+from memograd.tensor.tensor import Tensor
+
+
+def Parameter(data, dtype=None, *, name: str | None = None) -> Tensor:  # noqa: N802
+    """A new leaf Tensor that requires grad: what optimizers update. Its dtype is ``dtype``, else
+    that of a float array ``data``, else float32.
+
+    A module registers as its parameters the attributes that are leaf Tensors requiring grad
+    (the engine's ops want exact ``Tensor`` objects, so this is a constructor, not a subclass)."""
+    if dtype is None:
+        kind = getattr(data, "dtype", None)
+        dtype = kind if kind is not None and np.dtype(kind).kind == "f" else np.float32
+    return Tensor(np.array(data, dtype=dtype), requires_grad=True, name=name)
+
+
+def is_parameter(value) -> bool:
+    return isinstance(value, Tensor) and value.requires_grad and value.is_leaf
+
+
+class Module:
+    """Base class of layers and models: ``forward`` plus parameter bookkeeping."""
+
+    def __init__(self):
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -- traversal, in attribute order (deterministic)
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self) -> list[Module]:
+        return [m for _, m in self.named_children()]
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, depth first."""
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        seen: set[int] = set()
+        for name, p in self._named_parameters(prefix):
+            if id(p) not in seen:  # a shared parameter is listed once
+                seen.add(id(p))
+                yield name, p
+
+    def _named_parameters(self, prefix: str):
+        for name, value in vars(self).items():
+            if is_parameter(value):
+                yield prefix + name, value
+            elif isinstance(value, Module):
+                yield from value._named_parameters(f"{prefix}{name}.")
+
+    def parameters(self) -> list[Tensor]:
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """Number of trainable scalars (a 2-input neuron has (2+1) = 3)."""
+        return int(sum(p.data.size for p in self.parameters()))
+
+    # -- modes and gradients
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active) or, with ``mode=False``, evaluation mode."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def flatten_parameters(self) -> np.ndarray | None:
+        """Lay every parameter out back to back in ONE contiguous buffer (each ``p.data`` becomes
+        a view of it), so that an optimizer updates them all in one pass. Values are unchanged.
+        Returns the buffer (None when the parameters' dtypes differ or there are none)."""
+        params = self.parameters()
+        if not params or len({p.data.dtype for p in params}) != 1:
+            return None
+        flat = np.concatenate([p.data.reshape(-1) for p in params])
+        start = 0
+        for p in params:
+            n = p.data.size
+            p.data = flat[start : start + n].reshape(p.data.shape)
+            p._vc[0] += 1
+            start += n
+        return flat
+
+    # -- state
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every parameter by name, as a copy of its numpy array."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy arrays into the parameters in place; names and shapes must match.
+
+        With ``strict`` (the default) a missing or unexpected name is an error; nothing is
+        changed unless every array fits."""
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing {', '.join(missing)}")
+            if unexpected:
+                parts.append(f"unexpected {', '.join(unexpected)}")
+            raise MemogradValueError(
+                f"{type(self).__name__}.load_state_dict: {'; '.join(parts)} (does the "
+                "architecture match?)"
+            )
+        arrays = {}
+        for name, p in own.items():
+            if name not in state:
+                continue
+            a = np.asarray(state[name])
+            if a.shape != p.data.shape:
+                raise ShapeError(
+                    f"{type(self).__name__}.load_state_dict: {name} has shape {a.shape}, the "
+                    f"model's is {p.data.shape}"
+                )
+            if a.dtype.kind != "f" or not np.all(np.isfinite(a)):
+                raise MemogradValueError(
+                    f"{type(self).__name__}.load_state_dict: {name} must hold finite floats"
+                )
+            arrays[name] = a
+        for name, a in arrays.items():
+            p = own[name]
+            np.copyto(p.data, a, casting="same_kind")
+            p._vc[0] += 1  # an in-place edit: tensors saved before it must not be reused
+
+    # -- display
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not children:
+            return head + ")"
+        lines = [head]
+        for name, child in children:
+            text = repr(child).replace("\n", "\n  ")
+            count = child.num_parameters()
+            suffix = f"  # {count:,} parameters" if count else ""
+            lines.append(f"  ({name}): {text}{suffix}")
+        lines.append(f")  # {self.num_parameters():,} parameters in all")
+        return "\n".join(lines)
