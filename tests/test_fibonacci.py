@@ -69,6 +69,13 @@ def test_counts_match_closed_forms(n, base):
     assert all(r.value == reference(n, *base) for r in (naive, d, m, it, db))
 
 
+@pytest.mark.parametrize("n", [239, 240, 400, 1000, 5000])
+@pytest.mark.parametrize("method", ["memo", "dict"])
+def test_recursion_between_shallow_and_deep(method, n):
+    run = F.measure(n, method)
+    assert run.value == reference(n) and run.max_depth == n
+
+
 def test_notes_call_counts():
     naive = F.measure(20, "naive", (1, 1))
     assert naive.calls == 21_891

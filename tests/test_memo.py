@@ -282,3 +282,37 @@ def test_a_race_may_compute_a_value_twice_as_documented():
     assert results == [10, 10] and computed == [5, 5]
     info = slow.cache_info()
     assert info.misses == 2 and info.currsize == 1 and dict(slow.cache) == {5: 10}
+
+
+def test_run_deep_recurses_far_past_the_limit_and_restores_it():
+    import sys
+
+    from memograd.memo import FRAMES_PER_LEVEL, run_deep
+
+    @memoize
+    def count(k):
+        return 0 if k == 0 else 1 + count(k - 1)
+
+    limit = sys.getrecursionlimit()
+    with pytest.raises(RecursionError):
+        count(limit)  # plain call: too deep for the default limit
+    count.cache_clear()
+    assert run_deep(lambda: count(30_000), levels=30_000) == 30_000
+    assert count.stats.max_depth == 30_001
+    assert sys.getrecursionlimit() == limit
+    assert FRAMES_PER_LEVEL * 30_000 > limit
+
+
+def test_run_deep_reraises_the_workers_exception_and_runs_small_jobs_inline():
+    import sys
+
+    from memograd.memo import run_deep
+
+    def boom():
+        raise ValueError("inside")
+
+    limit = sys.getrecursionlimit()
+    with pytest.raises(ValueError, match="inside"):
+        run_deep(boom, levels=100_000)
+    assert sys.getrecursionlimit() == limit
+    assert run_deep(threading.current_thread, levels=10) is threading.current_thread()

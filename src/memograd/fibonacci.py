@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import math
 import operator
-import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 
 from memograd.errors import MemogradTypeError, MemogradValueError
-from memograd.memo import memoize
+from memograd.memo import memoize, run_deep
 
 METHODS = ("naive", "dict", "memo", "iter", "doubling")
 STANDARD = (0, 1)
@@ -260,7 +258,7 @@ def _dict(n: int, a: int, b: int) -> FibRun:
 
     d = {0: a, 1: b}
     start = time.perf_counter()
-    value = _deep(lambda: fib(n, d), levels=n, frames_per_level=2)
+    value = run_deep(lambda: fib(n, d), levels=n, frames_per_level=2)
     seconds = time.perf_counter() - start
     return FibRun(
         "dict",
@@ -290,9 +288,9 @@ def _memo(n: int, a: int, b: int) -> FibRun:
         return fib(k - 1) + fib(k - 2)
 
     start = time.perf_counter()
-    # a level of recursion is 4 Python frames (wrapper, miss, run_body, fib) plus the C cache's
-    # calls, which CPython also counts against the limit: 8 per level leaves a margin
-    value = _deep(lambda: fib(n), levels=n, frames_per_level=8)
+    # a level of recursion is 3 Python frames (wrapper, miss, fib) plus the C cache's call,
+    # which CPython also counts against the limit: 4 per level (memograd.memo.FRAMES_PER_LEVEL)
+    value = run_deep(lambda: fib(n), levels=n)
     seconds = time.perf_counter() - start
     stats = fib.stats.as_dict()
     return FibRun(
@@ -361,60 +359,6 @@ _RUNNERS = {"naive": _naive, "dict": _dict, "memo": _memo, "iter": _iter, "doubl
 
 
 # ---------------------------------------------------------------- deep recursion
-
-# Python's recursion limit (1000 by default) protects the C stack of the thread, typically 8 MiB.
-# The dict and memo methods recurse n deep; memo crosses C (the lru_cache) at every level, which
-# costs about 1 KiB of C stack per level on CPython 3.11. Raising the limit alone would crash the
-# process with a segmentation fault near n = 10,000; running in the calling thread with a larger
-# limit is therefore not sound. Instead the recursion runs in a worker thread created with a stack
-# sized for it (threading.stack_size: 16 MiB + 3 KiB per level, reserved virtual memory that is
-# only touched as deep as the recursion goes), and the limit is raised for as long as such a run
-# is in progress. The limit is process-wide in CPython (there is no per-thread limit), so it is
-# restored when the last deep run ends. The caller waits for the worker; its exception, if any,
-# is re-raised in the caller.
-_DEEP_LOCK = threading.Lock()
-_deep_runs = 0
-_saved_limit = None
-_SHALLOW = 500  # levels that always fit the caller's own stack and limit
-
-
-def _deep(fn, levels: int, frames_per_level: int):
-    global _deep_runs, _saved_limit
-    if levels <= _SHALLOW:
-        return fn()
-    needed = frames_per_level * levels + 1000
-    with _DEEP_LOCK:
-        if _deep_runs == 0:
-            _saved_limit = sys.getrecursionlimit()
-        _deep_runs += 1
-        if sys.getrecursionlimit() < needed:
-            sys.setrecursionlimit(needed)
-        old_size = threading.stack_size()
-        threading.stack_size(16 * 2**20 + 3 * 1024 * levels)
-        try:
-            result: dict = {}
-
-            def work():
-                try:
-                    result["value"] = fn()
-                except BaseException as exc:  # re-raised in the caller
-                    result["error"] = exc
-
-            worker = threading.Thread(target=work, name="memograd-fib-deep", daemon=True)
-            worker.start()
-        finally:
-            threading.stack_size(old_size)
-    try:
-        worker.join()
-    finally:
-        with _DEEP_LOCK:
-            _deep_runs -= 1
-            if _deep_runs == 0 and _saved_limit is not None:
-                sys.setrecursionlimit(_saved_limit)
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
-
 
 # ---------------------------------------------------------------- predictions and guards
 

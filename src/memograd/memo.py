@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -45,7 +46,14 @@ CacheInfo = (
     functools._CacheInfo
 )  # the same named tuple lru_cache returns: hits misses maxsize currsize
 
-__all__ = ["memoize", "CacheInfo", "MemoStats", "array_key"]
+__all__ = ["memoize", "CacheInfo", "MemoStats", "array_key", "run_deep", "FRAMES_PER_LEVEL"]
+
+# Recursion-limit units one level of memoized recursion uses: three Python frames (wrapper, miss,
+# the function) and the C cache's call. functools.lru_cache uses two (the function and its C
+# call), so with the default limit of 1000 a memoized recursion reaches about 240 levels where
+# lru_cache reaches about 490: the price of the unhashable-argument error and the depth
+# statistics. For deeper recursion use run_deep() below.
+FRAMES_PER_LEVEL = 4
 
 _KWARGS = object()  # separates positional from keyword arguments in a table key (as lru_cache does)
 
@@ -92,7 +100,7 @@ class MemoStats:
     @property
     def depth(self) -> int:
         """Current nesting of running bodies in the calling thread (0 outside any call)."""
-        return getattr(self._local, "depth", 0)
+        return self._local.depth
 
     def as_dict(self) -> dict:
         info = self._info()
@@ -106,6 +114,13 @@ class MemoStats:
     def __repr__(self) -> str:
         d = self.as_dict()
         return "MemoStats(" + ", ".join(f"{k}={v}" for k, v in d.items()) + ")"
+
+
+class _PerThread(threading.local):
+    """Per-thread state of one memoized function (class attributes are each thread's defaults)."""
+
+    depth = 0  # bodies of this function running in this thread
+    pending = None  # (args, kwargs) handed from the wrapper to the miss path, with key=
 
 
 class _Entry:
@@ -228,24 +243,30 @@ def memoize(
 
 
 def _build(func: Callable, maxsize: int | None, key: Callable | None):
-    local = threading.local()  # .depth: running bodies in this thread; .pending: args for key=
+    local = _PerThread()
     table: dict = {}  # mirror of the C table, for the read-only .cache view
     bounded = maxsize is not None
     lock = threading.Lock()  # only taken when a new maximum depth is reached
     stats: MemoStats  # assigned below; the closures read it at call time
 
-    def run_body(table_key, args, kwargs):
-        """The miss path: depth bookkeeping around the body, then the mirror entry."""
-        depth = getattr(local, "depth", 0) + 1
+    # The miss path keeps the recursion at three Python frames per level (wrapper, miss, func):
+    # enter() and store() return before the body recurses, so they add no depth.
+    def enter() -> int:
+        """Count one more running body in this thread; keep the maximum."""
+        depth = local.depth + 1
         local.depth = depth
         if depth > stats.max_depth:
-            with lock:
-                if depth > stats.max_depth:
-                    stats.max_depth = depth
-        try:
-            value = func(*args, **kwargs)
-        finally:
-            local.depth = depth - 1
+            enter_max(depth)
+        return depth
+
+    def enter_max(depth: int) -> None:
+        """A new maximum depth (rare): under the lock, so racing threads cannot lower it."""
+        with lock:
+            if depth > stats.max_depth:
+                stats.max_depth = depth
+
+    def store(table_key, value):
+        """Mirror a computed value for .cache; returns what the C cache is to store."""
         if not bounded:
             table[table_key] = value  # the C table overwrites too (last writer wins)
             return value
@@ -262,18 +283,46 @@ def _build(func: Callable, maxsize: int | None, key: Callable | None):
         if table.get(ref.key) is ref:
             table.pop(ref.key, None)
 
-    if key is None:
+    if key is None and not bounded:
+        # the default, and the hot path: enter() and store() written out inline
 
         def miss(*args, **kwargs):
-            return run_body(_table_key(args, kwargs), args, kwargs)
+            depth = local.depth + 1
+            local.depth = depth
+            if depth > stats.max_depth:
+                enter_max(depth)
+            try:
+                value = func(*args, **kwargs)
+            finally:
+                local.depth = depth - 1
+            if not kwargs and len(args) == 1 and not isinstance(args[0], tuple):
+                table[args[0]] = value  # the C table overwrites too (last writer wins)
+            else:
+                table[_table_key(args, kwargs)] = value
+            return value
 
+    elif key is None:
+
+        def miss(*args, **kwargs):
+            depth = enter()
+            try:
+                value = func(*args, **kwargs)
+            finally:
+                local.depth = depth - 1
+            return store(_table_key(args, kwargs), value)
+
+    if key is None:
         cached = functools.lru_cache(maxsize=maxsize)(miss)
 
+        # Calling the C cache without **kwargs when there are none saves building an empty dict
+        # per call; the try block costs nothing until a TypeError is raised.
         if bounded:
 
             def wrapper(*args, **kwargs):
                 try:
-                    return cached(*args, **kwargs).value
+                    if kwargs:
+                        return cached(*args, **kwargs).value
+                    return cached(*args).value
                 except TypeError:
                     error = _unhashable_error(func, args, kwargs, None)
                     if error is None:
@@ -284,7 +333,9 @@ def _build(func: Callable, maxsize: int | None, key: Callable | None):
 
             def wrapper(*args, **kwargs):
                 try:
-                    return cached(*args, **kwargs)
+                    if kwargs:
+                        return cached(*args, **kwargs)
+                    return cached(*args)
                 except TypeError:
                     error = _unhashable_error(func, args, kwargs, None)
                     if error is None:
@@ -297,7 +348,12 @@ def _build(func: Callable, maxsize: int | None, key: Callable | None):
         def miss(k):
             args, kwargs = local.pending
             local.pending = None
-            return run_body(k, args, kwargs)
+            depth = enter()
+            try:
+                value = func(*args, **kwargs)
+            finally:
+                local.depth = depth - 1
+            return store(k, value)
 
         cached = functools.lru_cache(maxsize=maxsize)(miss)
 
@@ -362,3 +418,73 @@ def _freeze(value):
     if isinstance(value, set | frozenset):
         return ("set", frozenset(_freeze(v) for v in value))
     return value
+
+
+# ---------------------------------------------------------------------------- deep recursion
+
+# Python's recursion limit (1000 by default) protects the C stack of the thread, typically 8 MiB.
+# A memoized recursion crosses C (the lru_cache) at every level, which costs about 1 KiB of C stack
+# per level on CPython 3.11: raising the limit alone crashes the process with a segmentation fault
+# somewhere near 10,000 levels (seen here with a 32 MiB stack at 100,000 levels), so running in the
+# calling thread with a larger limit is not sound. run_deep() instead runs the recursion in a worker
+# thread created with a stack sized for it (threading.stack_size: 16 MiB + 3 KiB per level; virtual
+# memory, only touched as deep as the recursion goes) and raises the limit while such a run is in
+# progress. The limit is process-wide in CPython (there is no per-thread limit), so it is restored
+# when the last deep run ends. The caller waits; an exception in the worker is re-raised in the
+# caller. Ctrl-C reaches the waiting caller (the worker is a daemon thread and is abandoned).
+_DEEP_LOCK = threading.Lock()
+_deep_runs = 0
+_saved_limit: int | None = None
+
+
+def run_deep(fn: Callable[[], Any], levels: int, frames_per_level: int = FRAMES_PER_LEVEL):
+    """``fn()`` with room for ``levels`` levels of recursion of ``frames_per_level`` frames each,
+    without the caller touching ``sys.setrecursionlimit``. Runs inline when it fits the current
+    limit with a margin of 200 frames, else in a big-stack worker thread (see the comment above).
+
+    >>> @memoize
+    ... def count(k):
+    ...     return 0 if k == 0 else 1 + count(k - 1)
+    >>> run_deep(lambda: count(50_000), levels=50_000)
+    50000
+    """
+    global _deep_runs, _saved_limit
+    needed = frames_per_level * levels + 200
+    if needed < sys.getrecursionlimit() - 200:
+        return fn()
+    with _DEEP_LOCK:
+        if _deep_runs == 0:
+            _saved_limit = sys.getrecursionlimit()
+        _deep_runs += 1
+        if sys.getrecursionlimit() < needed + 1000:
+            sys.setrecursionlimit(needed + 1000)
+        old_size = threading.stack_size()
+        result: dict = {}
+
+        def work():
+            try:
+                result["value"] = fn()
+            except BaseException as exc:  # re-raised in the caller
+                result["error"] = exc
+
+        try:
+            threading.stack_size(16 * 2**20 + 3 * 1024 * levels)
+            worker = threading.Thread(target=work, name="memograd-deep", daemon=True)
+            worker.start()
+        except BaseException:
+            _deep_runs -= 1
+            if _deep_runs == 0 and _saved_limit is not None:
+                sys.setrecursionlimit(_saved_limit)
+            raise
+        finally:
+            threading.stack_size(old_size)
+    try:
+        worker.join()
+    finally:
+        with _DEEP_LOCK:
+            _deep_runs -= 1
+            if _deep_runs == 0 and _saved_limit is not None:
+                sys.setrecursionlimit(_saved_limit)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
