@@ -48,6 +48,7 @@ Subgradients at kinks, as PyTorch: ``relu'(0) = 0``, ``abs'(0) = 0`` (sign(0) = 
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -438,12 +439,22 @@ class Value:
         """∂self/∂node for every node, by the shared memoized backward (``memograd.graph``).
 
         Leaves accumulate (``+=``); intermediate nodes are set. Raises NonFiniteError if
-        ``self.data`` is nan/inf, naming the first non-finite node."""
+        ``self.data`` is nan/inf, naming the first non-finite node.
+
+        The cyclic garbage collector is paused during the pass (and restored after): backward
+        allocates only acyclic temporaries (the order, the memo table), so scanning them would be
+        wasted work (about a third of the time of a 10**6-node backward)."""
         seed = _as_float(grad, "backward grad")
         if not (_isfinite(self.data) and _isfinite(seed)):
             order = graph.topological_order(self)
             raise NonFiniteError(_non_finite_message(self, seed, order))
-        return graph.backward(self, seed, _store_grad)
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return graph.backward(self, seed, _store_grad)
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def zero_grad(self) -> None:
         """Set ``.grad = 0`` on this Value and every node it depends on."""
