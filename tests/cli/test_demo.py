@@ -1,0 +1,120 @@
+"""``memograd demo``: terminal, --json, --out report (well-formed, same numbers as the JSON, the
+two values of dL/dw11^1 agree), --no-color, and a real browser rendering the report."""
+
+import json
+import math
+import re
+
+import pytest
+
+from memograd.cli import main
+from memograd.viz.notation import fmt
+from memograd.viz.wellformed import check_report
+
+
+def _load_chromium_helpers():
+    """tests/viz/chromium_shot.py, loaded by path (tests/cli is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "viz" / "chromium_shot.py"
+    spec = importlib.util.spec_from_file_location("memograd_tests_chromium_shot", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_shot = _load_chromium_helpers()
+SKIP_REASON, chromium, pixel_stats, screenshot = (
+    _shot.SKIP_REASON,
+    _shot.chromium,
+    _shot.pixel_stats,
+    _shot.screenshot,
+)
+
+ANSI = re.compile(r"\x1b\[")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One `memograd demo --quick --json --out report.html`: JSON and report from the same run."""
+    import contextlib
+    import io
+
+    out = tmp_path_factory.mktemp("demo") / "report.html"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["demo", "--quick", "--json", "--out", str(out)])
+    assert code == 0
+    data = json.loads(buf.getvalue())
+    return data, out
+
+
+def test_json_has_every_available_section_and_the_report_path(quick_run):
+    from memograd.lesson import sections
+
+    data, out = quick_run
+    for s in sections():
+        assert s.KEY in data
+    assert data["report"] == str(out.resolve())
+    assert data["network"]["parameters_total"] == 15
+
+
+def test_report_is_well_formed_and_self_contained(quick_run):
+    data, out = quick_run
+    info = check_report(out.read_text(encoding="utf-8"))
+    # network, two chain-rule pictures, memo-table lifetimes, two complexity charts at least
+    assert len(info["svgs"]) >= 6
+    assert info["tags"]["section"] == sum(1 for k in data if k != "report")
+
+
+def test_report_contains_the_numbers_of_the_json(quick_run):
+    data, out = quick_run
+    text = check_report(out.read_text(encoding="utf-8"))["text"]
+    net = data["network"]
+    wanted = [fmt(net["L"]), fmt(net["yhat"]), *(fmt(n["o"]) for n in net["neurons"])]
+    wanted += [fmt(v) for v in net["inputs"].values()]
+    memo = data["memo_table"]
+    wanted += [fmt(r["adjoint"]) for r in memo["rows"]]
+    wanted += [str(memo["nodes"]), str(memo["edges"]), str(memo["path_products_naive"])]
+    cx = data["complexity"]
+    wanted += [fmt(r["naive"]) for r in cx["rows"]] + [fmt(r["backprop"]) for r in cx["rows"]]
+    cr = data["chain_rule"]
+    wanted += [fmt(v, 6) for p in cr["two_paths"]["paths"] for v in p["values"]]
+    wanted += [fmt(cr["one_path"]["paths"][0]["product"], 6)]
+    wanted += [str(cr["cost"]["naive"]), str(cr["cost"]["backprop"])]
+    if "memoization" in data:
+        wanted += ["63,245,986", "126,491,971"]
+    missing = [w for w in wanted if w not in text]
+    assert not missing, missing
+
+
+def test_the_two_printed_values_of_dL_dw11_1_agree(quick_run):
+    data, out = quick_run
+    html = out.read_text(encoding="utf-8")
+    path_sum = float(re.search(r'id="path-sum">([^<]+)<', html).group(1))
+    backprop = float(re.search(r'id="backprop">([^<]+)<', html).group(1))
+    assert math.isclose(path_sum, backprop, rel_tol=1e-12)
+    assert math.isclose(path_sum, data["chain_rule"]["two_paths"]["path_sum"], rel_tol=1e-12)
+
+
+def test_terminal_output_no_color(capsys):
+    assert main(["demo", "--quick", "--no-color", "--only", "network,chain_rule"]) == 0
+    out = capsys.readouterr().out
+    assert not ANSI.search(out)
+    assert "(2+1) = 3" in out and "path sum" in out and "equal" in out
+    assert "1. The network" in out and "2. The chain rule" in out
+
+
+def test_unknown_section_is_a_usage_error(capsys):
+    assert main(["demo", "--only", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown section nope" in err and "network" in err
+
+
+@pytest.mark.skipif(chromium() is None, reason=SKIP_REASON)
+def test_headless_chromium_renders_the_report(quick_run, tmp_path):
+    _, out = quick_run
+    stats = pixel_stats(screenshot(out, tmp_path / "report.png", size=(1100, 3000)))
+    assert stats["nonwhite"] > 0.08, stats
+    assert stats["coloured"] > 0.003, stats
