@@ -240,3 +240,18 @@ def test_random_graphs_backprop_path_sum_finite_differences_agree(program):
         assert x.grad == pytest.approx(num[k], rel=1e-5, abs=1e-6)
         e = explain(out, x, view="op")
         assert e.backprop == x.grad and e.count == n
+
+
+def test_public_names_work_after_importing_the_submodule():
+    import subprocess
+    import sys
+
+    code = (
+        "import memograd.paths, memograd.gradcheck\n"
+        "import memograd as mg\n"
+        "x = mg.Value(2.0, 'x'); y = x * x\n"
+        "assert len(mg.paths(y, x)) == 2 and mg.count_paths(y, 'x') == 2\n"
+        "assert mg.explain(y, x).backprop == 4.0\n"
+        "assert mg.gradcheck(lambda a: a * a, [3.0]).ok\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
