@@ -458,9 +458,9 @@ def measure(
     method = _check_method(method)
     a, b = _check_base(base)
     _guard(method, n, (a, b), force, time_limit)
+    predicted = predict_naive(n) if method == "naive" else (None, None)
     run = _RUNNERS[method](n, a, b)
-    if method == "naive":
-        run.predicted_calls, run.predicted_seconds = predict_naive(n)
+    run.predicted_calls, run.predicted_seconds = predicted
     return run
 
 

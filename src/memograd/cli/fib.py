@@ -108,8 +108,11 @@ def run(args, ui) -> int:
     interrupted = [r for r in runs if r.interrupted]
     if interrupted:
         r = interrupted[0]
+        of = ""
+        if r.predicted_calls:
+            of = f" of {r.predicted_calls:,} ({100 * r.calls / r.predicted_calls:.0f}%)"
         print(
-            f"memograd fib: interrupted: {r.method} stopped after {r.calls:,} calls, "
+            f"memograd fib: interrupted: {r.method} stopped after {r.calls:,} calls{of}, "
             f"{r.additions:,} additions, max depth {r.max_depth}, {r.seconds:.1f} s",
             file=sys.stderr,
         )
