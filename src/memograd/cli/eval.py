@@ -1,0 +1,138 @@
+"""``memograd eval``: score a trained run on its test split or on another dataset / CSV file."""
+
+from __future__ import annotations
+
+HELP = "evaluate a trained model (accuracy or R², loss, confusion matrix)"
+DESCRIPTION = (
+    "Score the model saved in a run folder. By default it is scored on the test split of the "
+    "data it was trained on (rebuilt from the checkpoint: same seed, same split, same "
+    "standardisation); --dataset or --csv scores it on all rows of other data with the same "
+    "features instead."
+)
+EXAMPLE = [
+    "memograd eval --model runs/digits",
+    "memograd eval --model runs/mine --csv new.csv --target species --json",
+]
+
+
+def add_arguments(parser) -> None:
+    from memograd.data import DATASETS
+
+    parser.add_argument("--model", required=True, metavar="DIR", help="run folder (or checkpoint)")
+    parser.add_argument(
+        "--dataset", choices=DATASETS, metavar="NAME", help="score on all of this built-in dataset"
+    )
+    parser.add_argument("--csv", metavar="FILE", help="score on this CSV file (with --target)")
+    parser.add_argument("--target", metavar="COLUMN", help="the CSV's target column")
+    parser.add_argument(
+        "--split",
+        choices=("train", "val", "test"),
+        default="test",
+        help="which split of the training data to score (default test)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+
+def evaluate_run(args):
+    import numpy as np
+
+    from memograd.cli import UsageError
+    from memograd.data import Standardizer, load_csv, load_dataset
+    from memograd.errors import DataError
+    from memograd.nn.losses import LOSSES
+    from memograd.tensor.tensor import Tensor, no_grad
+    from memograd.train import (
+        TrainConfig,
+        confusion_matrix,
+        load_run,
+        predict_scores,
+        predicted_classes,
+        prepare_data,
+        r2_score,
+    )
+
+    if args.csv and args.dataset:
+        raise UsageError("give --dataset or --csv, not both")
+    if args.csv and not args.target:
+        raise UsageError("--csv needs --target COLUMN")
+    model, ck = load_run(args.model)
+    meta = ck.metadata
+    pre = meta["preprocessing"]
+    loss_name = meta.get("loss", "cross_entropy")
+    scaler = Standardizer.from_dict(pre["standardizer"])
+    classes = list(pre["classes"])
+    task = pre["task"]
+    if args.csv or args.dataset:
+        ds = load_csv(args.csv, args.target, task=task) if args.csv else load_dataset(args.dataset)
+        if ds.task != task:
+            raise DataError(f"the model does {task}, the data is a {ds.task}")
+        if ds.n_features != len(pre["feature_names"]):
+            raise DataError(
+                f"the model takes {len(pre['feature_names'])} features, the data has "
+                f"{ds.n_features}"
+            )
+        X = scaler.transform(ds.X).astype(model.config["dtype"])
+        if task == "classification":
+            index = {c: i for i, c in enumerate(classes)}
+            unknown = sorted(set(ds.classes) - set(index))
+            if unknown:
+                raise DataError(f"the data has classes the model never saw: {', '.join(unknown)}")
+            y = np.array([index[ds.classes[k]] for k in ds.y], dtype=np.int64)
+        else:
+            ts = Standardizer.from_dict(pre["target_standardizer"])
+            y = ts.transform(ds.y[:, None])[:, 0].astype(model.config["dtype"])
+        source = ds.name
+    else:
+        cfg = TrainConfig.from_dict(meta["config"])
+        data = prepare_data(cfg)
+        if data.fingerprint != meta.get("data_fingerprint"):
+            raise DataError(
+                "the training data changed since this run was trained; pass --dataset or --csv"
+            )
+        X, y = data.X[args.split], data.y[args.split]
+        source = f"{data.dataset.name} ({args.split} split)"
+    if len(X) == 0:
+        raise DataError("nothing to score: the data has no rows")
+    scores = predict_scores(model, X)
+    with no_grad():
+        loss = float(LOSSES[loss_name](Tensor(scores), y).item())
+    result = {"model": str(args.model), "data": source, "samples": int(len(y)), "loss": loss}
+    if task == "classification":
+        pred = predicted_classes(scores)
+        result["accuracy"] = float(np.mean(pred == y))
+        result["classes"] = classes
+        result["confusion_matrix"] = confusion_matrix(y, pred, len(classes)).tolist()
+    else:
+        result["r2"] = r2_score(y.astype(np.float64), scores[:, 0].astype(np.float64))
+        ts = Standardizer.from_dict(pre["target_standardizer"])
+        result["rmse"] = float(np.sqrt(np.mean((scores[:, 0] - y) ** 2)) * ts.scale[0])
+    return result
+
+
+def run(args, ui) -> int:
+    result = evaluate_run(args)
+    if args.json:
+        ui.json(result)
+        return 0
+    from rich.table import Table
+
+    t = Table(title=f"{result['model']} on {result['data']}", show_header=False)
+    t.add_column("what", style="bold")
+    t.add_column("value", justify="right")
+    t.add_row("samples", str(result["samples"]))
+    if "accuracy" in result:
+        t.add_row("accuracy", f"{result['accuracy']:.4f}")
+    if "r2" in result:
+        t.add_row("R²", f"{result['r2']:.4f}")
+        t.add_row("RMSE", f"{result['rmse']:.4g}")
+    t.add_row("loss", f"{result['loss']:.4f}")
+    ui.print(t)
+    if "confusion_matrix" in result and len(result["classes"]) <= 12:
+        cm = Table(title="confusion matrix (rows: true, columns: predicted)")
+        cm.add_column("")
+        for c in result["classes"]:
+            cm.add_column(c[:10], justify="right")
+        for c, row in zip(result["classes"], result["confusion_matrix"]):
+            cm.add_row(c[:10], *map(str, row))
+        ui.print(cm)
+    return 0

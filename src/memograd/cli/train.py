@@ -1,0 +1,319 @@
+"""``memograd train``: train an MLP on a built-in dataset or a CSV file, with live progress."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+HELP = "train an MLP (progress bar, validation, early stopping, checkpoints, plots)"
+DESCRIPTION = (
+    "Train a multi-layer perceptron with memograd's tensor engine on a built-in dataset or a CSV "
+    "file. Each epoch shows a live progress bar (loss, accuracy, samples/s) and validation "
+    "metrics; the best weights (lowest validation loss) are kept. With --out the run folder gets "
+    "the checkpoint, metrics.csv/json and PNG plots. Ctrl-C stops at a clean point and says how "
+    "to resume."
+)
+EXAMPLE = [
+    "memograd train --dataset digits --hidden 64,64 --epochs 30 --optimizer adam --lr 1e-3 "
+    "--batch-size 32 --seed 0 --out runs/digits",
+    "memograd train --csv data.csv --target species --out runs/mine",
+    "memograd train --resume runs/digits --epochs 60",
+]
+
+_DEFAULTS = None
+
+
+def _defaults():
+    global _DEFAULTS
+    if _DEFAULTS is None:
+        from memograd.train import TrainConfig
+
+        _DEFAULTS = TrainConfig()
+    return _DEFAULTS
+
+
+def _widths(text: str) -> list[int]:
+    from argparse import ArgumentTypeError as UsageError
+
+    if text.strip() in ("", "none", "0"):
+        return []
+    try:
+        widths = [int(w) for w in text.replace(" ", "").split(",") if w]
+    except ValueError:
+        raise UsageError(
+            f"--hidden must be comma-separated integers like 64,64, got {text!r}"
+        ) from None
+    if any(w < 1 for w in widths):
+        raise UsageError(f"--hidden widths must be >= 1, got {text!r}")
+    return widths
+
+
+def add_arguments(parser) -> None:
+    from memograd.data import DATASETS
+    from memograd.nn.layers import ACTIVATIONS
+    from memograd.nn.losses import LOSSES
+    from memograd.optim import OPTIMIZERS
+
+    d = _defaults()
+    src = parser.add_argument_group("data")
+    src.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        metavar="NAME",
+        help=f"built-in dataset: {', '.join(DATASETS)} (default {d.dataset})",
+    )
+    src.add_argument("--csv", metavar="FILE", help="train on a CSV file instead (with --target)")
+    src.add_argument("--target", metavar="COLUMN", help="the CSV's target column (name or number)")
+    src.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        help="how to read the CSV target (default: guessed)",
+    )
+    src.add_argument(
+        "--samples",
+        type=int,
+        dest="n_samples",
+        metavar="N",
+        help="size of a generated dataset (moons, circles, spirals, xor, toy)",
+    )
+    src.add_argument("--noise", type=float, help="noise of a generated dataset")
+    src.add_argument("--val", type=float, default=d.val, help=f"validation fraction ({d.val})")
+    src.add_argument("--test", type=float, default=d.test, help=f"test fraction ({d.test})")
+    model = parser.add_argument_group("model")
+    model.add_argument(
+        "--hidden",
+        type=_widths,
+        default=d.hidden,
+        metavar="W1,W2,...",
+        help="hidden layer widths (default 64,64)",
+    )
+    model.add_argument("--activation", choices=list(ACTIVATIONS), default=d.activation)
+    model.add_argument("--dropout", type=float, default=d.dropout)
+    model.add_argument("--init", help="weight init: he, xavier, ... (default by activation)")
+    model.add_argument(
+        "--loss",
+        choices=list(LOSSES),
+        help="default: cross_entropy for classes, mse for regression",
+    )
+    opt = parser.add_argument_group("optimization")
+    opt.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer)
+    opt.add_argument("--lr", type=float, default=d.lr, help=f"learning rate ({d.lr})")
+    opt.add_argument("--momentum", type=float, default=d.momentum, help="for sgd and rmsprop")
+    opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
+    opt.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    opt.add_argument("--schedule", choices=("none", "step", "cosine"), default=d.schedule)
+    opt.add_argument(
+        "--warmup",
+        type=int,
+        default=d.warmup,
+        metavar="EPOCHS",
+        help="epochs of linear learning-rate warm-up",
+    )
+    opt.add_argument(
+        "--clip", type=float, metavar="NORM", help="clip gradients to this global norm"
+    )
+    opt.add_argument("--epochs", type=int, help=f"maximum epochs (default {d.epochs})")
+    opt.add_argument("--batch-size", type=int, default=d.batch_size)
+    opt.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        help=f"early stopping: epochs without validation gain (default {d.patience}; "
+        "0 turns it off)",
+    )
+    opt.add_argument("--seed", type=int, default=d.seed)
+    opt.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    run = parser.add_argument_group("run")
+    run.add_argument("--out", metavar="DIR", help="run folder: checkpoint, metrics, plots")
+    run.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    run.add_argument("--json", action="store_true", help="print the final metrics as JSON only")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+
+
+def config_from_args(args):
+    from memograd.cli import UsageError
+    from memograd.train import TrainConfig
+
+    if args.csv and args.dataset:
+        raise UsageError("give --dataset or --csv, not both")
+    if args.csv and not args.target:
+        raise UsageError("--csv needs --target COLUMN (the column to predict)")
+    if args.target and not args.csv:
+        raise UsageError("--target goes with --csv FILE")
+    d = _defaults()
+    cfg = TrainConfig(
+        dataset=None if args.csv else (args.dataset or d.dataset),
+        csv=args.csv,
+        target=args.target,
+        task=args.task,
+        n_samples=args.n_samples,
+        noise=args.noise,
+        hidden=list(args.hidden),
+        activation=args.activation,
+        dropout=args.dropout,
+        init=args.init,
+        loss=args.loss,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        momentum=args.momentum,
+        nesterov=args.nesterov,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        warmup=args.warmup,
+        clip=args.clip,
+        epochs=args.epochs if args.epochs is not None else d.epochs,
+        batch_size=args.batch_size,
+        patience=args.patience or None,
+        val=args.val,
+        test=args.test,
+        seed=args.seed,
+        dtype="float64" if args.float64 else "float32",
+    )
+    try:
+        cfg.validate()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return cfg
+
+
+class RichReporter:
+    """A rich progress bar per epoch (loss, accuracy, samples/s) and one line per epoch."""
+
+    def __init__(self, ui):
+        self.ui = ui
+        self.progress = None
+        self.task = None
+        self._last = 0.0
+
+    def start(self, cfg, data, model, first_epoch):
+        ds = data.dataset
+        what = f"{ds.n_classes} classes" if data.is_classification else "regression"
+        self.ui.print(
+            f"[bold]{ds.name}[/]: {ds.n_samples} samples, {ds.n_features} features, {what}; "
+            f"split {len(data.y['train'])}/{len(data.y['val'])}/{len(data.y['test'])}; "
+            f"MLP {'-'.join(map(str, model.config['widths']))} "
+            f"({model.num_parameters():,} parameters), {cfg.optimizer} lr={cfg.lr:g}, "
+            f"batch {cfg.batch_size}, seed {cfg.seed}"
+        )
+        if first_epoch > 1:
+            self.ui.print(f"resuming at epoch {first_epoch}")
+
+    def epoch_start(self, epoch, epochs, steps):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        if self.progress is None:
+            self.progress = Progress(
+                TextColumn("[bold]epoch {task.fields[epoch]}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}"),
+                console=self.ui.console,
+                transient=True,
+            )
+            self.progress.start()
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(
+            "train", total=steps, epoch=f"{epoch}/{epochs}", stats=""
+        )
+
+    def batch(self, step, loss, accuracy, samples_per_s):
+        now = time.perf_counter()
+        if now - self._last < 0.05 and step % 50:
+            self.progress.update(self.task, completed=step)
+            return
+        self._last = now
+        acc = "" if accuracy is None else f" acc {accuracy:.3f}"
+        self.progress.update(
+            self.task, completed=step, stats=f"loss {loss:.4f}{acc}  {samples_per_s:,.0f} samples/s"
+        )
+
+    def epoch_end(self, record):
+        parts = [f"epoch {record['epoch']:>3}  train {record['train_loss']:.4f}"]
+        if "train_accuracy" in record:
+            parts.append(f"acc {record['train_accuracy']:.3f}")
+        if "val_loss" in record:
+            parts.append(f" val {record['val_loss']:.4f}")
+        if "val_accuracy" in record:
+            parts.append(f"acc {record['val_accuracy']:.3f}")
+        if "val_r2" in record:
+            parts.append(f"R² {record['val_r2']:.3f}")
+        parts.append(f" {record['samples_per_second']:,.0f} samples/s")
+        if record.get("best_epoch") == record["epoch"]:
+            parts.append("[green]*[/]")
+        line = " ".join(parts)
+        if self.progress is not None:
+            self.progress.console.print(line)
+        else:
+            self.ui.print(line)
+
+    def close(self):
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+            self.task = None
+
+
+def summary_table(metrics: dict, files: dict | None = None):
+    from rich.table import Table
+
+    t = Table(title="Result", show_header=False)
+    t.add_column("what", style="bold")
+    t.add_column("value", justify="right")
+    if "test_accuracy" in metrics:
+        t.add_row("test accuracy", f"{metrics['test_accuracy']:.4f}")
+    if "test_r2" in metrics:
+        t.add_row("test R²", f"{metrics['test_r2']:.4f}")
+    if "test_rmse" in metrics:
+        t.add_row("test RMSE", f"{metrics['test_rmse']:.4g}")
+    if "test_loss" in metrics:
+        t.add_row("test loss", f"{metrics['test_loss']:.4f}")
+    if "val_accuracy" in metrics:
+        t.add_row("validation accuracy", f"{metrics['val_accuracy']:.4f}")
+    if "epochs" in metrics:
+        stop = " (early stop)" if metrics.get("stopped_early") else ""
+        t.add_row("epochs", f"{metrics['epochs']}{stop}, best {metrics['best_epoch']}")
+    if "seconds" in metrics:
+        t.add_row("training time", f"{metrics['seconds']:.2f} s")
+        t.add_row("samples/s", f"{metrics['samples_per_second']:,.0f}")
+    if "parameters" in metrics:
+        t.add_row("parameters", f"{metrics['parameters']:,} ({metrics['architecture']})")
+    for what, path in (files or {}).items():
+        t.add_row(what, path)
+    return t
+
+
+def run(args, ui) -> int:
+    from memograd.cli import UsageError
+    from memograd.train import TrainingInterrupted, fit, write_run_files
+
+    reporter = None if args.json else RichReporter(ui)
+    if args.resume:
+        if args.out and Path(args.out) != Path(args.resume):
+            raise UsageError("--resume continues in its own folder; drop --out")
+        if args.epochs is not None and args.epochs < 1:
+            raise UsageError("--epochs must be >= 1")
+        out = Path(args.resume)
+        if not out.is_dir():
+            raise UsageError(f"--resume {args.resume}: no such run folder")
+        cfg = None
+    else:
+        cfg = config_from_args(args)
+        out = Path(args.out) if args.out else None
+    try:
+        result = fit(cfg, out, reporter=reporter, resume=bool(args.resume), epochs=args.epochs)
+    except TrainingInterrupted as exc:
+        print(f"memograd train: {exc}", file=sys.stderr)
+        return 130
+    files = {}
+    if out is not None:
+        if args.no_plots:
+            files = {"checkpoint": str(out / "checkpoint.safetensors")}
+        else:
+            files = write_run_files(result, out)
+    if args.json:
+        ui.json({**result.metrics, **({"run": str(out), "files": files} if out else {})})
+    else:
+        ui.print(summary_table(result.metrics, files))
+    return 0
