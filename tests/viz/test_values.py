@@ -59,3 +59,34 @@ def test_svgs_parse():
         value_svg(b, max_nodes=1)
     with pytest.raises(MemogradValueError, match="view"):
         value_graph(b, "nope")
+
+
+def test_explanation_picture_has_one_edge_per_distinct_factor():
+    from memograd.paths import explain
+    from memograd.viz.values import explanation_graph, explanation_html, explanation_svg
+
+    ex = notes_network()
+    e = explain(ex.loss, "w11^1")
+    nodes, edges, groups = explanation_graph(e)
+    assert {n.id for n in nodes} == {"L", "yhat", "o21", "o22", "o11", "w11^1"}
+    assert len(edges) == 6 and len(groups) == 2
+    assert {n.id: n.kind for n in nodes}["w11^1"] == "param"
+    values = {(ed.src, ed.dst): ed.value for ed in edges}
+    assert values[("o11", "o21")] == e.paths[0].factors[2].value
+    root = ET.fromstring(explanation_svg(e))
+    assert "path 2: product" in "".join(root.itertext())
+    assert "path sum" in explanation_html(e)
+
+
+def test_repr_svg_for_values_and_models_and_none_when_too_big():
+    from memograd.scalar.nn import MLP
+    from memograd.viz.values import repr_svg
+
+    ex = notes_network()
+    assert ET.fromstring(repr_svg(ex.loss)).tag.endswith("svg")
+    assert ET.fromstring(repr_svg(ex.model)).tag.endswith("svg")
+    assert repr_svg(MLP(50, [50, 1])) is None
+    big = ex.loss
+    for _ in range(500):
+        big = big * 1.0
+    assert repr_svg(big) is None

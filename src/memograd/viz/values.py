@@ -20,6 +20,7 @@ from collections.abc import Iterable
 
 from memograd.errors import MemogradValueError
 from memograd.graph import topological_order
+from memograd.viz.notation import fmt, unicode_name
 from memograd.viz.svg import Edge, Highlight, Node, graph_svg
 
 VIEWS = ("neuron", "op")
@@ -195,3 +196,82 @@ def model_svg(model, loss=None, highlights: Iterable[Highlight] = ()) -> str:
         layer_titles=layer_titles(model, loss is not None),
         caption="under each neuron: data | grad" if loss is not None else "",
     )
+
+
+def explanation_graph(explanation) -> tuple[list[Node], list[Edge], list[Highlight]]:
+    """The paths of a ``memograd.paths.Explanation`` as a small graph: its nodes, one edge per
+    factor (labelled with the local derivative's value), one highlight group per path."""
+    seen: dict[str, Node] = {}
+    edges: dict[tuple[str, str], Edge] = {}
+    groups = []
+    for k, path in enumerate(explanation.paths, 1):
+        names = list(path.nodes)
+        for name in names:
+            seen.setdefault(name, Node(name, name))
+        group = set()
+        for f, child, parent in zip(path.factors, names, names[1:]):
+            edges.setdefault((parent, child), Edge(parent, child, value=f.value))
+            group.add((parent, child))
+        groups.append(Highlight(group, label=f"path {k}: product {fmt(path.product, 6)}"))
+    nodes = list(seen.values())
+    if explanation.paths:
+        first = explanation.paths[0].nodes
+        seen[first[0]].kind = "loss"
+        seen[first[-1]].kind = "param"
+    return nodes, list(edges.values()), groups
+
+
+def explanation_svg(explanation, max_paths: int = 12) -> str:
+    """SVG of an explanation's chain-rule paths (up to ``max_paths`` highlighted)."""
+    nodes, edges, groups = explanation_graph(explanation)
+    title = (
+        f"{unicode_name(explanation.target)}: {explanation.count} path(s), "
+        f"sum {fmt(explanation.path_sum, 6)} = backprop {fmt(explanation.backprop, 6)}"
+    )
+    return graph_svg(
+        nodes,
+        edges,
+        highlights=groups[:max_paths],
+        title=title,
+        legend=len(groups) <= max_paths,
+        edge_label_at=0.5,
+    )
+
+
+def explanation_html(explanation) -> str:
+    """HTML for Jupyter: the paths picture, each path's factors, the sum and the backprop value."""
+    import html as _html
+
+    rows = []
+    for k, p in enumerate(explanation.paths[:50], 1):
+        factors = " · ".join(f"{_html.escape(f.name)} = {fmt(f.value, 6)}" for f in p.factors)
+        rows.append(f"<tr><td>{k}</td><td>{factors}</td><td>{fmt(p.product, 6)}</td></tr>")
+    more = (
+        f"<tr><td colspan='3'>… {explanation.count - 50} more paths</td></tr>"
+        if explanation.count > 50
+        else ""
+    )
+    return (
+        f"<div>{explanation_svg(explanation)}"
+        "<table><thead><tr><th>path</th><th>factors</th><th>product</th></tr></thead><tbody>"
+        + "".join(rows)
+        + more
+        + "</tbody></table>"
+        f"<p>path sum = {explanation.path_sum:.15g}; backprop = {explanation.backprop:.15g}; "
+        f"difference {explanation.difference:.3g}</p>"
+        f"<p>factored: {_html.escape(explanation.target)} = "
+        f"{_html.escape(explanation.factored)}</p></div>"
+    )
+
+
+def repr_svg(obj, max_nodes: int = 400) -> str | None:
+    """What ``_repr_svg_`` returns for a Value (its op-level graph) or an MLP (the network
+    picture); ``None`` (Jupyter then shows the text repr) when the graph is too big to draw."""
+    if hasattr(obj, "layers") and hasattr(obj, "sizes"):
+        if sum(obj.sizes) > 60:
+            return None
+        return model_svg(obj)
+    try:
+        return value_svg(obj, max_nodes=max_nodes)
+    except MemogradValueError:
+        return None
