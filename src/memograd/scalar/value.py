@@ -472,6 +472,12 @@ class Value:
             return self.label
         return self.op or "const"
 
+    def _repr_svg_(self):
+        """Jupyter display: the graph under this Value, each node ``name | data | grad``."""
+        from memograd.viz.values import repr_svg
+
+        return repr_svg(self)
+
 
 def _store_grad(node, adjoint) -> None:
     if node._parents:
