@@ -323,6 +323,19 @@ def _expression(n, names: dict[int, str]) -> str | None:
     return "(" + rule.formula.format(x=x, y=y) + ")"
 
 
+def _bare(expr: str) -> str:
+    """``(a - b)`` -> ``a - b`` when the outer parentheses enclose the whole expression."""
+    if expr.startswith("(") and expr.endswith(")"):
+        depth = 0
+        for k, ch in enumerate(expr):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and k < len(expr) - 1:
+                return expr
+        return expr[1:-1]
+    return expr
+
+
 def _local_formula(node, i: int, names: dict[int, str]) -> str:
     """The local derivative ∂node/∂parents[i] written with the operands' names."""
     op = node.op
@@ -335,10 +348,10 @@ def _local_formula(node, i: int, names: dict[int, str]) -> str:
             return display(names[id(parents[i - n])]) if m == n else _fmt(node._local[i])
         return "1"
     if op in _PRIME:
-        return _PRIME[op].format(x=display(names[id(parents[0])]))
+        return _PRIME[op].format(x=_bare(display(names[id(parents[0])])))
     rule = RULES[op]
     if len(rule.derivatives) == 1:
-        return rule.derivatives[0].format(x=display(names[id(parents[0])]))
+        return rule.derivatives[0].format(x=_bare(display(names[id(parents[0])])))
     if len(parents) == 2:
         x, y = names[id(parents[0])], names[id(parents[1])]
         j = i
