@@ -90,3 +90,11 @@ def test_repr_svg_for_values_and_models_and_none_when_too_big():
     for _ in range(500):
         big = big * 1.0
     assert repr_svg(big) is None
+
+
+def test_jupyter_reprs_on_the_engine_classes():
+    from memograd.scalar.nn import MLP
+
+    v = Value(3.0, "a") * 2.0
+    assert ET.fromstring(v._repr_svg_()).tag.endswith("svg")
+    assert ET.fromstring(MLP(2, [2, 1])._repr_svg_()).tag.endswith("svg")
