@@ -1,11 +1,12 @@
 """Per-call cost of ``memograd.memoize`` against ``functools.lru_cache``, on hits and on misses.
 
 Each figure is the median over ``--repeats`` rounds of the time per call of a loop of ``--calls``
-calls, in nanoseconds; the loop itself is included, and so is a plain (unmemoized) function as a
-baseline row, so that "overhead" reads as the difference between rows. The function body is
-trivial (``return x``), so the figures are the cost of the caching machinery itself.
+calls, in nanoseconds (the cyclic garbage collector off while timing, as timeit does). The loop
+itself is included, and a plain (unmemoized) function is a baseline row, so that overhead reads
+as the difference between rows. The function body is trivial (``return x``): the figures are
+the cost of the caching machinery itself. Rounds are interleaved across contenders.
 
-    python benchmarks/memo_bench.py [--calls 200000] [--repeats 7] [--out results.md]
+    python benchmarks/memo_bench.py [--calls 200000] [--repeats 7] [--fib-n 200] [--out results.md]
 
 Prints a markdown table with the Python version and the machine.
 """
@@ -33,6 +34,7 @@ def body(x):
 def _time_loop(f, keys) -> float:
     """Seconds per call of ``for k in keys: f(k)``."""
     gc_was = gc.isenabled()
+    gc.collect()  # start every timed loop with no garbage left by the previous one
     gc.disable()
     try:
         start = time.perf_counter()
@@ -58,9 +60,14 @@ def miss_round(make, calls: int) -> float:
 def fib_round(make, n: int) -> float:
     """Seconds to compute fib(n) recursively from an empty cache (n + 1 misses, n - 2 hits)."""
     cached = _fresh_fib(make)
-    start = time.perf_counter()
-    cached(n)
-    return time.perf_counter() - start
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        cached(n)
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
 
 
 def _fresh_fib(make):
