@@ -6,6 +6,8 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memograd import MemogradTypeError, MemogradValueError, NonFiniteError, Value
 from memograd.graph import topological_order
@@ -287,3 +289,42 @@ def test_repr_and_nodes_order():
     assert x.is_leaf and not y.is_leaf
     assert x < y or x >= y
     assert float(x) == 1.0 and +x is x and abs(Value(-2.0)).data == 2.0
+
+
+def test_name_must_be_a_string():
+    with pytest.raises(MemogradTypeError, match="name must be a str"):
+        Value(1.0, 3)
+
+
+OPS = {
+    "exp": lambda a, b: a.exp(),
+    "log": lambda a, b: (a * a + 0.1).log(),
+    "sqrt": lambda a, b: (a * a + 0.1).sqrt(),
+    "tanh": lambda a, b: a.tanh(),
+    "sigmoid": lambda a, b: a.sigmoid(),
+    "relu": lambda a, b: (a * b).relu(),
+    "sin": lambda a, b: a.sin(),
+    "cos": lambda a, b: b.cos(),
+    "abs": lambda a, b: abs(a - b),
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: 1.5 - a - b,
+    "mul": lambda a, b: a * b * 2,
+    "div": lambda a, b: a / (b * b + 0.5) + 1 / (a * a + 1),
+    "powc": lambda a, b: (a * a + 0.2) ** 1.7 + a**3,
+    "powv": lambda a, b: (a * a + 0.2) ** b + 2**a,
+    "wsum": lambda a, b: wsum([a, b], [b, a], a),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(sorted(OPS)),
+    st.floats(-2, 2).filter(lambda t: abs(t) > 1e-3),
+    st.floats(-2, 2).filter(lambda t: abs(t) > 1e-3),
+)
+def test_every_op_against_gradcheck(op, a, b):
+    from memograd.gradcheck import gradcheck
+
+    if op in ("relu", "abs") and abs(a * b if op == "relu" else a - b) < 1e-3:
+        return  # too close to the kink for finite differences
+    assert gradcheck(OPS[op], [a, b], atol=1e-6, rtol=1e-5).ok

@@ -310,6 +310,8 @@ class Value:
 
     def __init__(self, data, name: str | None = None):
         self.data = data if type(data) is float else _as_float(data)
+        if name is not None and not isinstance(name, str):
+            raise MemogradTypeError(f"Value: name must be a str or None, got {name!r}")
         self.grad = 0.0
         self.name = name
         self.label = None
