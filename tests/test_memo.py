@@ -316,3 +316,19 @@ def test_run_deep_reraises_the_workers_exception_and_runs_small_jobs_inline():
         run_deep(boom, levels=100_000)
     assert sys.getrecursionlimit() == limit
     assert run_deep(threading.current_thread, levels=10) is threading.current_thread()
+
+
+def test_stats_depth_inside_the_body_and_as_dict():
+    seen = []
+
+    @memoize
+    def down(k):
+        seen.append(down.stats.depth)
+        return 0 if k == 0 else down(k - 1)
+
+    down(3)
+    assert seen == [1, 2, 3, 4] and down.stats.depth == 0
+    assert down.stats.as_dict() == {"calls": 4, "hits": 0, "misses": 4, "max_depth": 4}
+    assert "max_depth=4" in repr(down.stats)
+    down(3)  # a hit runs no body: depth unchanged, calls counted
+    assert down.stats.calls == 5 and down.stats.hits == 1 and seen == [1, 2, 3, 4]

@@ -10,9 +10,10 @@ What memoize adds, and what each addition costs:
   to turn the C cache's bare ``TypeError: unhashable type`` into a :class:`MemogradTypeError`
   that names the function, the argument and the ``key=`` fix. Nothing is counted in Python on a
   hit: the C cache counts it. (A bounded cache also reads one attribute, see ``.cache`` below.)
-* **miss path** (the function body runs): one more frame that keeps the per-thread recursion depth,
-  its maximum, and a mirror of the table for the read-only ``.cache`` view. A miss runs the body
-  anyway, so this is where bookkeeping is cheap relative to the work.
+* **miss path** (the function body runs): one more frame that keeps the per-thread recursion
+  depth, its maximum, and a mirror of the table for the read-only ``.cache`` view. A miss runs
+  the body anyway, so this is where bookkeeping is cheap relative to the work. A level of
+  memoized recursion thus uses 4 units of the recursion limit (lru_cache: 2); see ``run_deep``.
 * ``.stats.calls`` is ``hits + misses`` read from the C counters: total calls cost nothing to keep.
 * ``.cache``: unbounded, a ``MappingProxyType`` over the mirror dict. Bounded, the C cache stores
   each value in a small box watched by a weak reference; when the C cache evicts the box (LRU) or
@@ -42,9 +43,8 @@ from typing import Any
 
 from memograd.errors import MemogradTypeError, MemogradValueError
 
-CacheInfo = (
-    functools._CacheInfo
-)  # the same named tuple lru_cache returns: hits misses maxsize currsize
+# the very named tuple lru_cache returns: hits, misses, maxsize, currsize
+CacheInfo = functools._CacheInfo
 
 __all__ = ["memoize", "CacheInfo", "MemoStats", "array_key", "run_deep", "FRAMES_PER_LEVEL"]
 
