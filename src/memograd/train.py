@@ -699,7 +699,7 @@ METRIC_COLUMNS = (
 )
 
 
-def write_run_files(result: TrainResult, out: str | Path) -> dict[str, str]:
+def write_run_files(result: TrainResult, out: str | Path, plots: bool = True) -> dict[str, str]:
     """metrics.csv, metrics.json and the pictures (curves, confusion matrix, decision boundary;
     pictures need matplotlib, the ``plot`` extra). Returns {what: path} of the files written."""
     import csv
@@ -725,6 +725,8 @@ def write_run_files(result: TrainResult, out: str | Path) -> dict[str, str]:
     written["metrics_json"] = str(
         atomic_write_text(out / "metrics.json", json.dumps(payload, indent=2) + "\n")
     )
+    if not plots:
+        return written
     try:
         import matplotlib
 

@@ -308,10 +308,7 @@ def run(args, ui) -> int:
         return 130
     files = {}
     if out is not None:
-        if args.no_plots:
-            files = {"checkpoint": str(out / "checkpoint.safetensors")}
-        else:
-            files = write_run_files(result, out)
+        files = write_run_files(result, out, plots=not args.no_plots)
     if args.json:
         ui.json({**result.metrics, **({"run": str(out), "files": files} if out else {})})
     else:

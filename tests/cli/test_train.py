@@ -1,0 +1,138 @@
+import json
+
+import numpy as np
+import pytest
+
+from memograd.cli import main
+
+FAST = ["--dataset", "moons", "--samples", "200", "--hidden", "8", "--epochs", "3"]
+
+
+def run(capsys, *argv):
+    code = main([*argv, "--no-color"])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_train_json_writes_the_run_folder(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run(capsys, "train", *FAST, "--out", str(out), "--json")
+    assert code == 0, err
+    metrics = json.loads(stdout)
+    for key in ("test_accuracy", "test_loss", "epochs", "seconds", "parameters"):
+        assert key in metrics
+    assert metrics["epochs"] == 3 and metrics["parameters"] == (2 + 1) * 8 + (8 + 1) * 2
+    names = {p.name for p in out.iterdir()}
+    assert {"checkpoint.safetensors", "metrics.csv", "metrics.json"} <= names
+    pytest.importorskip("matplotlib")
+    assert {"curves.png", "confusion.png", "boundary.png"} <= names
+    assert (out / "boundary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = (out / "metrics.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch,train_loss,train_accuracy,val_loss,val_accuracy")
+    assert len(lines) == 4
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["metrics"]["test_accuracy"] == metrics["test_accuracy"]
+
+
+def test_train_prints_progress_lines_and_a_summary(capsys):
+    code, stdout, _ = run(capsys, "train", *FAST)
+    assert code == 0
+    assert "epoch   1  train" in stdout and "samples/s" in stdout
+    assert "test accuracy" in stdout and "parameters" in stdout
+
+
+def test_eval_and_predict_use_the_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run(capsys, "train", *FAST, "--out", str(out), "--no-plots", "--json")[0] == 0
+    code, stdout, err = run(capsys, "eval", "--model", str(out), "--json")
+    assert code == 0, err
+    ev = json.loads(stdout)
+    trained = (
+        json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").exists() else None
+    )
+    assert ev["samples"] == 40 and 0 <= ev["accuracy"] <= 1
+    assert np.sum(ev["confusion_matrix"]) == 40
+    if trained:
+        assert ev["accuracy"] == trained["metrics"]["test_accuracy"]
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x2,x1\n0.5,0.0\n-0.3,1.0\n1.0,-1.0\n")
+    dest = tmp_path / "pred.csv"
+    code, _, err = run(
+        capsys, "predict", "--model", str(out), "--csv", str(rows), "--out", str(dest)
+    )
+    assert code == 0, err
+    lines = dest.read_text().splitlines()
+    assert lines[0] == "class,probability" and len(lines) == 4
+    code, stdout, _ = run(capsys, "predict", "--model", str(out), "--csv", str(rows), "--json")
+    preds = json.loads(stdout)["predictions"]
+    assert [p["class"] for p in preds] == [line.split(",")[0] for line in lines[1:]]
+    assert all(0.5 <= p["probability"] <= 1 for p in preds)
+
+
+def test_train_on_a_csv_and_a_bad_csv(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    good = tmp_path / "good.csv"
+    body = "\n".join(f"{a:.4f},{b:.4f},{c:.4f},{'big' if a > 0 else 'small'}" for a, b, c in X)
+    good.write_text("f1,f2,f3,size\n" + body + "\n")
+    code, stdout, err = run(
+        capsys, "train", "--csv", str(good), "--target", "size", "--epochs", "5", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(stdout)["test_accuracy"] > 0.7
+    bad = tmp_path / "bad.csv"
+    bad.write_text("f1,f2,size\n1,2,a\n3,,b\n")
+    code, _, err = run(capsys, "train", "--csv", str(bad), "--target", "size")
+    assert code == 1 and err.count("\n") == 1
+    assert "bad.csv, line 3, column 2 ('f2'): missing value" in err
+
+
+@pytest.mark.parametrize(
+    "argv, pattern",
+    [
+        (["train", "--csv", "x.csv"], "--csv needs --target"),
+        (["train", "--dataset", "moons", "--csv", "x.csv", "--target", "y"], "not both"),
+        (["train", "--hidden", "8,x"], "comma-separated integers"),
+        (["train", "--dataset", "nope"], "invalid choice"),
+        (["train", "--lr", "-1"], "learning rate must be > 0"),
+        (["train", "--resume", "/no/such/run"], "no such run folder"),
+        (["eval"], "required: --model"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(capsys, argv, pattern):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and pattern in err, err
+
+
+def test_runtime_errors_are_one_line_exit_1(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run(capsys, "train", *FAST, "--out", str(out), "--no-plots", "--json")[0] == 0
+    ck = out / "checkpoint.safetensors"
+    ck.write_bytes(ck.read_bytes()[:100])
+    for argv in (["eval", "--model", str(out)], ["predict", "--model", str(out), "--csv", "x"]):
+        code, _, err = run(capsys, *argv)
+        assert code == 1 and err.count("\n") == 1 and "truncated" in err
+    code, _, err = run(capsys, "eval", "--model", str(tmp_path / "missing"))
+    assert code == 1 and "no such run folder" in err
+
+
+def test_ctrl_c_says_how_to_resume_and_resume_finishes(tmp_path, capsys, monkeypatch):
+    from memograd import train
+
+    original = train.Trainer.train_epoch
+    calls = {"n": 0}
+
+    def interrupted(self, reporter):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, reporter)
+
+    monkeypatch.setattr(train.Trainer, "train_epoch", interrupted)
+    out = tmp_path / "run"
+    code, _, err = run(capsys, "train", *FAST, "--out", str(out), "--no-plots")
+    assert code == 130
+    assert "stopped cleanly after epoch 1 of 3" in err and f"--resume {out}" in err
+    code, stdout, err = run(capsys, "train", "--resume", str(out), "--json", "--no-plots")
+    assert code == 0, err
+    assert json.loads(stdout)["epochs"] == 3
