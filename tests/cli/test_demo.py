@@ -65,7 +65,8 @@ def test_report_is_well_formed_and_self_contained(quick_run):
     info = check_report(out.read_text(encoding="utf-8"))
     # network, two chain-rule pictures, memo-table lifetimes, two complexity charts at least
     assert len(info["svgs"]) >= 6
-    assert info["tags"]["section"] == sum(1 for k in data if k != "report")
+    # one <section> per lesson section, plus the summary
+    assert info["tags"]["section"] == sum(1 for k in data if k != "report") + 1
 
 
 def test_report_contains_the_numbers_of_the_json(quick_run):
@@ -104,6 +105,14 @@ def test_terminal_output_no_color(capsys):
     assert not ANSI.search(out)
     assert "(2+1) = 3" in out and "path sum" in out and "equal" in out
     assert "1. The network" in out and "2. The chain rule" in out
+
+
+def test_summary_states_the_notes_points_with_this_runs_numbers(quick_run):
+    data, out = quick_run
+    text = check_report(out.read_text(encoding="utf-8"))["text"]
+    assert "Summary" in text and "Backpropagation = chain rule + memoization" in text
+    last = data["complexity"]["rows"][-1]
+    assert f"to {fmt(last['naive'])} operations" in text
 
 
 def test_unknown_section_is_a_usage_error(capsys):

@@ -40,6 +40,62 @@ def add_arguments(parser) -> None:
     )
 
 
+def summary(data: dict) -> list[tuple[str, str]]:
+    """The notes' summary, each point with a number this run measured: (HTML, plain text) pairs.
+    Points whose sections did not run are left out."""
+    from memograd.viz.notation import fmt
+
+    out = []
+    cx = data.get("complexity")
+    if cx:
+        first, last = cx["rows"][0], cx["rows"][-1]
+        text = (
+            "Layer increase ↔ complexity increase: from {a} to {b} hidden layers, the chain-rule "
+            "paths from L to w11^1 grow from {pa} to {pb}, and enumerating every parameter's "
+            "paths from {na} to {nb} operations."
+        ).format(
+            a=first["depth"],
+            b=last["depth"],
+            pa=fmt(first["paths_to_w11^1"]),
+            pb=fmt(last["paths_to_w11^1"]),
+            na=fmt(first["naive"]),
+            nb=fmt(last["naive"]),
+        )
+        out.append((text.replace("w11^1", "w<sub>11</sub><sup>1</sup>"), text))
+    mt, memo = data.get("memo_table"), data.get("memoization")
+    if mt or memo:
+        parts = []
+        if memo and "naive_38" in memo:
+            n38 = memo["naive_38"]
+            parts.append(
+                f"naive fib(38) would make {fmt(n38['calls_predicted'])} calls where the memo "
+                f"table needs {fmt(n38['memo_calls_counted'])}"
+            )
+        cost = (data.get("chain_rule") or {}).get("cost")
+        if mt and cost:
+            parts.append(
+                f"the 15 gradients of the notes' network cost {fmt(cost['naive'])} operations "
+                f"path by path but {fmt(cost['backprop'])} with the memo table, whose "
+                f"{mt['nodes']} entries are each computed once"
+            )
+        text = (
+            "The same values are calculated many times without memoization: "
+            + "; ".join(parts)
+            + "."
+        )
+        out.append((text, text))
+    cr = data.get("chain_rule")
+    if cr:
+        two = cr["two_paths"]
+        text = (
+            f"Memoization stores each value once and reuses it: backprop's ∂L/∂w11^1 = "
+            f"{two['backprop']:.12g} equals the sum of its {two['count']} paths "
+            f"({two['path_sum']:.12g}). Backpropagation = chain rule + memoization."
+        )
+        out.append((text.replace("w11^1", "w<sub>11</sub><sup>1</sup>"), text))
+    return out
+
+
 def run(args, ui) -> int:
     from memograd.lesson import sections
 
@@ -63,8 +119,19 @@ def run(args, ui) -> int:
             section.render(result, ui)
         if args.out:
             fragments.append((section.KEY, section.TITLE, section.html(result)))
+    points = summary(data)
+    if points and not args.json:
+        ui.print("\n[bold underline]Summary (the notes' three points, measured)[/]\n")
+        for k, (_, plain) in enumerate(points, 1):
+            ui.print(f"{k}. {plain}")
     if args.out:
         from memograd.viz.report import write_report
+
+        if points:
+            items = "".join(f"<li>{markup}</li>" for markup, _ in points)
+            fragments.append(
+                ("summary", "Summary: the notes' three points, measured", f"<ol>{items}</ol>")
+            )
 
         path = Path(write_report(args.out, fragments)).resolve()
         data["report"] = str(path)
