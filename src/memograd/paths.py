@@ -257,6 +257,12 @@ class Explanation:
         out.append("\\end{align*}")
         return "\n".join(out)
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the paths drawn (one colour each), their factors, sum and backprop."""
+        from memograd.viz.values import explanation_html
+
+        return explanation_html(self)
+
 
 def _tex_name(name: str) -> str:
     if name.startswith("yhat"):
