@@ -98,3 +98,11 @@ def test_jupyter_reprs_on_the_engine_classes():
     v = Value(3.0, "a") * 2.0
     assert ET.fromstring(v._repr_svg_()).tag.endswith("svg")
     assert ET.fromstring(MLP(2, [2, 1])._repr_svg_()).tag.endswith("svg")
+
+
+def test_jupyter_html_of_an_explanation():
+    import memograd as mg
+
+    ex = notes_network()
+    html = mg.explain(ex.loss, "w11^1")._repr_html_()
+    assert html.startswith("<div><svg") and "path sum" in html
