@@ -17,6 +17,11 @@ KEY = "memo_table"
 TITLE = "The memo table: backward fills it node by node"
 
 
+def _num(x) -> str:
+    """A term of a sum: negatives in parentheses."""
+    return f"({fmt(x)})" if x < 0 else fmt(x)
+
+
 def _display(v) -> str:
     """A node's name in the notes' notation; an unnamed op node by its formula (``yhat - y``)."""
     if v.name:
@@ -181,7 +186,7 @@ def html(data: dict) -> str:
             continue
         summed = (
             " + ".join(
-                f"{fmt(c['share'])} <small>(from {html_name(c['from'])})</small>"
+                f"{_num(c['share'])} <small>(from {html_name(c['from'])})</small>"
                 for c in r["sum_of"]
             )
             or "seed 1"
@@ -222,7 +227,7 @@ def html(data: dict) -> str:
             html_name(r["node"]),
             r["step"],
             fmt(r["adjoint"]),
-            " + ".join(fmt(c["share"]) for c in r["sum_of"]),
+            " + ".join(_num(c["share"]) for c in r["sum_of"]),
             r["paths_from_L"],
         ]
         for r in leaves
@@ -258,9 +263,10 @@ def html(data: dict) -> str:
             ),
             "<p>The <em>paths from L</em> column is what the chain rule written path by path "
             "costs: the adjoint of o<sub>11</sub> sits on 2 paths, so enumeration multiplies "
-            "its product twice, the memo table once. Over the 15 parameters, enumeration forms "
-            f"<strong>{data['path_products_naive']}</strong> path products; backprop reads "
-            f"{data['nodes']} entries.</p>",
+            "its product twice, the memo table once. Every one of the "
+            f"<strong>{data['path_products_naive']}</strong> paths from L to the 15 parameters "
+            "starts with ∂L/∂ŷ: path by path it is multiplied through "
+            f"{data['path_products_naive']} times; the memo table computes it once.</p>",
             leaf_table,
         ]
     )
