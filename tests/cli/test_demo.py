@@ -125,5 +125,5 @@ def test_unknown_section_is_a_usage_error(capsys):
 def test_headless_chromium_renders_the_report(quick_run, tmp_path):
     _, out = quick_run
     stats = pixel_stats(screenshot(out, tmp_path / "report.png", size=(1100, 3000)))
-    assert stats["nonwhite"] > 0.08, stats
-    assert stats["coloured"] > 0.003, stats
+    assert stats["nonwhite"] > 0.05, stats  # a blank page is 0
+    assert stats["coloured"] > 0.001, stats  # highlighted paths, charts
