@@ -18,6 +18,7 @@ import sys
 import types
 
 from memograd.tensor import ops
+from memograd.tensor.compile import CompiledStep, compile_step
 from memograd.tensor.functional import grad, value_and_grad, vjp
 from memograd.tensor.ops import TABLE, unbroadcast
 from memograd.tensor.tensor import (
@@ -78,6 +79,8 @@ from memograd.tensor.tensor import (
 )
 
 __all__ = [
+    "compile_step",
+    "CompiledStep",
     "Tensor",
     "tensor",
     "ops",

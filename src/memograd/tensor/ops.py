@@ -91,6 +91,14 @@ def _extremum_vjp(g, y, a, axis=None, keepdims=False):
     return _expand(g, a.shape, axis, keepdims) * mask / count
 
 
+def _mm(a, b):
+    """a @ b. For operands of at most 2 dims ``np.dot`` (same result): numpy's matmul skips BLAS
+    for some strided or k = 1 operands (``x.T @ g`` at batch 1 is ~10x slower than np.dot)."""
+    if a.ndim <= 2 and b.ndim <= 2:
+        return np.dot(a, b)
+    return np.matmul(a, b)
+
+
 def _matmul_vjp(g, a, b, which: int):
     """∂(a@b)/∂a = g @ bᵀ, ∂/∂b = aᵀ @ g, with numpy's 1-D promotion and batch broadcasting."""
     a2 = a[None, :] if a.ndim == 1 else a
@@ -101,15 +109,17 @@ def _matmul_vjp(g, a, b, which: int):
     if a.ndim == 1:
         g2 = np.expand_dims(g2, -2)
     if which == 0:
-        share = g2 @ np.swapaxes(b2, -1, -2) if b2.ndim > 2 else g2 @ b2.T
-        return unbroadcast(share, a2.shape).reshape(a.shape)
-    share = np.swapaxes(a2, -1, -2) @ g2 if a2.ndim > 2 else a2.T @ g2
-    return unbroadcast(share, b2.shape).reshape(b.shape)
+        share = _mm(g2, np.swapaxes(b2, -1, -2) if b2.ndim > 2 else b2.T)
+        share = unbroadcast(share, a2.shape)
+        return share if a2 is a else share.reshape(a.shape)
+    share = _mm(np.swapaxes(a2, -1, -2) if a2.ndim > 2 else a2.T, g2)
+    share = unbroadcast(share, b2.shape)
+    return share if b2 is b else share.reshape(b.shape)
 
 
 def _getitem_vjp(g, a, key):
     """Scatter-add the adjoint back into a zero array; repeated indices add up (np.add.at)."""
-    out = np.zeros(a.shape, dtype=g.dtype)
+    out = np.zeros_like(g, shape=a.shape)
     if _is_basic_index(key):
         out[key] = g
     else:
@@ -194,9 +204,14 @@ def _check_labels(logits, labels):
         )
 
 
+def _cast(x, dtype):
+    """``x`` as an array of ``dtype`` without copying when it already is (traced arrays too)."""
+    return x.astype(dtype, copy=False) if hasattr(x, "astype") else np.asarray(x, dtype=dtype)
+
+
 def _reduce(loss, reduction):
     if reduction == "mean":
-        return np.mean(loss, dtype=loss.dtype) if loss.size else np.asarray(np.nan, loss.dtype)
+        return np.mean(loss, dtype=loss.dtype) if loss.size else np.full((), np.nan, loss.dtype)
     if reduction == "sum":
         return np.sum(loss)
     return loss
@@ -205,8 +220,8 @@ def _reduce(loss, reduction):
 def _reduce_vjp(g, shape, reduction, dtype):
     """Adjoint of the per-example losses from the adjoint of their mean/sum."""
     if reduction == "mean":
-        return np.asarray(g / max(math.prod(shape), 1), dtype=dtype)
-    return g if reduction == "none" else np.asarray(g, dtype=dtype)
+        return _cast(g / max(math.prod(shape), 1), dtype)
+    return g if reduction == "none" else _cast(g, dtype)
 
 
 def _cross_entropy(logits, labels, reduction="mean"):
@@ -214,7 +229,7 @@ def _cross_entropy(logits, labels, reduction="mean"):
     shifted = logits - logits.max(axis=1, keepdims=True) if logits.size else logits
     lse = np.log(np.exp(shifted).sum(axis=1))
     loss = lse - shifted[np.arange(len(labels)), labels]
-    return np.asarray(_reduce(loss, reduction), dtype=logits.dtype)
+    return _cast(_reduce(loss, reduction), logits.dtype)
 
 
 def _cross_entropy_vjp(g, y, logits, labels, reduction="mean"):
@@ -229,7 +244,7 @@ def _cross_entropy_vjp(g, y, logits, labels, reduction="mean"):
 def _bce_logits(x, t, reduction="mean"):
     """L = max(x,0) - x t + log(1 + e^{-|x|}) (stable binary cross-entropy on logits)."""
     loss = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
-    return np.asarray(_reduce(loss, reduction), dtype=x.dtype)
+    return _cast(_reduce(loss, reduction), x.dtype)
 
 
 def _bce_shape(x, t):
@@ -381,7 +396,7 @@ TABLE: dict[str, Primitive] = {
         # linear algebra
         P(
             "matmul",
-            np.matmul,
+            _mm,
             (
                 lambda g, y, a, b: _matmul_vjp(g, a, b, 0),
                 lambda g, y, a, b: _matmul_vjp(g, a, b, 1),
@@ -453,9 +468,7 @@ TABLE: dict[str, Primitive] = {
         P("cross_entropy", _cross_entropy, (_cross_entropy_vjp,), "x"),
         P(
             "mse",
-            lambda a, b, reduction="mean": np.asarray(
-                _reduce((a - b) ** 2, reduction), dtype=a.dtype
-            ),
+            lambda a, b, reduction="mean": _cast(_reduce((a - b) ** 2, reduction), a.dtype),
             (
                 lambda g, y, a, b, reduction="mean": (
                     2

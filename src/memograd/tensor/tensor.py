@@ -138,6 +138,8 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     want = _as_dtype(dtype)
+    if getattr(data, "_traced", False):  # an array being recorded by compile_step
+        return data if want is None or want == data.dtype else data.astype(want)
     if isinstance(data, np.ndarray):
         arr = data.astype(want, copy=copy) if want is not None else (data.copy() if copy else data)
     else:
@@ -349,7 +351,7 @@ class Tensor:
         for i, (share, p) in enumerate(zip(shares, parents)):
             if share is None:
                 continue
-            if type(share) is not np.ndarray:
+            if type(share) is not np.ndarray and not getattr(share, "_traced", False):
                 share = np.asarray(share)
             if prim.broadcasts and share.shape != p.data.shape:
                 share = unbroadcast(share, p.data.shape)
@@ -675,7 +677,7 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
     except ValueError as e:
         shapes = " and ".join(str(a.shape) for a in arrays)
         raise ShapeError(f"{prim.name}: shapes {shapes} do not fit: {e}") from None
-    if type(out) is not np.ndarray:
+    if type(out) is not np.ndarray and not getattr(out, "_traced", False):
         out = np.asarray(out)
     if out.dtype == _F64 and all(a.dtype != _F64 for a in arrays):
         out = out.astype(_F32)  # integer inputs -> float32 results

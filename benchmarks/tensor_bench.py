@@ -1,0 +1,431 @@
+"""Tensor engine benchmark: one MLP training step (forward + backward + SGD update), float32.
+
+Configurations: 784-256-256-10 with softmax cross-entropy at batch 1, 32, 256, 2048, and 2-16-16-1
+with MSE at batch 32; ReLU hidden layers. Engines, in one run, on the same initial weights and
+data:
+
+* ``numpy floor``: a hand-written NumPy forward/backward/update of the same step (what a competent
+  person writes: in-place bias add and ReLU, fused softmax-cross-entropy gradient, ``np.dot``
+  rather than ``@`` (numpy's matmul skips BLAS for ``x.T @ g`` at batch 1: 10x slower), every
+  gradient computed and then every parameter updated);
+* ``memograd compile_step``: ``mg.tensor.compile_step`` (recorded once, replayed into buffers);
+* ``memograd eager``: the Tensor engine op by op (``loss.backward()``);
+* PyTorch (CPU, ``torch.set_num_threads(1)``), MyGrad and HIPS autograd when installed.
+
+The SGD update is the same in-place NumPy code for the NumPy-based engines (``g *= lr; p -= g``),
+``p.add_(p.grad, alpha=-lr)`` for PyTorch. Timing: median over ``--rounds`` rounds of the mean
+step time of a block of steps (sized to ~20 ms), engines interleaved in a shuffled order each
+round, BLAS threads fixed to 1 with threadpoolctl, after warm-up. Memory: tracemalloc peak of one
+step above what was allocated before it (NumPy reports its buffers to tracemalloc); for
+compile_step plus its persistent buffers; PyTorch allocates in C++ (not traced): n/a.
+
+    python benchmarks/tensor_bench.py [--rounds 15] [--out benchmarks/results/tensor.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.metadata as md
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import memograd as mg  # noqa: E402
+from memograd._io import atomic_write_text  # noqa: E402
+
+CONFIGS = [
+    ("784-256-256-10 CE", [784, 256, 256, 10], "ce", 1),
+    ("784-256-256-10 CE", [784, 256, 256, 10], "ce", 32),
+    ("784-256-256-10 CE", [784, 256, 256, 10], "ce", 256),
+    ("784-256-256-10 CE", [784, 256, 256, 10], "ce", 2048),
+    ("2-16-16-1 MSE", [2, 16, 16, 1], "mse", 32),
+]
+LR = 0.01
+
+
+def init(sizes, seed=0):
+    """He-initialised float32 weights and zero biases: [W1, b1, W2, b2, ...]."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        params.append((rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32))
+        params.append(np.zeros(b, np.float32))
+    return params
+
+
+def data(sizes, loss, batch, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    if loss == "ce":
+        y = rng.integers(0, sizes[-1], batch)
+    else:
+        y = rng.standard_normal((batch, sizes[-1])).astype(np.float32)
+    return x, y
+
+
+# ----------------------------------------------------------------------------- the engines
+def numpy_floor(params, x, y, loss):
+    Ws, bs = params[0::2], params[1::2]
+    L = len(Ws)
+    n = len(x)
+    rows = np.arange(n)
+    lr = np.float32(LR)
+    inv_n = np.float32(1.0 / n)
+
+    def step():
+        hs = [x]
+        h = x
+        for i in range(L):
+            z = np.dot(h, Ws[i])
+            z += bs[i]
+            if i < L - 1:
+                np.maximum(z, 0, out=z)
+            hs.append(z)
+            h = z
+        if loss == "ce":
+            m = z.max(axis=1, keepdims=True)
+            e = z - m
+            np.exp(e, out=e)
+            s = e.sum(axis=1, keepdims=True)
+            value = np.mean(np.log(s[:, 0]) + m[:, 0] - z[rows, y])
+            g = e
+            g /= s
+            g[rows, y] -= 1
+            g *= inv_n
+        else:
+            g = z - y
+            value = np.mean(g * g)
+            g *= np.float32(2.0 / g.size)
+        grads = []
+        for i in range(L - 1, -1, -1):
+            grads.append((np.dot(hs[i].T, g), g.sum(axis=0)))
+            if i:
+                g = np.dot(g, Ws[i].T)
+                g *= hs[i] > 0
+        for i, (gW, gb) in zip(range(L - 1, -1, -1), grads):
+            gW *= lr
+            Ws[i] -= gW
+            gb *= lr
+            bs[i] -= gb
+        return value
+
+    return step
+
+
+def _mg_model(params, loss):
+    T = [mg.tensor(p, requires_grad=True) for p in params]
+    L = len(T) // 2
+
+    def loss_fn(x, y):
+        h = x
+        for i in range(L):
+            h = h @ T[2 * i] + T[2 * i + 1]
+            if i < L - 1:
+                h = h.relu()
+        if loss == "ce":
+            return mg.tensor.cross_entropy(h, y)
+        return mg.tensor.mse(h, y)
+
+    return T, loss_fn
+
+
+def _sgd(T):
+    lr = np.float32(LR)
+    for p in T:
+        g = p.grad.data
+        g *= lr
+        p.data -= g
+
+
+def memograd_compiled(params, x, y, loss):
+    T, loss_fn = _mg_model(params, loss)
+    step_fn = mg.tensor.compile_step(loss_fn, T)
+
+    def step():
+        value = step_fn(x, y)
+        _sgd(T)
+        return value
+
+    step.extra_bytes = lambda: step_fn.buffer_bytes
+    return step
+
+
+def memograd_eager(params, x, y, loss):
+    T, loss_fn = _mg_model(params, loss)
+    xt, yt = mg.tensor(x), mg.tensor(y)
+
+    def step():
+        for p in T:
+            p.grad = None
+        value = loss_fn(xt, yt)
+        value.backward()
+        _sgd(T)
+        return value.item()
+
+    return step
+
+
+def torch_step(params, x, y, loss):
+    import torch
+
+    torch.set_num_threads(1)
+    T = [torch.tensor(p, requires_grad=True) for p in params]
+    xt = torch.from_numpy(x)
+    yt = torch.from_numpy(y)
+    L = len(T) // 2
+    F = torch.nn.functional
+
+    def step():
+        for p in T:
+            p.grad = None
+        h = xt
+        for i in range(L):
+            h = torch.addmm(T[2 * i + 1], h, T[2 * i])
+            if i < L - 1:
+                h = torch.relu(h)
+        value = F.cross_entropy(h, yt) if loss == "ce" else F.mse_loss(h, yt)
+        value.backward()
+        with torch.no_grad():
+            for p in T:
+                p.add_(p.grad, alpha=-LR)
+        return value.item()
+
+    return step
+
+
+def mygrad_step(params, x, y, loss):
+    import mygrad
+    from mygrad.nnet.activations import relu
+    from mygrad.nnet.losses import softmax_crossentropy
+
+    mygrad.turn_memory_guarding_off()
+    T = [mygrad.tensor(p) for p in params]
+    L = len(T) // 2
+    lr = np.float32(LR)
+
+    def step():
+        h = x
+        for i in range(L):
+            h = mygrad.matmul(h, T[2 * i]) + T[2 * i + 1]
+            if i < L - 1:
+                h = relu(h)
+        value = softmax_crossentropy(h, y) if loss == "ce" else mygrad.mean((h - y) ** 2)
+        value.backward()
+        for p in T:
+            p.data -= lr * p.grad
+        return value.item()
+
+    return step
+
+
+def autograd_step(params, x, y, loss):
+    import autograd
+    import autograd.numpy as anp
+    from autograd.scipy.special import logsumexp
+
+    L = len(params) // 2
+    rows = np.arange(len(x))
+    P = [p.copy() for p in params]
+    lr = np.float32(LR)
+
+    def objective(P):
+        h = x
+        for i in range(L):
+            h = anp.dot(h, P[2 * i]) + P[2 * i + 1]
+            if i < L - 1:
+                h = anp.maximum(h, 0)
+        if loss == "ce":
+            return anp.mean(logsumexp(h, axis=1) - h[rows, y])
+        return anp.mean((h - y) ** 2)
+
+    value_and_grad = autograd.value_and_grad(objective)
+
+    def step():
+        value, grads = value_and_grad(P)
+        for p, g in zip(P, grads):
+            p -= lr * g
+        return float(value)
+
+    return step
+
+
+ENGINES = [
+    ("numpy floor", numpy_floor, None),
+    ("memograd compile_step", memograd_compiled, None),
+    ("memograd eager", memograd_eager, None),
+    ("torch", torch_step, "torch"),
+    ("mygrad", mygrad_step, "mygrad"),
+    ("autograd", autograd_step, "autograd"),
+]
+
+
+# ----------------------------------------------------------------------------- measuring
+def available(module):
+    if module is None:
+        return True
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
+
+
+def version(dist):
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+def peak_bytes(step) -> int:
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    extra = getattr(step, "extra_bytes", None)
+    return peak - base + (extra() if extra else 0)
+
+
+def bench_config(sizes, loss, batch, rounds, engines):
+    params = init(sizes)
+    x, y = data(sizes, loss, batch)
+    steps = {}
+    first_loss = {}
+    for name, factory, _ in engines:
+        steps[name] = factory([p.copy() for p in params], x, y, loss)
+        first_loss[name] = float(steps[name]())  # also compiles / warms up
+    for name in steps:
+        for _ in range(3):
+            steps[name]()
+    inner = {}
+    for name, step in steps.items():
+        t0 = time.perf_counter()
+        k = 0
+        while time.perf_counter() - t0 < 0.02 or k < 2:
+            step()
+            k += 1
+        inner[name] = max(1, int(k * 0.02 / (time.perf_counter() - t0)))
+    samples = {name: [] for name in steps}
+    order = list(steps)
+    for _ in range(rounds):
+        random.shuffle(order)
+        for name in order:
+            step, n = steps[name], inner[name]
+            gc.collect()
+            t0 = time.perf_counter()
+            for _ in range(n):
+                step()
+            samples[name].append((time.perf_counter() - t0) / n)
+    times = {name: statistics.median(s) for name, s in samples.items()}
+    memory = {}
+    for name, step in steps.items():
+        memory[name] = None if name == "torch" else peak_bytes(step)
+    return times, memory, first_loss
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--out", default=None, help="write the markdown here (atomically)")
+    parser.add_argument("--only", default=None, help="comma-separated engine names")
+    args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    engines = [e for e in ENGINES if available(e[2])]
+    if args.only:
+        keep = set(args.only.split(","))
+        engines = [e for e in engines if e[0] in keep or e[0] == "numpy floor"]
+    lines = []
+    with threadpool_limits(limits=1):
+        if any(e[0] == "torch" for e in engines):
+            import torch
+
+            torch.set_num_threads(1)
+        info = threadpool_info()
+        blas = [
+            f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
+            f"{i.get('num_threads')} thread)"
+            for i in info
+        ]
+        results = []
+        for label, sizes, loss, batch in CONFIGS:
+            times, memory, first = bench_config(sizes, loss, batch, args.rounds, engines)
+            results.append((label, batch, times, memory, first))
+            floor = times["numpy floor"]
+            print(
+                f"{label} batch {batch}: "
+                + ", ".join(f"{n} {t * 1e6:.1f}us ({t / floor:.2f}x)" for n, t in times.items()),
+                flush=True,
+            )
+    names = [e[0] for e in engines]
+    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    lines.append("# Tensor engine benchmark: one MLP training step, float32, 1 BLAS thread\n")
+    lines.append(
+        f"Machine: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores; Python {platform.python_version()}; "
+        f"numpy {np.__version__}; "
+        + "; ".join(f"{d} {version(d)}" for d in ("torch", "mygrad", "autograd") if version(d))
+    )
+    lines.append(
+        f"\nBLAS (threadpoolctl): {'; '.join(blas)}. Environment: "
+        + ", ".join(f"{k}={v if v is not None else '(unset)'}" for k, v in env.items())
+    )
+    lines.append(
+        f"\nMedian of {args.rounds} rounds; step = forward + backward + SGD update. "
+        "Command: `python benchmarks/tensor_bench.py`.\n"
+    )
+    lines.append("## Time per step (ratio to the NumPy floor)\n")
+    lines.append("| config | batch | " + " | ".join(names) + " |")
+    lines.append("|---|---:|" + "---:|" * len(names))
+    for label, batch, times, _, _ in results:
+        floor = times["numpy floor"]
+        cells = [
+            f"{times[n] * 1e6:.0f} us"
+            if n == "numpy floor"
+            else f"{times[n] * 1e6:.0f} us ({times[n] / floor:.2f}x)"
+            for n in names
+        ]
+        lines.append(f"| {label} | {batch} | " + " | ".join(cells) + " |")
+    lines.append("\n## Peak memory of one step (tracemalloc, ratio to the floor)\n")
+    lines.append("| config | batch | " + " | ".join(names) + " |")
+    lines.append("|---|---:|" + "---:|" * len(names))
+    for label, batch, _, memory, _ in results:
+        floor = memory["numpy floor"]
+        cells = []
+        for n in names:
+            m = memory[n]
+            if m is None:
+                cells.append("n/a")
+            elif n == "numpy floor":
+                cells.append(f"{m / 1024:.0f} KiB")
+            else:
+                cells.append(f"{m / 1024:.0f} KiB ({m / floor:.2f}x)")
+        lines.append(f"| {label} | {batch} | " + " | ".join(cells) + " |")
+    lines.append("\n## First-step loss (all engines start from the same weights)\n")
+    lines.append("| config | batch | " + " | ".join(names) + " |")
+    lines.append("|---|---:|" + "---:|" * len(names))
+    for label, batch, _, _, first in results:
+        lines.append(
+            f"| {label} | {batch} | " + " | ".join(f"{first[n]:.5f}" for n in names) + " |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        atomic_write_text(args.out, text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""compile_step: the replayed tape gives the eager engine's loss and gradients, step after step."""
+
+import numpy as np
+import pytest
+
+import memograd as mg
+from memograd import GraphError, MemogradTypeError
+from memograd.tensor import compile_step
+
+rng = np.random.default_rng(0)
+
+
+def mlp_params(sizes, dtype=np.float32):
+    ps = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        ps.append(mg.tensor(rng.normal(size=(a, b)) / np.sqrt(a), requires_grad=True, dtype=dtype))
+        ps.append(mg.tensor(rng.normal(size=b) * 0.1, requires_grad=True, dtype=dtype))
+    return ps
+
+
+def forward(ps, x, act="relu"):
+    h = x
+    for i in range(0, len(ps), 2):
+        h = h @ ps[i] + ps[i + 1]
+        if i < len(ps) - 2:
+            h = getattr(h, act)()
+    return h
+
+
+def eager_grads(loss_fn, ps, *inputs):
+    for p in ps:
+        p.grad = None
+    loss = loss_fn(*[mg.tensor(a) for a in inputs])
+    loss.backward()
+    return loss.item(), [p.grad.numpy().copy() for p in ps]
+
+
+LOSSES = {
+    "ce": lambda ps: lambda x, y: mg.tensor.cross_entropy(forward(ps, x), y),
+    "mse": lambda ps: lambda x, y: mg.tensor.mse(forward(ps, x, "tanh"), y),
+    "bce": lambda ps: lambda x, y: mg.tensor.bce_with_logits(forward(ps, x, "sigmoid"), y),
+    "mixed": lambda ps: (
+        lambda x, y: (
+            mg.tensor.log_softmax(forward(ps, x, "gelu"), axis=1)[np.arange(len(y)), y].mean() * -1
+            + (ps[0] ** 2).sum() * 1e-3
+            + forward(ps, x).softmax(axis=1).max(axis=1).var()
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LOSSES))
+@pytest.mark.parametrize("batch", [1, 5])
+def test_compiled_matches_eager_over_several_steps(kind, batch):
+    sizes = [4, 6, 6, 3] if kind != "mse" else [3, 5, 2]
+    ps = mlp_params(sizes, np.float64)
+    loss_fn = LOSSES[kind](ps)
+    step = compile_step(loss_fn, ps)
+    for _ in range(3):
+        x = rng.normal(size=(batch, sizes[0]))
+        if kind in ("ce", "mixed"):
+            y = rng.integers(0, sizes[-1], batch)
+        elif kind == "bce":
+            y = rng.random((batch, sizes[-1]))
+        else:
+            y = rng.normal(size=(batch, sizes[-1]))
+        want_loss, want = eager_grads(loss_fn, ps, x, y)
+        got_loss = step(x, y)
+        assert got_loss == pytest.approx(want_loss, rel=1e-12, abs=1e-12)
+        for p, w in zip(ps, want):
+            np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-10, atol=1e-12)
+        with mg.no_grad():
+            for p in ps:
+                p -= 0.1 * p.grad  # the next call sees the updated parameters
+
+
+def test_new_shapes_compile_again_and_buffers_are_reported():
+    ps = mlp_params([3, 4, 2])
+    step = compile_step(lambda x, y: mg.tensor.cross_entropy(forward(ps, x), y), ps)
+    step(np.ones((5, 3), np.float32), np.zeros(5, np.int64))
+    first = step.buffer_bytes
+    step(np.ones((2, 3), np.float32), np.zeros(2, np.int64))
+    assert step.buffer_bytes > first
+    assert "def step(x0, x1):" in step.source
+    assert "_dot(" in step.source  # matmuls write into buffers
+
+
+def test_gradients_are_set_not_accumulated_and_unused_params_get_zeros():
+    w = mg.tensor([[1.0], [2.0]], requires_grad=True)
+    unused = mg.tensor([5.0], requires_grad=True)
+    step = compile_step(lambda x: (x @ w).sum(), [w, unused])
+    x = np.array([[1.0, 1.0]], np.float32)
+    step(x)
+    step(x)
+    np.testing.assert_allclose(w.grad.numpy(), [[1.0], [1.0]])
+    np.testing.assert_array_equal(unused.grad.numpy(), [0.0])
+
+
+def test_repeated_label_indices_scatter_add_in_the_tape():
+    z = mg.tensor(np.zeros((1, 3)), requires_grad=True, dtype="float64")
+    step = compile_step(lambda idx: z[0, idx].sum(), [z])
+    step(np.array([2, 2, 0]))
+    np.testing.assert_allclose(z.grad.numpy(), [[1.0, 0.0, 2.0]])
+
+
+def test_untraceable_code_is_reported():
+    w = mg.tensor([1.0], requires_grad=True)
+    step = compile_step(lambda x: (mg.tensor(np.asarray(x.data) * 2) * w).sum(), [w])
+    with pytest.raises(GraphError, match="converted to a plain numpy array"):
+        step(np.ones(1, np.float32))
+    with pytest.raises(MemogradTypeError, match="requires_grad"):
+        compile_step(lambda x: x, [mg.tensor([1.0])])
