@@ -62,6 +62,13 @@ __all__ = [
 ]
 
 
+# ``memograd.paths`` and ``memograd.gradcheck`` are both submodules and functions. Importing the
+# submodule binds the *module* to the package attribute (Python does that on first import), so the
+# functions are bound here, eagerly, after their modules: ``mg.paths(...)`` is the function.
+from memograd.gradcheck import gradcheck  # noqa: E402, F401
+from memograd.paths import count_paths, explain, paths  # noqa: E402, F401
+
+
 def __getattr__(name: str):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'memograd' has no attribute {name!r}")

@@ -34,8 +34,6 @@ and ``ADAPTERS.insert(0, TensorAdapter())``. Nothing else in this module depends
 from __future__ import annotations
 
 import math
-import sys
-import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -222,15 +220,3 @@ def gradcheck(
             f"directional checks (numeric, backprop): {pairs}"
         )
     return result
-
-
-class _CallableModule(types.ModuleType):
-    """``memograd.gradcheck`` is both this module and its main function: once ``import
-    memograd.gradcheck`` has run, Python binds the *module* to ``memograd.gradcheck``, shadowing
-    the lazily re-exported function, so the module itself forwards calls to :func:`gradcheck`."""
-
-    def __call__(self, *args, **kwargs):
-        return gradcheck(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -52,8 +52,6 @@ Data (dataclasses, each with ``to_dict()`` for JSON):
 from __future__ import annotations
 
 import math
-import sys
-import types
 from dataclasses import asdict, dataclass, field
 
 from memograd import graph
@@ -774,15 +772,3 @@ def _prefix_formula(path_list: list[Path], node_name: str) -> str:
             if s not in seen:
                 seen.append(s)
     return " + ".join(seen)
-
-
-class _CallableModule(types.ModuleType):
-    """``memograd.paths`` is both this module and its main function: once ``import
-    memograd.paths`` has run, Python binds the *module* to ``memograd.paths``, shadowing the lazily
-    re-exported function, so the module itself forwards calls to :func:`paths`."""
-
-    def __call__(self, *args, **kwargs):
-        return paths(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
