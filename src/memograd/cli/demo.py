@@ -78,12 +78,10 @@ def summary(data: dict) -> list[tuple[str, str]]:
                 f"path by path but {fmt(cost['backprop'])} with the memo table, whose "
                 f"{mt['nodes']} entries are each computed once"
             )
-        text = (
-            "The same values are calculated many times without memoization: "
-            + "; ".join(parts)
-            + "."
-        )
-        out.append((text, text))
+        if parts:
+            text = "The same values are calculated many times without memoization: "
+            text += "; ".join(parts) + "."
+            out.append((text, text))
     cr = data.get("chain_rule")
     if cr:
         two = cr["two_paths"]

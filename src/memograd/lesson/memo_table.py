@@ -171,9 +171,10 @@ def render(data: dict, ui) -> None:
         f"{data['nodes']} entries, each stored once; {data['edges']} multiply-adds (one per edge); "
         f"at most {data['peak_entries']} entries alive at a time. Entries that sum two "
         f"contributions (the notes' both paths): "
-        f"{', '.join(unicode_name(n) for n in data['summed_entries'])}. Enumerating paths "
-        f"separately would form {data['path_products_naive']} path products for the 15 "
-        "parameters."
+        f"{', '.join(unicode_name(n) for n in data['summed_entries'])}. All "
+        f"{data['path_products_naive']} paths from L to the 15 parameters start with ∂L/∂ŷ: "
+        f"path by path it is multiplied through {data['path_products_naive']} times, here it "
+        "is computed once."
     )
 
 

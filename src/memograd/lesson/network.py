@@ -85,7 +85,8 @@ def render(data: dict, ui) -> None:
         f"The notes' network {sizes}: inputs x₁, x₂; layer 1 (o₁₁, o₁₂); layer 2 (o₂₁, o₂₂); "
         f"output ŷ; loss L = (ŷ - y)². Activation σ everywhere; weights seeded ({data['seed']})."
     )
-    t = Table(title="Every neuron has (inputs + 1) trainable parameters", title_justify="left")
+    ui.print("Every neuron has (inputs + 1) trainable parameters:")
+    t = Table()
     for col in ("neuron", "parameters", "count"):
         t.add_column(col, justify="left" if col != "count" else "right")
     for n in data["neurons"]:
