@@ -142,7 +142,6 @@ def layout(
 ) -> Layout:
     """Compute positions (see the module docstring for the three steps)."""
     layer_of = assign_layers(nodes, edges)
-    by_id = {n.id: n for n in nodes}
     size = {n.id: _node_size(n, style) for n in nodes}
     n_layers = max(layer_of.values(), default=-1) + 1
     layers: list[list[str]] = [[] for _ in range(n_layers)]
@@ -194,7 +193,6 @@ def layout(
         x += widths[li] + layer_gap
     width = x - layer_gap + margin
     height = top + inner_h + 2 * margin
-    del by_id
     return Layout(layers=layers, pos=pos, size=size, width=width, height=height)
 
 
@@ -221,6 +219,8 @@ def _data_grad(n: Node) -> str:
 def _record_cells(n: Node) -> list[str]:
     name = _plain(n.label) if n.label else n.note
     cells = [name or "·"]
+    if n.label and n.note:  # a named op node: its op beside its name (o11 | σ)
+        cells.append(n.note)
     if n.data is not None:
         cells.append(f"data {fmt(n.data)}")
     if n.grad is not None:

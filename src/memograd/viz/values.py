@@ -75,7 +75,7 @@ def value_graph(
                 data=v.data,
                 grad=v.grad,
                 kind=_kind(v, root, pset),
-                note=_op_symbol(v),
+                note=_op_symbol(v) if v._parents else "",
             )
             for v in order
         ]
