@@ -115,6 +115,25 @@ def test_summary_states_the_notes_points_with_this_runs_numbers(quick_run):
     assert f"to {fmt(last['naive'])} operations" in text
 
 
+def test_a_failing_section_is_reported_and_the_others_still_run(tmp_path, capsys, monkeypatch):
+    from memograd.lesson import network
+
+    def broken(options):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(network, "compute", broken)
+    out = tmp_path / "r.html"
+    code = main(["demo", "--quick", "--only", "network,chain_rule", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "section 'network' failed: RuntimeError: boom" in captured.err
+    assert "path sum" in captured.out  # chain_rule still ran
+    text = check_report(out.read_text(encoding="utf-8"))["text"]
+    assert "This section failed: RuntimeError: boom" in text
+    with pytest.raises(RuntimeError, match="boom"):
+        main(["demo", "--quick", "--only", "network", "--debug"])
+
+
 def test_unknown_section_is_a_usage_error(capsys):
     assert main(["demo", "--only", "nope"]) == 2
     err = capsys.readouterr().err

@@ -6,6 +6,7 @@ Every section (``memograd.lesson``) computes its numbers live, then renders them
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from memograd.cli import UsageError
@@ -96,6 +97,7 @@ def summary(data: dict) -> list[tuple[str, str]]:
 
 def run(args, ui) -> int:
     from memograd.lesson import sections
+    from memograd.viz.report import esc
 
     chosen = sections()
     if args.only:
@@ -108,16 +110,35 @@ def run(args, ui) -> int:
             )
         chosen = [s for s in chosen if s.KEY in wanted]
     options = {"quick": bool(args.quick)}
-    data, fragments = {}, []
+    debug = bool(getattr(args, "debug", False))
+    data, fragments, failed = {}, [], []
     for number, section in enumerate(chosen, 1):
-        result = section.compute(options)
-        data[section.KEY] = result
         if not args.json:
             ui.print(f"\n[bold underline]{number}. {section.TITLE}[/]\n")
-            section.render(result, ui)
+        # one broken section must not hide the others: report it, go on, exit 1 at the end
+        try:
+            result = section.compute(options)
+            if not args.json:
+                section.render(result, ui)
+            fragment = section.html(result) if args.out else ""
+        except Exception as exc:  # any failure of a section is reported, not hidden
+            if debug:
+                raise
+            message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+            failed.append(section.KEY)
+            result = {"error": message}
+            fragment = (
+                f'<div class="key"><strong>This section failed:</strong> {esc(message)}</div>'
+            )
+            print(
+                f"memograd demo: error: section {section.KEY!r} failed: {message} "
+                "(--debug shows the traceback)",
+                file=sys.stderr,
+            )
+        data[section.KEY] = result
         if args.out:
-            fragments.append((section.KEY, section.TITLE, section.html(result)))
-    points = summary(data)
+            fragments.append((section.KEY, section.TITLE, fragment))
+    points = summary({k: v for k, v in data.items() if k not in failed})
     if points and not args.json:
         ui.print("\n[bold underline]Summary (the notes' three points, measured)[/]\n")
         for k, (_, plain) in enumerate(points, 1):
@@ -138,4 +159,4 @@ def run(args, ui) -> int:
             ui.print(f"Open it in a browser: file://{path}")
     if args.json:
         ui.json(data)
-    return 0
+    return 1 if failed else 0
