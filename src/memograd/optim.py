@@ -182,6 +182,24 @@ def clip_grad_norm(parameters: Iterable, max_norm: float) -> float:
 # ----------------------------------------------------------------------------- optimizers
 
 
+def _flat_base(arrays: list[np.ndarray], total: int) -> np.ndarray | None:
+    """The 1-D buffer that ``arrays`` tile back to back, in order, or None."""
+    base = arrays[0].base
+    if not isinstance(base, np.ndarray) or base.ndim != 1 or base.size != total:
+        return None
+    if not base.flags.c_contiguous:
+        return None
+    address = base.__array_interface__["data"][0]
+    step = base.itemsize
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous:
+            return None
+        if a.__array_interface__["data"][0] != address:
+            return None
+        address += a.size * step
+    return base
+
+
 class Optimizer:
     """Base class: the parameters, the update counter ``t`` and the state arrays ("slots").
 
@@ -231,7 +249,10 @@ class Optimizer:
         self.steps = np.zeros(len(arrays), dtype=np.int64)  # updates each parameter has had
         self.state: dict[str, np.ndarray] = {s: np.zeros(total, self._dtype) for s in self.SLOTS}
         self._gbuf = np.empty(total, self._dtype)
-        self._pbuf = np.empty(total, self._dtype)
+        # parameters laid out back to back in one buffer (Module.flatten_parameters) are updated
+        # through that buffer directly; otherwise they are gathered and copied back
+        self._flat = _flat_base(arrays, total) if self._fusable else None
+        self._pbuf = self._flat if self._flat is not None else np.empty(total, self._dtype)
 
     # -- the public API
     @property
@@ -263,13 +284,16 @@ class Optimizer:
         if (
             self._fusable
             and all(g is not None for g in grads)
-            and (len(steps) == 1 or (steps == steps[0]).all())
+            and (len(steps) == 1 or steps.min() == steps.max())
         ):
             np.concatenate([g.reshape(-1) for g in grads], out=self._gbuf)
-            np.concatenate([a.reshape(-1) for a in arrays], out=self._pbuf)
+            flat = self._flat is not None and self._still_flat(arrays)
+            if not flat:
+                np.concatenate([a.reshape(-1) for a in arrays], out=self._pbuf)
             self._update(self._pbuf, self._gbuf, lr, int(steps[0]) + 1, self.state)
-            for a, (lo, hi) in zip(arrays, self._bounds):
-                np.copyto(a, self._pbuf[lo:hi].reshape(a.shape))
+            if not flat:
+                for a, (lo, hi) in zip(arrays, self._bounds):
+                    np.copyto(a, self._pbuf[lo:hi].reshape(a.shape))
             steps += 1
         else:
             for i, (a, g) in enumerate(zip(arrays, grads)):
@@ -283,6 +307,17 @@ class Optimizer:
             vc = getattr(p, "_vc", None)  # the Tensor engine's version counter: an in-place edit
             if g is not None and vc is not None:
                 vc[0] += 1
+
+    def _still_flat(self, arrays: list[np.ndarray]) -> bool:
+        """Are the parameters still the views of ``self._flat`` seen last time (cheap check)?"""
+        seen = getattr(self, "_flat_arrays", None)
+        if seen is not None and all(a is b for a, b in zip(arrays, seen)):
+            return True
+        if _flat_base(arrays, len(self._gbuf)) is self._flat:
+            self._flat_arrays = list(arrays)
+            return True
+        self._flat_arrays = None
+        return False
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, k: int, state: dict) -> None:
         raise NotImplementedError  # pragma: no cover

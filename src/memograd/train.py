@@ -84,6 +84,8 @@ class TrainConfig:
     epochs: int = 100
     batch_size: int = 32
     patience: int | None = 20
+    restore_best: bool = True  # end with the weights of the best validation epoch
+    compile: bool = True  # use the engine's compiled step (mg.tensor.compile_step) when it can
     val: float = 0.1
     test: float = 0.2
     seed: int = 0
@@ -332,6 +334,7 @@ class Trainer:
             kwargs["momentum"] = cfg.momentum
         if cfg.optimizer.lower() == "sgd":
             kwargs["nesterov"] = cfg.nesterov
+        self._step = None  # the compiled step, made on first use
         self.optimizer: Optimizer = make_optimizer(
             cfg.optimizer, self.model.parameters(), cfg.lr, **kwargs
         )
@@ -375,44 +378,71 @@ class Trainer:
         self.train_seconds = snap["train_seconds"]
 
     # -- one epoch
+    def _batch_target(self, yb: np.ndarray) -> np.ndarray:
+        """Targets as the loss wants them: class indices, or an (n, 1) float column."""
+        if self.loss_name in ("cross_entropy", "hinge"):
+            return yb
+        return yb.astype(self.cfg.dtype).reshape(-1, 1)
+
+    def compiled(self) -> bool:
+        """Does this run use the engine's compiled step? (Not with dropout, whose random masks a
+        recording would freeze, nor with the hinge loss, which builds a one-hot mask from the
+        labels in NumPy.)"""
+        if self._step is None and self.cfg.compile:
+            has_dropout = self.cfg.dropout > 0
+            if not has_dropout and self.loss_name != "hinge":
+                from memograd.tensor.compile import compile_step
+
+                model, loss_fn = self.model, self.loss_fn
+                self._step = compile_step(lambda x, t: loss_fn(model(x), t), model.parameters())
+        return self._step is not None
+
     def train_epoch(self, reporter: Reporter) -> dict:
+        """One pass over the training split in a seeded order; returns the epoch's record."""
         cfg, model, opt, loss_fn = self.cfg, self.model, self.optimizer, self.loss_fn
         X, y = self.data.X["train"], self.data.y["train"]
         n = len(y)
         classify = self.data.is_classification
+        compiled = self.compiled()
         order = self.rng.permutation(n)
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
+        last_acc = self.history[-1].get("train_accuracy") if self.history else None
         start = time.perf_counter()
         reporter.epoch_start(self.epoch + 1, cfg.epochs, self.steps_per_epoch)
         for step, lo in enumerate(range(0, n, cfg.batch_size), 1):
             idx = order[lo : lo + cfg.batch_size]
-            xb, yb = X[idx], y[idx]
-            out = model(Tensor(xb))
-            loss = loss_fn(out, yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            value = float(loss.data)
+            xb, yb = X[idx], self._batch_target(y[idx])
+            if compiled:  # forward + memoized backward replayed as recorded NumPy
+                value = self._step(xb, yb)
+                acc = last_acc  # the live bar shows the last epoch's accuracy
+            else:
+                out = model(Tensor(xb))
+                loss = loss_fn(out, yb)
+                opt.zero_grad()
+                loss.backward()
+                value = float(loss.data)
+                acc = None
+                if classify:
+                    correct += int(np.count_nonzero(predicted_classes(out.data) == y[idx]))
+                    acc = correct / (seen + len(idx))
             if not math.isfinite(value):
                 raise NonFiniteError(
                     f"training diverged at epoch {self.epoch + 1}, step {step}: loss is {value}; "
                     f"lower the learning rate (now {cfg.lr}) or use --clip"
                 )
+            opt.step()
             m = len(idx)
             total_loss += value * m
             seen += m
-            acc = None
-            if classify:
-                correct += int(np.count_nonzero(predicted_classes(out.data) == yb))
-                acc = correct / seen
             reporter.batch(
                 step, total_loss / seen, acc, seen / max(time.perf_counter() - start, 1e-9)
             )
         seconds = time.perf_counter() - start
         record = {"epoch": self.epoch + 1, "train_loss": total_loss / n}
-        if classify:
-            record["train_accuracy"] = correct / n
+        if classify:  # accuracy of the weights at the end of the epoch, on the whole split
+            scores = predict_scores(model, X)
+            record["train_accuracy"] = float(np.mean(predicted_classes(scores) == y))
         val = evaluate(
             model, self.data.X["val"], self.data.y["val"], self.loss_name, self.data.task
         )
@@ -473,7 +503,7 @@ class Trainer:
     def finish(self, out: Path | None) -> TrainResult:
         """Restore the best weights, score the test split, write the final checkpoint."""
         final = self.model
-        if self.best["epoch"] > 0:
+        if self.cfg.restore_best and self.best["epoch"] > 0:
             final.load_state_dict(self.best["weights"])
         metrics = self.final_metrics()
         if out is not None:
@@ -672,7 +702,9 @@ def load_run(path: str | Path) -> tuple[MLP, Checkpoint]:
         model = MLP.from_config(ck.metadata["architecture"])
     except (MemogradError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{file}: bad architecture in checkpoint: {exc}") from None
-    weights = ck.group("best") or ck.group("model")
+    use_best = ck.metadata.get("config", {}).get("restore_best", True)
+    use_best = use_best and ck.metadata.get("best", {}).get("epoch", 0) > 0
+    weights = (ck.group("best") if use_best else {}) or ck.group("model")
     try:
         model.load_state_dict(weights)
     except MemogradError as exc:

@@ -124,6 +124,11 @@ def add_arguments(parser) -> None:
     )
     opt.add_argument("--seed", type=int, default=d.seed)
     opt.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    opt.add_argument(
+        "--eager",
+        action="store_true",
+        help="run every step through the eager engine (default: the compiled step when possible)",
+    )
     run = parser.add_argument_group("run")
     run.add_argument("--out", metavar="DIR", help="run folder: checkpoint, metrics, plots")
     run.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
@@ -169,6 +174,7 @@ def config_from_args(args):
         test=args.test,
         seed=args.seed,
         dtype="float64" if args.float64 else "float32",
+        compile=not args.eager,
     )
     try:
         cfg.validate()

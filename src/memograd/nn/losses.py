@@ -28,15 +28,20 @@ def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
-def _labels(name: str, labels) -> np.ndarray:
-    y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+def _labels(name: str, labels):
+    """Integer labels, checked; a Tensor is passed on as is (``compile_step`` traces it)."""
+    y = labels if isinstance(labels, Tensor) else np.asarray(labels)
     if y.dtype.kind not in "iu":
         raise MemogradTypeError(f"{name}: labels must be integers, got dtype {y.dtype}")
     return y
 
 
-def _match(name: str, pred, target) -> np.ndarray:
-    """The target as an array of ``pred``'s shape: (n,) targets fit an (n, 1) output."""
+def _match(name: str, pred, target):
+    """The target as an array of ``pred``'s shape: (n,) targets fit an (n, 1) output.
+
+    A Tensor target of the right shape and dtype is passed on as is (``compile_step``)."""
+    if isinstance(target, Tensor) and target.shape == pred.shape and target.dtype == pred.dtype:
+        return target
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
     if t.shape != pred.shape:
         if t.ndim == pred.ndim - 1 and pred.shape[-1] == 1 and t.shape == pred.shape[:-1]:
@@ -70,6 +75,7 @@ def hinge(scores, labels):
     """Hinge loss: binary for one output column (labels 0/1), Weston-Watkins multi-class."""
     scores = _as_tensor(scores)
     y = _labels("hinge", labels)
+    y = y.data if isinstance(y, Tensor) else y
     if scores.ndim != 2 or len(y) != scores.shape[0]:
         raise ShapeError(
             f"hinge: scores must be (n, classes) with n labels, got {scores.shape} and {y.shape}"
