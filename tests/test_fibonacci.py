@@ -73,7 +73,27 @@ def test_counts_match_closed_forms(n, base):
 @pytest.mark.parametrize("method", ["memo", "dict"])
 def test_recursion_between_shallow_and_deep(method, n):
     run = F.measure(n, method)
-    assert run.value == reference(n) and run.max_depth == n
+    assert run.value == reference(n) and run.max_depth == expected_depth(run, n)
+    assert run.misses == (n + 1 if method == "memo" else n - 1)
+
+
+def expected_depth(run, n):
+    """n, except where the interpreter caps recursion through C code (CPython 3.12/3.13) and
+    the memo method fills its table in steps (then one extra top-level call per step)."""
+    if run.method == "memo" and F.C_RECURSION_CAPPED and n > F.MEMO_CHUNK:
+        step = run.extra["chunked"]
+        assert run.calls == 2 * (n - 1) + len(range(step, n, step)) + 1
+        return step
+    assert "chunked" not in run.extra
+    return n
+
+
+def test_memo_in_chunks_when_recursion_through_c_is_capped(monkeypatch):
+    monkeypatch.setattr(F, "C_RECURSION_CAPPED", True)
+    run = F.measure(1000, "memo")
+    assert run.value == reference(1000) and run.extra["chunked"] == F.MEMO_CHUNK
+    assert run.max_depth == F.MEMO_CHUNK and run.misses == 1001
+    assert run.calls == 2 * 999 + len(range(F.MEMO_CHUNK, 1000, F.MEMO_CHUNK)) + 1
 
 
 def test_notes_call_counts():
@@ -88,7 +108,7 @@ def test_notes_call_counts():
 def test_deep_recursion_without_touching_the_recursion_limit(method):
     limit = sys.getrecursionlimit()
     run = F.measure(100_000, method)
-    assert run.max_depth == 100_000
+    assert run.max_depth == expected_depth(run, 100_000)
     assert run.value == F.fib(100_000, "doubling")
     assert sys.getrecursionlimit() == limit  # restored afterwards
 

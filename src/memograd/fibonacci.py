@@ -25,7 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from memograd.errors import MemogradTypeError, MemogradValueError
-from memograd.memo import memoize, run_deep
+from memograd.memo import C_RECURSION_CAPPED, memoize, run_deep
 
 METHODS = ("naive", "dict", "memo", "iter", "doubling")
 STANDARD = (0, 1)
@@ -35,6 +35,9 @@ NAIVE_TIME_LIMIT = 60.0  # seconds of predicted naive work before it refuses wit
 NAIVE_MAX_N = 900  # beyond this, naive recursion would not end in the age of the universe
 TABLE_MEMORY_LIMIT = 2**30  # predicted bytes of the dict/memo table before they refuse
 TREE_MAX_N = 10
+# On interpreters that cap recursion through C code (CPython 3.12, 3.13: see
+# memograd.memo.C_RECURSION_CAPPED), the memo method fills its table in steps of this many levels.
+MEMO_CHUNK = 250
 _LOG2_PHI = math.log2((1 + 5**0.5) / 2)
 
 
@@ -288,11 +291,33 @@ def _memo(n: int, a: int, b: int) -> FibRun:
         return fib(k - 1) + fib(k - 2)
 
     start = time.perf_counter()
-    # a level of recursion is 3 Python frames (wrapper, miss, fib) plus the C cache's call,
-    # which CPython also counts against the limit: 4 per level (memograd.memo.FRAMES_PER_LEVEL)
-    value = run_deep(lambda: fib(n), levels=n)
+    chunk = None
+    if C_RECURSION_CAPPED and n > MEMO_CHUNK:
+        chunk = MEMO_CHUNK
+    else:
+        try:
+            # a level is 3 Python frames (wrapper, miss, fib) plus the C cache's call, which
+            # CPython also counts against the limit: 4 per level (memograd.memo.FRAMES_PER_LEVEL)
+            value = run_deep(lambda: fib(n), levels=n)
+        except RecursionError:  # an interpreter whose C recursion cap we did not foresee
+            fib.cache_clear()
+            additions = 0
+            chunk = MEMO_CHUNK
+    if chunk is not None:
+        # Fill the table bottom-up, fib(chunk), fib(2*chunk), ...: each call recurses at most
+        # chunk levels before it meets a cached value. Honest counts of what ran: one extra
+        # top-level call per step, and a maximum depth of chunk instead of n.
+        def fill():
+            for k in range(chunk, n, chunk):
+                fib(k)
+            return fib(n)
+
+        value = run_deep(fill, levels=chunk + 1)  # still more frames than the default limit
     seconds = time.perf_counter() - start
     stats = fib.stats.as_dict()
+    extra = {"currsize": fib.cache_info().currsize}
+    if chunk is not None:
+        extra["chunked"] = chunk
     return FibRun(
         "memo",
         n,
@@ -304,7 +329,7 @@ def _memo(n: int, a: int, b: int) -> FibRun:
         misses=stats["misses"],
         max_depth=stats["max_depth"],
         seconds=seconds,
-        extra={"currsize": fib.cache_info().currsize},
+        extra=extra,
     )
 
 

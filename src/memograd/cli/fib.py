@@ -205,6 +205,12 @@ def _render(n, base, runs, data, ui, F) -> None:
         )
     ui.print(table)
     for r in runs:
+        if r.extra.get("chunked"):
+            ui.print(
+                f"[dim]{r.method}: this Python caps recursion through C code (the lru_cache), so "
+                f"the table was filled bottom-up in steps of {r.extra['chunked']} levels "
+                f"(max depth {r.max_depth}, not {n})[/]"
+            )
         if r.skipped:
             ui.print(f"[dim]* {r.method} skipped: {r.skipped.removeprefix('fib: ')}[/]")
         elif r.method == "naive" and r.predicted_calls is not None and not r.interrupted:
