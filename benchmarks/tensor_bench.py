@@ -330,10 +330,11 @@ def bench_config(sizes, loss, batch, rounds, engines):
                 step()
             samples[name].append((time.perf_counter() - t0) / n)
     times = {name: statistics.median(s) for name, s in samples.items()}
+    best = {name: min(s) for name, s in samples.items()}
     memory = {}
     for name, step in steps.items():
         memory[name] = None if name == "torch" else peak_bytes(step)
-    return times, memory, first_loss
+    return times, best, memory, first_loss
 
 
 def main(argv=None):
@@ -362,12 +363,16 @@ def main(argv=None):
         ]
         results = []
         for label, sizes, loss, batch in CONFIGS:
-            times, memory, first = bench_config(sizes, loss, batch, args.rounds, engines)
-            results.append((label, batch, times, memory, first))
+            times, best, memory, first = bench_config(sizes, loss, batch, args.rounds, engines)
+            results.append((label, batch, times, memory, first, best))
             floor = times["numpy floor"]
             print(
                 f"{label} batch {batch}: "
-                + ", ".join(f"{n} {t * 1e6:.1f}us ({t / floor:.2f}x)" for n, t in times.items()),
+                + ", ".join(
+                    f"{n} {t * 1e6:.1f}us ({t / floor:.2f}x, "
+                    f"best {best[n] / best['numpy floor']:.2f}x)"
+                    for n, t in times.items()
+                ),
                 flush=True,
             )
     names = [e[0] for e in engines]
@@ -390,7 +395,7 @@ def main(argv=None):
     lines.append("## Time per step (ratio to the NumPy floor)\n")
     lines.append("| config | batch | " + " | ".join(names) + " |")
     lines.append("|---|---:|" + "---:|" * len(names))
-    for label, batch, times, _, _ in results:
+    for label, batch, times, _, _, _ in results:
         floor = times["numpy floor"]
         cells = [
             f"{times[n] * 1e6:.0f} us"
@@ -399,10 +404,24 @@ def main(argv=None):
             for n in names
         ]
         lines.append(f"| {label} | {batch} | " + " | ".join(cells) + " |")
+    lines.append(
+        "\n## Best round (minimum over rounds: less sensitive to other load on the machine)\n"
+    )
+    lines.append("| config | batch | " + " | ".join(names) + " |")
+    lines.append("|---|---:|" + "---:|" * len(names))
+    for label, batch, _, _, _, best in results:
+        floor = best["numpy floor"]
+        cells = [
+            f"{best[n] * 1e6:.0f} us"
+            if n == "numpy floor"
+            else f"{best[n] * 1e6:.0f} us ({best[n] / floor:.2f}x)"
+            for n in names
+        ]
+        lines.append(f"| {label} | {batch} | " + " | ".join(cells) + " |")
     lines.append("\n## Peak memory of one step (tracemalloc, ratio to the floor)\n")
     lines.append("| config | batch | " + " | ".join(names) + " |")
     lines.append("|---|---:|" + "---:|" * len(names))
-    for label, batch, _, memory, _ in results:
+    for label, batch, _, memory, _, _ in results:
         floor = memory["numpy floor"]
         cells = []
         for n in names:
@@ -417,7 +436,7 @@ def main(argv=None):
     lines.append("\n## First-step loss (all engines start from the same weights)\n")
     lines.append("| config | batch | " + " | ".join(names) + " |")
     lines.append("|---|---:|" + "---:|" * len(names))
-    for label, batch, _, _, first in results:
+    for label, batch, _, _, first, _ in results:
         lines.append(
             f"| {label} | {batch} | " + " | ".join(f"{first[n]:.5f}" for n in names) + " |"
         )

@@ -262,6 +262,8 @@ class _Recorder:
                 )
                 return target
             value = ufunc(*values, **kwargs)
+            if self._constant(inputs):
+                return self.new("const", value)  # folded at record time
             sym = self.new("buf", value)
             self.instrs.append(_Instr("ufunc", ufunc, tuple(inputs), kwargs, sym.k))
             return sym
@@ -281,6 +283,10 @@ class _Recorder:
             return None
         raise GraphError(f"compile_step: {ufunc.__name__}.{method} is not supported")
 
+    def _constant(self, inputs) -> bool:
+        """True if no input depends on the step's inputs or parameters (a constant to fold)."""
+        return all(self.slots[s.k].kind == "const" for s in _syms(inputs))
+
     def _writes(self, k: int) -> list[int]:
         """Writing into slot k writes into every slot it is a view of."""
         out = [k]
@@ -298,6 +304,12 @@ class _Recorder:
             sym = self.new("buf", value)
             self.instrs.append(_Instr("dot", func, tuple(args), {}, sym.k))
             return sym
+        if func is np.mean and kwargs.get("out") is None and isinstance(args[0], _Sym):
+            options = {k: v for k, v in kwargs.items() if v is not None and k != "out"}
+            options.setdefault("axis", None)
+            total = self.ufunc(np.add, "reduce", (args[0],), options)
+            count = args[0].v.size // max(total.v.size, 1) if args[0].v.size else 0
+            return self.ufunc(np.true_divide, "__call__", (total, count), {})  # as numpy's mean
         reducer = _REDUCERS.get(func)
         if reducer is not None and kwargs.get("out") is None and isinstance(args[0], _Sym):
             options = {k: v for k, v in kwargs.items() if v is not None and k != "out"}
@@ -508,6 +520,12 @@ class _Program:
         elif ins.op in ("view", "call", "getitem"):
             if ins.op == "getitem":
                 expr = f"{self._src(ins.args[0])}[{self._src(ins.args[1])}]"
+            elif (
+                ins.fn is np.transpose
+                and not ins.kwargs
+                and (len(ins.args) == 1 or ins.args[1] is None)
+            ):
+                expr = f"{self._src(ins.args[0])}.T"
             else:
                 expr = f"{self._fn(ins.fn)}({args}{kwargs})"
             slot = self.slots[ins.out]
@@ -543,7 +561,7 @@ class CompiledStep:
         self._last: _Compiled | None = None
 
     def __call__(self, *inputs) -> float:
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        arrays = [x.data if type(x) is Tensor else x for x in inputs]
         last = self._last
         if last is None or not last.accepts(arrays):
             arrays = [np.asarray(a) for a in arrays]
@@ -553,7 +571,7 @@ class CompiledStep:
                 last = self._cache[key] = _Compiled(self, arrays)
             self._last = last
         last.fn(*arrays)
-        for p, g in zip(self.params, last.grads):
+        for p, g in last.param_grads:
             p.grad = g
         return float(last.loss)
 
@@ -634,6 +652,7 @@ class _Compiled:
         self.fn = ns["step"]
         self.loss = ns[prog.outputs[0]]
         self.grads = [_wrap(ns[name]) for name in prog.outputs[1:]]
+        self.param_grads = list(zip(params, self.grads))
         if owner.check:
             self._check(owner, arrays)
 

@@ -55,6 +55,7 @@ class Primitive:
     saves: str = "xy"
     broadcasts: bool = False
     view: bool = False  # the output may share memory with the input (reshape, transpose, slices)
+    keeps: bool = False  # forward returns (y, kept): values it made that the VJP reuses (kept=)
     doc: str = field(default="", compare=False)
 
 
@@ -225,18 +226,21 @@ def _reduce_vjp(g, shape, reduction, dtype):
 
 
 def _cross_entropy(logits, labels, reduction="mean"):
-    """L = mean over rows of logsumexp(z) - z[label] (fused, stable)."""
+    """L = mean over rows of logsumexp(z) - z[label] (fused, stable). Keeps e = exp(z - max z)
+    and its row sums s for the VJP (so softmax is not computed twice)."""
     shifted = logits - logits.max(axis=1, keepdims=True) if logits.size else logits
-    lse = np.log(np.exp(shifted).sum(axis=1))
-    loss = lse - shifted[np.arange(len(labels)), labels]
-    return _cast(_reduce(loss, reduction), logits.dtype)
+    e = np.exp(shifted)
+    s = e.sum(axis=1, keepdims=True)
+    loss = np.log(s[:, 0]) - shifted[np.arange(len(labels)), labels]
+    return _cast(_reduce(loss, reduction), logits.dtype), (e, s)
 
 
-def _cross_entropy_vjp(g, y, logits, labels, reduction="mean"):
-    """∂L/∂z = (softmax(z) - onehot(label)) · g / n."""
-    p = _softmax(logits, axis=1) if logits.size else np.zeros_like(logits)
+def _cross_entropy_vjp(g, y, logits, labels, reduction="mean", kept=None):
+    """∂L/∂z = (softmax(z) - onehot(label)) · g / n, softmax(z) = e / s."""
+    e, s = kept
+    p = e / s
     p[np.arange(len(labels)), labels] -= 1
-    scale = _reduce_vjp(g, labels.shape, reduction, logits.dtype)
+    scale = _reduce_vjp(g, labels.shape, reduction, p.dtype)
     p *= scale[:, None] if np.ndim(scale) else scale
     return p
 
@@ -465,7 +469,7 @@ TABLE: dict[str, Primitive] = {
             "",
         ),
         # losses (fused and numerically stable)
-        P("cross_entropy", _cross_entropy, (_cross_entropy_vjp,), "x"),
+        P("cross_entropy", _cross_entropy, (_cross_entropy_vjp,), "", keeps=True),
         P(
             "mse",
             lambda a, b, reduction="mean": _cast(_reduce((a - b) ** 2, reduction), a.dtype),

@@ -178,6 +178,7 @@ class Tensor:
         "_vc",
         "_freed",
         "_retain_grad",
+        "_kept",
         "__weakref__",
     )
     __array_ufunc__ = None  # numpy defers to Tensor's operators: ndarray + Tensor -> Tensor
@@ -342,6 +343,8 @@ class Tensor:
                 f"{self._vc[0]}); edit a copy instead"
             )
         params = self._params
+        if prim.keeps:
+            params = {**params, "kept": self._kept}
         parents = self._parents
         vjp = prim.vjp
         if type(vjp) is tuple:
@@ -360,6 +363,7 @@ class Tensor:
             shares[i] = share
         if not _Mode.retain:
             self._inputs = None
+            self._kept = None
             self._freed = True
         return shares
 
@@ -646,6 +650,7 @@ def _init(t: Tensor, arr: np.ndarray) -> None:
     t._vc = [0]
     t._freed = False
     t._retain_grad = False
+    t._kept = None
 
 
 _new = Tensor.__new__
@@ -677,6 +682,8 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
     except ValueError as e:
         shapes = " and ".join(str(a.shape) for a in arrays)
         raise ShapeError(f"{prim.name}: shapes {shapes} do not fit: {e}") from None
+    if prim.keeps:
+        out, kept = out
     if type(out) is not np.ndarray and not getattr(out, "_traced", False):
         out = np.asarray(out)
     if out.dtype == _F64 and all(a.dtype != _F64 for a in arrays):
@@ -695,6 +702,8 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
         t._parents = tuple(x if x.requires_grad else None for x in inputs)
         t._prim = prim
         t._params = params
+        if prim.keeps:
+            t._kept = kept
         saves = prim.saves
         if "x" in saves:
             t._inputs = inputs
