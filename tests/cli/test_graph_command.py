@@ -87,3 +87,23 @@ def test_bad_net_is_a_usage_error(net, capsys):
 def test_too_big_for_our_layout_points_to_dot(capsys):
     assert main(["graph", "--net", "30,30,30", "--view", "op"]) == 2
     assert "--format dot" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("view, n_edges", [("neuron", 6), ("op", 11)])
+def test_wrt_highlights_every_path_of_w11_1(view, n_edges, capsys):
+    assert main(["graph", "--view", view, "--wrt", "w11^1"]) == 0
+    root = ET.fromstring(capsys.readouterr().out)
+    hot = [p for p in root.iter(NS + "path") if p.get("stroke") == "#d9480f"]
+    # neuron view: w11^1->o11, o11->o21, o11->o22, o21->yhat, o22->yhat, yhat->L;
+    # op view: w->z11->o11, o11->z21->o21, o11->z22->o22, o2x->z31 (2), z31->yhat->(yhat-y)->L
+    assert len(hot) == n_edges
+    assert "the 2 chain-rule path(s) from L to w₁₁¹" in "".join(root.itertext())
+
+
+def test_wrt_in_dot_and_unknown_name(capsys):
+    assert main(["graph", "--format", "dot", "--wrt", "o11"]) == 0
+    out = capsys.readouterr().out
+    assert out.count('color="#d9480f", penwidth=2.5') == 1 + 5  # the node and 5 edges
+    assert main(["graph", "--wrt", "w99^9"]) == 2
+    err = capsys.readouterr().err
+    assert "no node named 'w99^9'" in err and "w11^1" in err

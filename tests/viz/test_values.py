@@ -106,3 +106,12 @@ def test_jupyter_html_of_an_explanation():
     ex = notes_network()
     html = mg.explain(ex.loss, "w11^1")._repr_html_()
     assert html.startswith("<div><svg") and "path sum" in html
+
+
+def test_edges_on_paths_is_forward_reachability():
+    from memograd.viz.svg import Edge
+    from memograd.viz.values import edges_on_paths
+
+    edges = [Edge("a", "b"), Edge("b", "d"), Edge("c", "d"), Edge("a", "c"), Edge("x", "c")]
+    assert edges_on_paths(edges, "b") == {("b", "d")}
+    assert edges_on_paths(edges, "a") == {("a", "b"), ("b", "d"), ("a", "c"), ("c", "d")}

@@ -21,6 +21,7 @@ DESCRIPTION = (
 )
 EXAMPLE = [
     "memograd graph --out graph.svg",
+    "memograd graph --wrt w11^1 --format html --out paths.html",
     "memograd graph --net 2,3,1 --view op --format dot",
     "memograd graph --format html --out graph.html",
 ]
@@ -42,6 +43,11 @@ def add_arguments(parser) -> None:
         "--activation", default="sigmoid", help="sigmoid, tanh, relu or linear (default sigmoid)"
     )
     parser.add_argument("--seed", type=int, default=0, help="weights, input and target seed")
+    parser.add_argument(
+        "--wrt",
+        metavar="NAME",
+        help="highlight every chain-rule path from L to this node (e.g. w11^1)",
+    )
     parser.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
 
 
@@ -68,14 +74,17 @@ def run(args, ui) -> int:
 
     nodes, edges, ex = build(args.net, args.view, args.activation, args.seed)
     sizes = "-".join(map(str, ex.model.sizes))
+    highlights = []
+    if args.wrt:
+        highlights = [_paths_highlight(nodes, edges, args.wrt, ex, args.view)]
     title = (
         f"{sizes} network, {args.view}-level graph: data | grad per node (L = {ex.loss.data:.4g})"
     )
     if args.fmt == "dot":
-        text = to_dot(nodes, edges, title=title)
+        text = to_dot(nodes, edges, highlights=highlights, title=title)
     else:
         if args.engine == "graphviz":
-            svg = render(to_dot(nodes, edges, title=title))
+            svg = render(to_dot(nodes, edges, highlights=highlights, title=title))
             svg = svg[svg.find("<svg") :]  # drop the XML prolog and doctype for inlining
         else:
             if len(nodes) > MAX_NODES:
@@ -84,7 +93,7 @@ def run(args, ui) -> int:
                     f"lay out (limit {MAX_NODES}); use a smaller --net, --view neuron, or "
                     "--format dot"
                 )
-            svg = graph_svg(nodes, edges, style="record", title=title)
+            svg = graph_svg(nodes, edges, style="record", title=title, highlights=highlights)
         text = svg if args.fmt == "svg" else _page(svg, title, ex)
     if args.out:
         path = _io.atomic_write_text(args.out, text)
@@ -96,6 +105,26 @@ def run(args, ui) -> int:
         ui.stdout.write(text if text.endswith("\n") else text + "\n")
         ui.stdout.flush()
     return 0
+
+
+def _paths_highlight(nodes, edges, name: str, ex, view: str):
+    """Highlight of every path from L to the node called ``name`` (counted by ``count_paths``)."""
+    from memograd.paths import count_paths
+    from memograd.viz.notation import unicode_name
+    from memograd.viz.svg import Highlight
+    from memograd.viz.values import edges_on_paths
+
+    ids = {n.id for n in nodes}
+    if name not in ids:
+        valid = ", ".join(n.id for n in nodes if n.label)
+        raise UsageError(f"--wrt: no node named {name!r} in this graph; valid names: {valid}")
+    n = count_paths(ex.loss, name, view=view)
+    return Highlight(
+        edges_on_paths(edges, name),
+        nodes={name},
+        label=f"the {n} chain-rule path(s) from L to {unicode_name(name)}",
+        color="#d9480f",
+    )
 
 
 def _page(svg: str, title: str, ex) -> str:

@@ -22,6 +22,11 @@ def _num(x) -> str:
     return f"({fmt(x)})" if x < 0 else fmt(x)
 
 
+def _entry(name: str) -> str:
+    """An expression read as one entry: in parentheses (∂L/∂(ŷ - y))."""
+    return f"({name})" if " " in name else name
+
+
 def _display(v) -> str:
     """A node's name in the notes' notation; an unnamed op node by its formula (``yhat - y``)."""
     if v.name:
@@ -196,7 +201,7 @@ def html(data: dict) -> str:
         rows.append(
             [
                 r["step"],
-                "∂L/∂" + html_name(r["node"]),
+                "∂L/∂" + html_name(_entry(r["node"])),
                 f"<strong>{fmt(r['adjoint'])}</strong>",
                 summed,
                 f"{pushed} <span class='hit'>×{r['reuse']}</span>",

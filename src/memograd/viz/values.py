@@ -115,6 +115,22 @@ def _dedupe(edges: list[Edge]) -> list[Edge]:
     return out
 
 
+def edges_on_paths(edges: Iterable[Edge], source: str) -> set[tuple[str, str]]:
+    """The edges that lie on some path from ``source`` forward to the output: every edge whose
+    tail is ``source`` or depends on it (the chain-rule paths of ∂L/∂source, in one set)."""
+    edges = list(edges)
+    succ: dict[str, list[str]] = {}
+    for e in edges:
+        succ.setdefault(e.src, []).append(e.dst)
+    reached, stack = {source}, [source]
+    while stack:
+        for nxt in succ.get(stack.pop(), ()):
+            if nxt not in reached:
+                reached.add(nxt)
+                stack.append(nxt)
+    return {(e.src, e.dst) for e in edges if e.src in reached}
+
+
 def named_values(root) -> dict[str, object]:
     """``{name: Value}`` for every named node under ``root`` (the first one wins on a clash)."""
     out: dict[str, object] = {}
