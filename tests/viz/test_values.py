@@ -115,3 +115,20 @@ def test_edges_on_paths_is_forward_reachability():
     edges = [Edge("a", "b"), Edge("b", "d"), Edge("c", "d"), Edge("a", "c"), Edge("x", "c")]
     assert edges_on_paths(edges, "b") == {("b", "d")}
     assert edges_on_paths(edges, "a") == {("a", "b"), ("b", "d"), ("a", "c"), ("c", "d")}
+
+
+def test_network_picture_shows_each_neurons_bias_and_keeps_rows_aligned():
+    ex = notes_network()
+    nodes, edges = network_graph(ex.model, ex.loss)
+    extra = {n.id: n.extra for n in nodes}
+    assert extra["o11"].startswith("b1^1=") and extra["yhat"].startswith("b1^3=")
+    assert extra["x1"] == "" and extra["L"] == ""
+    root = ET.fromstring(model_svg(ex.model, ex.loss))
+    ns = "{http://www.w3.org/2000/svg}"
+    cy = {}
+    for c in root.iter(ns + "circle"):
+        cy.setdefault(round(float(c.get("cx"))), set()).add(float(c.get("cy")))
+    rows = sorted({y for ys in cy.values() for y in ys})
+    # inputs and neurons share row heights: the top circle of every 2-wide column is level
+    tops = {min(ys) for ys in cy.values() if len(ys) == 2}
+    assert len(tops) == 1 and len(rows) >= 2

@@ -178,7 +178,7 @@ def _network_figure(data: dict) -> str:
         highlights=[Highlight(path_edges(one), label="L → ŷ → o₂₁ → w₁₁²", color="#2b8a3e")],
         title="∂L/∂w₁₁²: one path",
         layer_titles=layer_titles(ex.model),
-        caption="under each neuron: data | grad",
+        caption="under each neuron: data | grad, then its bias",
     )
     right = graph_svg(
         nodes,
@@ -189,7 +189,7 @@ def _network_figure(data: dict) -> str:
         ],
         title="∂L/∂w₁₁¹: two paths",
         layer_titles=layer_titles(ex.model),
-        caption="under each neuron: data | grad",
+        caption="under each neuron: data | grad, then its bias",
     )
     return left, right
 

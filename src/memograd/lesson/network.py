@@ -127,7 +127,8 @@ def html(data: dict) -> str:
         edges,
         title="The notes' 2-2-2-1 network: forward pass",
         layer_titles=layer_titles(ex.model),
-        caption="each weight w_ij^k goes from neuron i of layer k-1 to neuron j of layer k",
+        caption="weight w_ij^k: from neuron i of layer k-1 to neuron j of layer k; "
+        "under each neuron: its output, then its bias",
     )
     rows = []
     for n in data["neurons"]:

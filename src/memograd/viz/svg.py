@@ -54,6 +54,7 @@ class Node:
     grad: float | None = None
     kind: str = "neuron"
     note: str = ""
+    extra: str = ""  # circle style: a second caption line, names in the notes' notation
 
 
 @dataclass
@@ -143,6 +144,9 @@ def layout(
     """Compute positions (see the module docstring for the three steps)."""
     layer_of = assign_layers(nodes, edges)
     size = {n.id: _node_size(n, style) for n in nodes}
+    if style == "circle" and size:  # one box height for all: circles of a row stay aligned
+        tallest = max(h for _, h in size.values())
+        size = {i: (w, tallest) for i, (w, _) in size.items()}
     n_layers = max(layer_of.values(), default=-1) + 1
     layers: list[list[str]] = [[] for _ in range(n_layers)]
     for n in nodes:
@@ -203,8 +207,8 @@ def _text_width(text: str, size: float) -> float:
 def _node_size(n: Node, style: str) -> tuple[float, float]:
     if style == "circle":
         caption = _data_grad(n)
-        w = max(56.0, _text_width(caption, 10.5) + 6)
-        return (w, 44.0 + (16.0 if caption else 0.0))
+        w = max(56.0, _text_width(caption, 10.5) + 6, _text_width(n.extra, 10.5) + 6)
+        return (w, 44.0 + (16.0 if caption else 0.0) + (14.0 if n.extra else 0.0))
     cells = _record_cells(n)
     w = sum(_text_width(c, 11.5) + 14 for c in cells)
     return (max(w, 40.0), 28.0)
@@ -393,6 +397,7 @@ def _anchor(lay: Layout, a: str, b: str, style: str):
 
 
 def _caption_shift(size: tuple[float, float]) -> float:
+    """How far above the node box's centre the circle sits (its captions are below it)."""
     return (size[1] - 44.0) / 2
 
 
@@ -427,10 +432,17 @@ def _draw_node(n: Node, cx, cy, size, style, ring, hot) -> str:
             f'fill="#212529">{svg_name(n.label or n.note, 15)}</text>',
         ]
         caption = _data_grad(n)
+        y = cyc + 38
         if caption:
             parts.append(
-                f'<text x="{cx:.1f}" y="{cyc + 38:.1f}" text-anchor="middle" font-size="10.5" '
+                f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" font-size="10.5" '
                 f'font-family="{MONO}" fill="#495057">{_html.escape(caption)}</text>'
+            )
+            y += 14
+        if n.extra:
+            parts.append(
+                f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" font-size="10.5" '
+                f'fill="#868e96">{svg_name(n.extra, 10.5)}</text>'
             )
         parts.append("</g>")
         return "".join(parts)

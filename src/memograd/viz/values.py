@@ -167,6 +167,7 @@ def network_graph(model, loss=None, inputs: Iterable[str] | None = None):
         names = []
         for neuron in layer.neurons:
             nodes.append(node(neuron.name, k, "output" if last else "neuron"))
+            nodes[-1].extra = f"{neuron.b.name}={fmt(neuron.b.data, 3)}"  # the (n+1)-th parameter
             names.append(neuron.name)
             for src, w in zip(prev, neuron.w):
                 edges.append(Edge(src, neuron.name, w.name, w.data))
@@ -210,7 +211,9 @@ def model_svg(model, loss=None, highlights: Iterable[Highlight] = ()) -> str:
         highlights=highlights,
         title=f"MLP {sizes}",
         layer_titles=layer_titles(model, loss is not None),
-        caption="under each neuron: data | grad" if loss is not None else "",
+        caption="under each neuron: data | grad, then its bias"
+        if loss is not None
+        else "under each neuron: its bias",
     )
 
 
