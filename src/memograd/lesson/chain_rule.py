@@ -231,12 +231,13 @@ def html(data: dict) -> str:
         )
         out.append(_values_table(pp, pre))
     # the notes' factored form: dL/dyhat [ ... + ... ], memo-hit parts marked
+    outer = partial("L", "yhat")  # the common first factor, outside the bracket as in the notes
     inner = " + ".join(_product_html(pp, pre, skip_first=1) for pp, pre in zip(two["paths"], pres))
     out.append(
         formula(
             partial("L", "w11^1")
             + ' <span class="eq">=</span> '
-            + partial("L", "yhat")
+            + (outer if not any(p["upto"] for p in pres) else f'<span class="mark">{outer}</span>')
             + " <span class='big'>[</span> "
             + inner
             + " <span class='big'>]</span>"

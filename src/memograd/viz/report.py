@@ -62,6 +62,8 @@ figure svg, figure img { max-width: 100%; height: auto; border: 1px solid var(--
 figcaption { color: var(--muted); font-size: .88rem; margin-top: .3rem; }
 .hit { color: var(--hit); font-weight: 600; }
 .mark { background: var(--hit-bg); border-bottom: 2px solid var(--hit); padding: 0 .15rem; }
+.formula .mark { border-bottom: none; outline: 2px solid var(--hit); border-radius: 4px;
+                 padding: .1rem .2rem; }
 .note { border-left: 4px solid var(--accent); background: #eef4fb; padding: .5rem .9rem;
         margin: .8rem 0; border-radius: 0 6px 6px 0; }
 .key { border-left: 4px solid var(--hit); background: var(--hit-bg); padding: .5rem .9rem;
