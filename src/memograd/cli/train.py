@@ -101,7 +101,12 @@ def add_arguments(parser) -> None:
     opt.add_argument("--lr", type=float, default=d.lr, help=f"learning rate ({d.lr})")
     opt.add_argument("--momentum", type=float, default=d.momentum, help="for sgd and rmsprop")
     opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
-    opt.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    opt.add_argument(
+        "--weight-decay",
+        type=float,
+        default=d.weight_decay,
+        help="L2 (sgd, adam, rmsprop) or decoupled (adamw) decay; default 0.2 for adamw, else 0",
+    )
     opt.add_argument("--schedule", choices=("none", "step", "cosine"), default=d.schedule)
     opt.add_argument(
         "--warmup",
@@ -199,7 +204,8 @@ class RichReporter:
             f"[bold]{ds.name}[/]: {ds.n_samples} samples, {ds.n_features} features, {what}; "
             f"split {len(data.y['train'])}/{len(data.y['val'])}/{len(data.y['test'])}; "
             f"MLP {'-'.join(map(str, model.config['widths']))} "
-            f"({model.num_parameters():,} parameters), {cfg.optimizer} lr={cfg.lr:g}, "
+            f"({model.num_parameters():,} parameters), {cfg.optimizer} lr={cfg.lr:g} "
+            f"wd={cfg.resolved_weight_decay():g}, "
             f"batch {cfg.batch_size}, seed {cfg.seed}"
         )
         if first_epoch > 1:

@@ -190,7 +190,7 @@ class MLP(Sequential):
 
     ``widths`` = [inputs, hidden..., outputs]; every layer but the last is followed by
     ``activation`` (and ``Dropout(dropout)`` when dropout > 0). Weights come from ``seed`` (or a
-    Generator ``rng``) with ``init`` (default: He for relu-like, Glorot otherwise)."""
+    Generator ``rng``) with ``init`` (default Glorot uniform; "he" for He's scheme)."""
 
     def __init__(
         self,
