@@ -132,3 +132,15 @@ def test_network_picture_shows_each_neurons_bias_and_keeps_rows_aligned():
     # inputs and neurons share row heights: the top circle of every 2-wide column is level
     tops = {min(ys) for ys in cy.values() if len(ys) == 2}
     assert len(tops) == 1 and len(rows) >= 2
+
+
+def test_tensor_models_display_as_a_chain_of_layers():
+    from memograd.nn import MLP as TensorMLP
+    from memograd.viz.values import module_graph
+
+    model = TensorMLP([784, 256, 10])
+    nodes, edges = module_graph(model)
+    assert [n.note.split()[0] for n in nodes] == ["Linear", "ReLU", "Linear"]
+    assert "784 → 256 · 200,960 params" in nodes[0].note and len(edges) == 2
+    root = ET.fromstring(model._repr_svg_())
+    assert f"{model.num_parameters():,} parameters" in "".join(root.itertext())

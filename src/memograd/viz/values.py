@@ -294,3 +294,31 @@ def repr_svg(obj, max_nodes: int = 400) -> str | None:
         return value_svg(obj, max_nodes=max_nodes)
     except MemogradValueError:
         return None
+
+
+def module_graph(module) -> tuple[list[Node], list[Edge]]:
+    """A ``memograd.nn`` model as a chain of its leaf modules (in forward order for Sequential
+    models): one box per layer with its shape and parameter count."""
+    leaves = [m for m in module.modules() if not m.children()]
+    nodes, edges = [], []
+    for k, m in enumerate(leaves):
+        extra = m.extra_repr().split(", init=")[0] if hasattr(m, "extra_repr") else ""
+        count = m.num_parameters() if hasattr(m, "num_parameters") else 0
+        text = type(m).__name__ + (f" {extra}".replace(" -> ", " → ") if extra else "")
+        if count:
+            text += f" · {count:,} params"
+        nodes.append(Node(f"m{k}", note=text, kind="param" if count else "op"))
+        if k:
+            edges.append(Edge(f"m{k - 1}", f"m{k}"))
+    return nodes, edges
+
+
+def module_svg(module, max_layers: int = 60) -> str | None:
+    """SVG of a ``memograd.nn`` model (``None`` past ``max_layers`` leaf modules)."""
+    nodes, edges = module_graph(module)
+    if not nodes or len(nodes) > max_layers:
+        return None
+    total = module.num_parameters()
+    return graph_svg(
+        nodes, edges, style="record", title=f"{type(module).__name__}: {total:,} parameters"
+    )
