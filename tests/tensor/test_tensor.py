@@ -90,14 +90,15 @@ def test_second_backward_raises_unless_retained():
 def test_saved_buffers_are_freed_after_backward():
     x = mg.tensor(np.ones(4), requires_grad=True)
     h = x * 2.0
-    y = (h * h).sum()  # mul saves h
-    ref = weakref.ref(h)
-    y.backward()
+    y = (h * h).sum()  # mul saves h's array
+    ref = weakref.ref(h.data)
     del h
     gc.collect()
-    node = y._parents[0]  # the mul node
-    assert node._inputs is None  # its saved inputs were dropped
-    assert ref() is not None  # h is still a parent in the graph (only saved values go)
+    assert ref() is not None  # saved for backward
+    y.backward()
+    node = y._node._parents[0]  # the mul node
+    assert node.xs is None and node.freed
+    assert ref() is None  # dropped once its VJP ran
 
 
 def test_backward_without_requires_grad_is_an_error():
@@ -136,8 +137,8 @@ def test_version_counter_catches_in_place_edit_of_saved_tensor():
 def test_version_counter_is_shared_with_views():
     x = mg.tensor(np.arange(4.0), requires_grad=True)
     h = x * 1.0
-    y = h.exp().sum()  # exp saves its output e; edit a view of it
-    e = y._parents[0]
+    e = h.exp()
+    y = e.sum()  # exp saves its output e; edit a view of it
     view = e.reshape(2, 2)
     with mg.no_grad():
         view[0, 0] = 0.0
@@ -212,7 +213,7 @@ def test_graph_is_freed_without_the_cycle_collector():
     try:
         x = mg.tensor(np.ones(3), requires_grad=True)
         y = ((x * 2).exp() + x).sum()
-        ref = weakref.ref(y._parents[0])
+        ref = weakref.ref(y._node._parents[0])
         y.backward()
         del y
         assert ref() is None
@@ -235,3 +236,27 @@ def test_mg_tensor_is_both_package_and_constructor():
     from memograd.tensor import tensor
 
     assert isinstance(tensor(1.0), Tensor)
+
+
+def test_intermediates_no_vjp_saved_are_freed_during_forward():
+    x = mg.tensor(np.ones((2, 3)))
+    W = mg.tensor(np.ones((3, 4)), requires_grad=True)
+    b = mg.tensor(np.ones(4), requires_grad=True)
+    z = x @ W  # matmul saves x and W, not its output
+    a = z + b  # add saves nothing; relu saves its output
+    h = a.relu()
+    refs = {"z": weakref.ref(z.data), "a": weakref.ref(a.data), "h": weakref.ref(h.data)}
+    loss = h.sum()
+    del z, a, h
+    assert refs["z"]() is None and refs["a"]() is None  # the graph does not keep them
+    assert refs["h"]() is not None  # relu's VJP needs it
+    loss.backward()
+    np.testing.assert_allclose(W.grad.numpy(), np.full((3, 4), 2.0))
+
+
+def test_retain_grad_on_an_intermediate():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = (x * 3).retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), 2 * h.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), 18 * x.numpy())

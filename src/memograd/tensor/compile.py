@@ -47,7 +47,7 @@ import numpy as np
 
 from memograd import graph
 from memograd.errors import GraphError, MemogradTypeError, ShapeError
-from memograd.tensor.tensor import Tensor, _wrap, enable_grad
+from memograd.tensor.tensor import Tensor, _root, _wrap, enable_grad
 
 __all__ = ["compile_step", "CompiledStep"]
 
@@ -619,7 +619,7 @@ class _Compiled:
                     adjoints[i] = adjoint
 
             seed = rec.new("const", np.ones(loss.shape, loss.dtype))
-            graph.backward(loss, seed, visit)
+            graph.backward(_root(loss), seed, visit)
             loss_sym = loss.data
         finally:
             for p, d in zip(params, saved):
@@ -678,7 +678,7 @@ class _Compiled:
 
         with enable_grad():
             loss = owner.loss_fn(*[_wrap(a) for a in arrays])
-            graph.backward(loss, np.ones(loss.shape, loss.dtype), visit)
+            graph.backward(_root(loss), np.ones(loss.shape, loss.dtype), visit)
         tol = 1e-4 if loss.dtype == np.float32 else 1e-9
         pairs = [("loss", np.asarray(self.loss), loss.data)]
         pairs += [

@@ -18,7 +18,7 @@ import numpy as np
 
 from memograd import graph
 from memograd.errors import MemogradTypeError, ShapeError
-from memograd.tensor.tensor import Tensor, _Mode, _to_array, _wrap, enable_grad
+from memograd.tensor.tensor import Tensor, _Mode, _root, _to_array, _wrap, enable_grad
 
 __all__ = ["grad", "value_and_grad", "vjp"]
 
@@ -53,7 +53,7 @@ def _adjoints(out: Tensor, seed: np.ndarray, leaves: Sequence[Tensor], retain: b
         previous = _Mode.retain
         _Mode.retain = retain
         try:
-            graph.backward(out, seed, visit)
+            graph.backward(_root(out), seed, visit)
         finally:
             _Mode.retain = previous
     return [np.zeros_like(t.data) if a is None else a for a, t in zip(found, leaves)]

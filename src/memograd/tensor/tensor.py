@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import weakref
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -164,23 +165,8 @@ class Tensor:
     ``grad`` (a Tensor or None), ``requires_grad``, ``shape``, ``ndim``, ``dtype``, ``size``, ``T``.
     """
 
-    __slots__ = (
-        "data",
-        "requires_grad",
-        "grad",
-        "name",
-        "_parents",
-        "_prim",
-        "_params",
-        "_inputs",
-        "_versions",
-        "_shapes",
-        "_vc",
-        "_freed",
-        "_retain_grad",
-        "_kept",
-        "__weakref__",
-    )
+    __slots__ = ("data", "requires_grad", "grad", "name", "_node", "_vc", "__weakref__")
+    _parents = ()  # a leaf is a graph node without parents (ops' outputs use their Node)
     __array_ufunc__ = None  # numpy defers to Tensor's operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # == is elementwise, so identity hashing
 
@@ -216,12 +202,12 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user (not by an op that recorded a graph)."""
-        return self._prim is None
+        return self._node is None
 
     @property
     def grad_fn(self) -> str | None:
         """Name of the op that made this tensor (None for leaves)."""
-        return None if self._prim is None else self._prim.name
+        return None if self._node is None else self._node.prim.name
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Mark a leaf as a parameter whose gradient ``backward`` fills; float tensors only."""
@@ -230,14 +216,15 @@ class Tensor:
                 f"requires_grad: only float tensors can require grad, got dtype {self.data.dtype}; "
                 "convert with .astype('float32')"
             )
-        if not flag and self._prim is not None:
+        if not flag and self._node is not None:
             raise GraphError("requires_grad_: cannot clear it on a non-leaf; use .detach()")
         self.requires_grad = bool(flag)
         return self
 
     def retain_grad(self) -> Tensor:
         """Also keep ``.grad`` for this non-leaf tensor in the next backward."""
-        self._retain_grad = True
+        if self._node is not None:
+            self._node.retained = weakref.ref(self)
         return self
 
     # ------------------------------------------------------------------ conversions
@@ -303,69 +290,13 @@ class Tensor:
         extra = []
         if self.data.dtype != _F32 and self.data.dtype not in (np.dtype(np.int64), np.dtype(bool)):
             extra.append(f"dtype={self.data.dtype}")
-        if self._prim is not None and self.requires_grad:
-            extra.append(f"grad_fn=<{self._prim.name}>")
+        if self._node is not None:
+            extra.append(f"grad_fn=<{self._node.prim.name}>")
         elif self.requires_grad:
             extra.append("requires_grad=True")
         if self.name:
             extra.append(f"name={self.name!r}")
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
-
-    # ------------------------------------------------------------------ the graph protocol
-    def _pullback(self, g: np.ndarray) -> list:
-        """VJP of the op that made this tensor: each parent's share of the adjoint ``g``."""
-        prim = self._prim
-        if self._freed:
-            raise GraphError(
-                f"backward: the graph through {prim.name} (output shape {self.shape}) was already "
-                "freed by an earlier backward(); pass retain_graph=True to the first backward() "
-                "to differentiate twice, or recompute the forward pass"
-            )
-        inputs = self._inputs
-        if inputs is not None:
-            xs = []
-            for t, v in zip(inputs, self._versions):
-                if t._vc[0] != v:
-                    raise GraphError(
-                        f"backward: an input of {prim.name} (shape {t.shape}) saved for backward "
-                        f"was modified in place (version {v} -> {t._vc[0]}); edit a copy, or "
-                        "make the in-place change before the forward pass"
-                    )
-                xs.append(t.data)
-        else:
-            xs = self._shapes
-        y = self.data
-        y_version = self._versions[-1]
-        if y_version is not None and self._vc[0] != y_version:
-            raise GraphError(
-                f"backward: the output of {prim.name} (shape {self.shape}) was saved for "
-                f"backward and then modified in place (version {y_version} -> "
-                f"{self._vc[0]}); edit a copy instead"
-            )
-        params = self._params
-        if prim.keeps:
-            params = {**params, "kept": self._kept}
-        parents = self._parents
-        vjp = prim.vjp
-        if type(vjp) is tuple:
-            shares = [None if p is None else f(g, y, *xs, **params) for f, p in zip(vjp, parents)]
-        else:
-            shares = [None if p is None else s for s, p in zip(vjp(g, y, *xs, **params), parents)]
-        for i, (share, p) in enumerate(zip(shares, parents)):
-            if share is None:
-                continue
-            if type(share) is not np.ndarray and not getattr(share, "_traced", False):
-                share = np.asarray(share)
-            if prim.broadcasts and share.shape != p.data.shape:
-                share = unbroadcast(share, p.data.shape)
-            if share.dtype != p.data.dtype:
-                share = share.astype(p.data.dtype)
-            shares[i] = share
-        if not _Mode.retain:
-            self._inputs = None
-            self._kept = None
-            self._freed = True
-        return shares
 
     def backward(self, grad=None, retain_graph: bool = False) -> graph.BackwardStats:
         """Fill ``.grad`` of every leaf this tensor depends on with ∂self/∂leaf (accumulating).
@@ -395,8 +326,11 @@ class Tensor:
         stored: set = {id(seed)}
 
         def visit(node, adjoint):
-            if node._prim is not None and not node._retain_grad:
-                return
+            if type(node) is not Tensor:  # an op's Node: only if its tensor called retain_grad()
+                ref = node.retained
+                node = ref() if ref is not None else None
+                if node is None:
+                    return
             if (
                 id(adjoint) in stored
                 or not adjoint.flags.writeable
@@ -418,7 +352,7 @@ class Tensor:
         previous = _Mode.retain
         _Mode.retain = retain_graph
         try:
-            return graph.backward(self, seed, visit)
+            return graph.backward(_root(self), seed, visit)
         finally:
             _Mode.retain = previous
 
@@ -641,16 +575,94 @@ def _init(t: Tensor, arr: np.ndarray) -> None:
     t.requires_grad = False
     t.grad = None
     t.name = None
-    t._parents = ()
-    t._prim = None
-    t._params = None
-    t._inputs = None
-    t._versions = None
-    t._shapes = None
+    t._node = None
     t._vc = [0]
-    t._freed = False
-    t._retain_grad = False
-    t._kept = None
+
+
+def _root(t: Tensor):
+    """The graph node of ``t``: its op's Node, or the tensor itself for a leaf."""
+    return t._node if t._node is not None else t
+
+
+class Node:
+    """One recorded op: its parents' nodes and what its VJP needs, nothing more.
+
+    The output Tensor points to its Node, the Node not to the Tensor (only weakly, after
+    ``retain_grad()``): an intermediate array no VJP saved is freed as soon as the user drops it,
+    so a forward pass keeps alive about what a hand-written one does."""
+
+    __slots__ = (
+        "_parents",
+        "prim",
+        "params",
+        "xs",
+        "vcs",
+        "versions",
+        "kept",
+        "y",
+        "y_vc",
+        "y_version",
+        "freed",
+        "retained",
+        "__weakref__",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Node {self.prim.name}>"
+
+    def _pullback(self, g: np.ndarray) -> list:
+        """VJP of the op: each parent's share of the output adjoint ``g`` (graph protocol)."""
+        prim = self.prim
+        if self.freed:
+            raise GraphError(
+                f"backward: the graph through {prim.name} was already freed by an earlier "
+                "backward(); pass retain_graph=True to the first backward() to differentiate "
+                "twice, or recompute the forward pass"
+            )
+        xs = self.xs
+        vcs = self.vcs
+        if vcs is not None:
+            for x, vc, v in zip(xs, vcs, self.versions):
+                if vc[0] != v:
+                    raise GraphError(
+                        f"backward: an input of {prim.name} (shape {x.shape}) saved for backward "
+                        f"was modified in place (version {v} -> {vc[0]}); edit a copy, or "
+                        "make the in-place change before the forward pass"
+                    )
+        y = self.y
+        if self.y_vc is not None and self.y_vc[0] != self.y_version:
+            raise GraphError(
+                f"backward: the output of {prim.name} (shape {y.shape}) was saved for "
+                f"backward and then modified in place (version {self.y_version} -> "
+                f"{self.y_vc[0]}); edit a copy instead"
+            )
+        params = self.params
+        if prim.keeps:
+            params = {**params, "kept": self.kept}
+        parents = self._parents
+        vjp = prim.vjp
+        if type(vjp) is tuple:
+            shares = [None if p is None else f(g, y, *xs, **params) for f, p in zip(vjp, parents)]
+        else:
+            shares = [None if p is None else s for s, p in zip(vjp(g, y, *xs, **params), parents)]
+        for i, share in enumerate(shares):
+            if share is None:
+                continue
+            if type(share) is not np.ndarray and not getattr(share, "_traced", False):
+                share = np.asarray(share)
+            x = xs[i]
+            if prim.broadcasts and share.shape != x.shape:
+                share = unbroadcast(share, x.shape)
+            if share.dtype != x.dtype:
+                share = share.astype(x.dtype)
+            shares[i] = share
+        if not _Mode.retain:
+            self.xs = self.kept = self.y = None
+            self.freed = True
+        return shares
+
+
+_new_node = Node.__new__
 
 
 _new = Tensor.__new__
@@ -699,20 +711,28 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
         else:
             return t
         t.requires_grad = True
-        t._parents = tuple(x if x.requires_grad else None for x in inputs)
-        t._prim = prim
-        t._params = params
-        if prim.keeps:
-            t._kept = kept
+        node = _new_node(Node)
+        node._parents = tuple(
+            (x if x._node is None else x._node) if x.requires_grad else None for x in inputs
+        )
+        node.prim = prim
+        node.params = params
+        node.kept = kept if prim.keeps else None
         saves = prim.saves
         if "x" in saves:
-            t._inputs = inputs
-            versions = [x._vc[0] for x in inputs]
+            node.xs = arrays
+            node.vcs = [x._vc for x in inputs]
+            node.versions = [vc[0] for vc in node.vcs]
         else:
-            t._shapes = [_Meta(a) for a in arrays]
-            versions = []
-        versions.append(t._vc[0] if "y" in saves else None)
-        t._versions = versions
+            node.xs = [_Meta(a) for a in arrays]
+            node.vcs = None
+        if "y" in saves:
+            node.y, node.y_vc, node.y_version = out, t._vc, t._vc[0]
+        else:
+            node.y = node.y_vc = None
+        node.freed = False
+        node.retained = None
+        t._node = node
     return t
 
 
