@@ -110,3 +110,38 @@ def test_untraceable_code_is_reported():
         step(np.ones(1, np.float32))
     with pytest.raises(MemogradTypeError, match="requires_grad"):
         compile_step(lambda x: x, [mg.tensor([1.0])])
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    widths=st.lists(st.integers(1, 5), min_size=2, max_size=4),
+    batch=st.integers(1, 4),
+    act=st.sampled_from(["relu", "tanh", "sigmoid", "gelu", "leaky_relu", "abs"]),
+    loss=st.sampled_from(["ce", "mse", "bce"]),
+    seed=st.integers(0, 2**16),
+)
+def test_compiled_equals_eager_on_random_networks(widths, batch, act, loss, seed):
+    r = np.random.default_rng(seed)
+    ps = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        ps.append(mg.tensor(r.normal(size=(a, b)), requires_grad=True, dtype="float64"))
+        ps.append(mg.tensor(r.normal(size=(1, b)), requires_grad=True, dtype="float64"))
+    x = r.normal(size=(batch, widths[0]))
+    if loss == "ce":
+        y = r.integers(0, widths[-1], batch)
+    else:
+        y = r.random((batch, widths[-1]))
+    lossf = {"ce": mg.tensor.cross_entropy, "mse": mg.tensor.mse, "bce": mg.tensor.bce_with_logits}
+
+    def loss_fn(x, y):
+        return lossf[loss](forward(ps, x, act), y)
+
+    want_loss, want = eager_grads(loss_fn, ps, x, y)
+    step = compile_step(loss_fn, ps)
+    assert step(x, y) == pytest.approx(want_loss, rel=1e-12, abs=1e-12)
+    for p, w in zip(ps, want):
+        np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-10, atol=1e-12)
