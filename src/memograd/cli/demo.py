@@ -7,16 +7,18 @@ Every section (``memograd.lesson``) computes its numbers live, then renders them
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 from memograd.cli import UsageError
 
 HELP = "tell the lesson: memoization, chain-rule paths, backprop = chain rule + memoization"
-DESCRIPTION = (
+DESCRIPTION = textwrap.fill(
     "Tell the notes' lesson end to end with live numbers: memoization (Fibonacci), the 2-2-2-1 "
     "network, the chain-rule paths of dL/dw11^1, the memo table filling during backward, how "
     "the cost grows with depth, and a real training run. --out writes a self-contained HTML "
-    "report with pictures."
+    "report with pictures.",
+    width=79,
 )
 EXAMPLE = [
     "memograd demo --out memograd-report.html",

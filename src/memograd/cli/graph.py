@@ -7,17 +7,19 @@ Formats: ``svg`` (memograd's own layout, needs nothing), ``dot`` (Graphviz text,
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from memograd.cli import UsageError
 
 HELP = "draw the computation graph (data | grad per node), neuron- or op-level"
-DESCRIPTION = (
+DESCRIPTION = textwrap.fill(
     "Build the notes' network (or --net), run forward and backward, and draw the computation "
     "graph with each node's data and gradient. --view neuron shows the named nodes only "
     "(x1, w11^1, o11, yhat, L); --view op shows every node the engine made (weighted sums, "
     "activations). SVG and HTML use memograd's own layout (no system package needed); DOT "
-    "text always works; --engine graphviz renders with Graphviz's dot when installed."
+    "text always works; --engine graphviz renders with Graphviz's dot when installed.",
+    width=79,
 )
 EXAMPLE = [
     "memograd graph --out graph.svg",
@@ -31,8 +33,19 @@ MAX_NODES = 600
 
 def add_arguments(parser) -> None:
     parser.add_argument("--net", default="2,2,2,1", help="inputs,widths... (default 2,2,2,1)")
-    parser.add_argument("--view", choices=("neuron", "op"), default="neuron")
-    parser.add_argument("--format", choices=FORMATS, default="svg", dest="fmt")
+    parser.add_argument(
+        "--view",
+        choices=("neuron", "op"),
+        default="neuron",
+        help="neuron: named nodes only, as the notes draw (default); op: every engine node",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="svg",
+        dest="fmt",
+        help="svg (default), dot (Graphviz text), or html (a self-contained page)",
+    )
     parser.add_argument(
         "--engine",
         choices=("own", "graphviz"),
