@@ -24,3 +24,16 @@ def test_interrupted_write_keeps_the_old_file(tmp_path):
 def test_bad_mode_is_refused(tmp_path):
     with pytest.raises(ValueError, match="mode"), atomic_open(tmp_path / "x", "a"):
         pass
+
+
+def test_new_file_gets_the_mode_open_would_give_and_replacing_keeps_the_old_mode(tmp_path):
+    import os
+
+    from memograd._io import _UMASK
+
+    target = tmp_path / "f.txt"
+    atomic_write_text(target, "x")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~_UMASK
+    os.chmod(target, 0o600)
+    atomic_write_text(target, "y")
+    assert target.stat().st_mode & 0o777 == 0o600

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html as _html
-import os
 import platform
 import re
 from collections.abc import Iterable, Sequence
@@ -129,13 +128,8 @@ def build_report(fragments: Iterable[Sequence[str]], title: str = TITLE) -> str:
 
 
 def write_report(path, fragments: Iterable[Sequence[str]], title: str = TITLE):
-    """Write the report atomically, readable by others as any document (0644 minus the umask;
-    the temporary file of the atomic write is private); returns its path."""
-    out = atomic_write_text(path, build_report(fragments, title))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(out, 0o644 & ~umask)
-    return out
+    """Write the report atomically (mode as a plain ``open`` would give); returns its path."""
+    return atomic_write_text(path, build_report(fragments, title))
 
 
 # ------------------------------------------------------------------------- helpers for sections
