@@ -196,3 +196,9 @@ def test_compiled_and_eager_steps_train_the_same_way():
         assert np.allclose(v, b.model.state_dict()[k], atol=1e-3)
     # dropout masks are random per step, so a dropout network always runs eagerly
     assert not Trainer(TrainConfig(**SMALL, dropout=0.1)).compiled()
+
+
+def test_resume_cannot_go_back_in_epochs(tmp_path):
+    fit(TrainConfig(**{**SMALL, "epochs": 3}), tmp_path / "a")
+    with pytest.raises(MemogradValueError, match="already trained 3 epochs"):
+        fit(None, tmp_path / "a", resume=True, epochs=2)

@@ -586,6 +586,12 @@ class Trainer:
         """Rebuild a trainer exactly as it was when ``ck`` was written (for ``--resume``)."""
         require(ck, "config", "architecture", "optimizer", "rng", "history", "best", "epoch")
         meta = ck.metadata
+        done = int(meta["epoch"])
+        if epochs is not None and epochs < done:
+            raise MemogradValueError(
+                f"{ck.path}: the run has already trained {done} epochs; to continue, ask for "
+                f"more (--epochs {done + 10}), not {epochs}"
+            )
         try:
             cfg = TrainConfig.from_dict(meta["config"])
             if epochs is not None:
