@@ -301,3 +301,22 @@ def test_a_parameter_without_gradient_is_left_alone_and_keeps_its_own_step_count
     opt.step()
     # b's first step has full bias correction: exactly -lr * sign(g)
     assert b.data[0] == pytest.approx(2.1) and a.data[0] == pytest.approx(0.8)
+
+
+def test_tensor_parameters_update_in_place_without_building_a_graph():
+    import memograd as mg
+    from memograd.errors import GraphError
+
+    w = mg.tensor(np.array([1.0, -2.0], np.float32), requires_grad=True)
+    data = w.data
+    (w * w).sum().backward()
+    opt = Adam([w], lr=0.1)
+    opt.step()
+    assert w.data is data and w.is_leaf and w.grad_fn is None  # same array, still a leaf
+    assert np.allclose(w.data, [0.9, -1.9])
+    # a graph recorded before the update saw the old values: backward through it must refuse
+    stale = (w * w).sum()
+    w.grad = mg.tensor(np.ones(2, np.float32))
+    opt.step()
+    with pytest.raises(GraphError):
+        stale.backward()

@@ -202,3 +202,20 @@ def test_resume_cannot_go_back_in_epochs(tmp_path):
     fit(TrainConfig(**{**SMALL, "epochs": 3}), tmp_path / "a")
     with pytest.raises(MemogradValueError, match="already trained 3 epochs"):
         fit(None, tmp_path / "a", resume=True, epochs=2)
+
+
+def test_npz_checkpoints_resume_too(tmp_path):
+    cfg = dict(SMALL, checkpoint_format="npz", patience=None)
+    whole = fit(TrainConfig(**cfg), tmp_path / "whole")
+    with pytest.raises(TrainingInterrupted):
+        fit(TrainConfig(**cfg), tmp_path / "cut", reporter=StopAt(2, 2))
+    assert [p.name for p in (tmp_path / "cut").iterdir()] == ["checkpoint.npz"]
+    fit(None, tmp_path / "cut", resume=True)
+    a = load_checkpoint(tmp_path / "whole" / "checkpoint.npz").tensors
+    b = load_checkpoint(tmp_path / "cut" / "checkpoint.npz").tensors
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    model, _ = load_run(tmp_path / "cut")
+    assert np.array_equal(
+        predict_scores(model, whole.data.X["test"]),
+        predict_scores(whole.model, whole.data.X["test"]),
+    )

@@ -48,6 +48,20 @@ from memograd.optim import OPTIMIZERS, Optimizer, make_optimizer, make_schedule
 from memograd.tensor.tensor import Tensor, no_grad
 
 CHECKPOINT = "checkpoint.safetensors"
+CHECKPOINT_NAMES = ("checkpoint.safetensors", "checkpoint.npz")
+
+
+def checkpoint_file(folder: str | Path) -> Path:
+    """The checkpoint of a run folder (``checkpoint.safetensors`` or ``checkpoint.npz``)."""
+    folder = Path(folder)
+    for name in CHECKPOINT_NAMES:
+        if (folder / name).exists():
+            return folder / name
+    raise CheckpointError(
+        f"{folder}: no such checkpoint (no {' or '.join(CHECKPOINT_NAMES)}; is it a run folder?)"
+    )
+
+
 DEFAULT_ADAMW_DECAY = 0.2  # chosen on digits/iris/wine/moons/diabetes, seeds 0-4 (see benchmarks)
 
 
@@ -87,6 +101,7 @@ class TrainConfig:
     patience: int | None = 20
     restore_best: bool = True  # end with the weights of the best validation epoch
     compile: bool = True  # use the engine's compiled step (mg.tensor.compile_step) when it can
+    checkpoint_format: str = "safetensors"  # or "npz"
     val: float = 0.1
     test: float = 0.2
     seed: int = 0
@@ -118,6 +133,8 @@ class TrainConfig:
             bad(f"dtype must be float32 or float64, got {self.dtype}")
         if self.weight_decay is not None and self.weight_decay < 0:
             bad(f"weight decay must be >= 0, got {self.weight_decay}")
+        if self.checkpoint_format not in ("safetensors", "npz"):
+            bad(f"checkpoint format must be safetensors or npz, got {self.checkpoint_format!r}")
         if self.warmup < 0:
             bad(f"warmup must be >= 0 epochs, got {self.warmup}")
 
@@ -487,13 +504,13 @@ class Trainer:
                 self._snapshot = self._capture()
                 reporter.epoch_end(record)
                 if out is not None:
-                    self.save(out / CHECKPOINT, status="running")
+                    self.save(self.checkpoint_path(out), status="running")
         except KeyboardInterrupt:
             self._restore(self._snapshot)  # discard the half-done epoch
             reporter.close()
             path = None
             if out is not None:
-                path = self.save(out / CHECKPOINT, status="interrupted")
+                path = self.save(self.checkpoint_path(out), status="interrupted")
             where = f"checkpoint written to {path}; " if path else ""
             how = (
                 f"resume with: memograd train --resume {out}"
@@ -515,7 +532,7 @@ class Trainer:
             final.load_state_dict(self.best["weights"])
         metrics = self.final_metrics()
         if out is not None:
-            self.save(out / CHECKPOINT, status="finished", metrics=metrics)
+            self.save(self.checkpoint_path(out), status="finished", metrics=metrics)
         return TrainResult(final, self.history, metrics, self.cfg, self.data, out, "finished")
 
     def final_metrics(self) -> dict:
@@ -552,6 +569,9 @@ class Trainer:
         return metrics
 
     # -- checkpoints
+    def checkpoint_path(self, out: Path) -> Path:
+        return Path(out) / f"checkpoint.{self.cfg.checkpoint_format}"
+
     def save(self, path: Path, status: str, metrics: dict | None = None) -> Path:
         snap = self._snapshot
         tensors = {f"model.{k}": v for k, v in snap["weights"].items()}
@@ -692,7 +712,7 @@ def fit(
     if resume:
         if out is None:
             raise MemogradValueError("resume needs the run folder")
-        trainer = Trainer.from_checkpoint(load_checkpoint(out / CHECKPOINT), epochs=epochs)
+        trainer = Trainer.from_checkpoint(load_checkpoint(checkpoint_file(out)), epochs=epochs)
     else:
         trainer = Trainer(cfg)
     if on_start is not None:
@@ -707,9 +727,7 @@ def load_run(path: str | Path) -> tuple[MLP, Checkpoint]:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such run folder or checkpoint file")
-    file = path / CHECKPOINT if path.is_dir() else path
-    if path.is_dir() and not file.exists():
-        raise CheckpointError(f"{path}: no {CHECKPOINT} in this folder (is it a run folder?)")
+    file = checkpoint_file(path) if path.is_dir() else path
     ck = load_checkpoint(file)
     require(ck, "architecture", "preprocessing", "status")
     try:
@@ -755,7 +773,7 @@ def write_run_files(result: TrainResult, out: str | Path, plots: bool = True) ->
     from memograd._io import atomic_write_text
 
     out = Path(out)
-    written: dict[str, str] = {"checkpoint": str(out / CHECKPOINT)}
+    written: dict[str, str] = {"checkpoint": str(checkpoint_file(out))}
     columns = [c for c in METRIC_COLUMNS if any(c in r for r in result.history)]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -104,6 +104,18 @@ def test_usage_errors_are_one_line_exit_2(capsys, argv, pattern):
     assert code == 2 and err.count("\n") == 1 and pattern in err, err
 
 
+def test_an_existing_run_is_not_overwritten_without_force(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run(capsys, "train", *FAST, "--out", str(out), "--no-plots", "--json")[0] == 0
+    before = (out / "checkpoint.safetensors").read_bytes()
+    code, _, err = run(capsys, "train", *FAST, "--seed", "3", "--out", str(out))
+    assert code == 2 and f"--resume {out}" in err
+    assert (out / "checkpoint.safetensors").read_bytes() == before
+    argv = ["train", *FAST, "--seed", "3", "--out", str(out), "--force", "--no-plots", "--json"]
+    assert run(capsys, *argv)[0] == 0
+    assert (out / "checkpoint.safetensors").read_bytes() != before
+
+
 def test_runtime_errors_are_one_line_exit_1(tmp_path, capsys):
     out = tmp_path / "run"
     assert run(capsys, "train", *FAST, "--out", str(out), "--no-plots", "--json")[0] == 0

@@ -138,6 +138,13 @@ def add_arguments(parser) -> None:
     run.add_argument("--out", metavar="DIR", help="run folder: checkpoint, metrics, plots")
     run.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     run.add_argument("--json", action="store_true", help="print the final metrics as JSON only")
+    run.add_argument("--force", action="store_true", help="overwrite a run already in --out")
+    run.add_argument(
+        "--checkpoint-format",
+        choices=("safetensors", "npz"),
+        default="safetensors",
+        help="checkpoint file format (default safetensors)",
+    )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
 
@@ -180,6 +187,7 @@ def config_from_args(args):
         seed=args.seed,
         dtype="float64" if args.float64 else "float32",
         compile=not args.eager,
+        checkpoint_format=args.checkpoint_format,
     )
     try:
         cfg.validate()
@@ -313,6 +321,14 @@ def run(args, ui) -> int:
     else:
         cfg = config_from_args(args)
         out = Path(args.out) if args.out else None
+        if out is not None and not args.force:
+            from memograd.train import CHECKPOINT_NAMES
+
+            if any((out / name).exists() for name in CHECKPOINT_NAMES):
+                raise UsageError(
+                    f"{out} already holds a run; continue it with --resume {out}, "
+                    "or pass --force to overwrite it"
+                )
     try:
         result = fit(cfg, out, reporter=reporter, resume=bool(args.resume), epochs=args.epochs)
     except TrainingInterrupted as exc:
