@@ -92,9 +92,15 @@ def test_maxsize_zero_caches_nothing_like_lru_cache():
     assert f.cache_info() == ref.cache_info() and len(f.cache) == 0
 
 
+# equal arguments of different types (1, 1.0, True) are separate keys or one, as lru_cache has it
+ARGUMENTS = [0, 1, 2, 3, 4, 5, 6, 1.0, 2.0, 0.0, True, False, "a", (1,), (1.0, "a")]
+
+
 def _sequences():
     return st.lists(
-        st.tuples(st.integers(0, 6), st.booleans(), st.sampled_from(["call", "call", "clear"])),
+        st.tuples(
+            st.sampled_from(ARGUMENTS), st.booleans(), st.sampled_from(["call", "call", "clear"])
+        ),
         max_size=60,
     )
 
@@ -103,7 +109,7 @@ def _sequences():
 @given(maxsize=st.one_of(st.none(), st.integers(0, 5)), ops=_sequences())
 def test_cache_info_agrees_with_lru_cache_after_every_call(maxsize, ops):
     def body(x, kw=False):
-        return (x * 7 + 1, kw)
+        return (repr(x), kw)  # tells 1, 1.0 and True apart: which call's value was stored
 
     ours = memoize(maxsize=maxsize)(body)
     ref = functools.lru_cache(maxsize=maxsize)(body)
@@ -118,7 +124,22 @@ def test_cache_info_agrees_with_lru_cache_after_every_call(maxsize, ops):
         assert ours.cache_info() == ref.cache_info()
         assert len(ours.cache) == ours.cache_info().currsize
         for key, value in ours.cache.items():
-            assert value == (body(key) if not isinstance(key, tuple) else body(*key[:1], kw=True))
+            # keyed as lru_cache keys: a lone int/str by itself, else (x,) or (x, marker, kw item)
+            args = key if isinstance(key, tuple) else (key,)
+            assert type(key) in (int, str) or isinstance(key, tuple)
+            assert value == body(args[0], kw=len(args) > 1)
+
+
+def test_equal_arguments_of_other_types_are_keyed_as_lru_cache_keys_them():
+    @memoize
+    def kind(x):
+        return type(x).__name__
+
+    ref = functools.lru_cache(maxsize=None)(kind.__wrapped__)
+    for x in (1, 1.0, True, "1", (1,)):
+        assert kind(x) == ref(x)
+    assert kind.cache_info() == ref.cache_info() == (1, 4, None, 4)
+    assert dict(kind.cache) == {1: "int", (1.0,): "float", "1": "str", ((1,),): "tuple"}
 
 
 @pytest.mark.parametrize(

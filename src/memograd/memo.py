@@ -71,14 +71,18 @@ FRAMES_PER_LEVEL = 4
 C_RECURSION_CAPPED = sys.version_info[:2] in ((3, 12), (3, 13))
 
 _KWARGS = object()  # separates positional from keyword arguments in a table key (as lru_cache does)
+# a lone argument of exactly these types is its own key in the C cache (others: the args tuple)
+_BARE_KEY_TYPES = frozenset({int, str})
 
 
 def _table_key(args: tuple, kwargs: dict):
-    """The key ``.cache`` shows for a call: the argument itself for one positional argument,
-    else the argument tuple (keyword arguments appended after a marker, in call order, which is
-    how lru_cache tells ``f(a=1, b=2)`` from ``f(b=2, a=1)``)."""
+    """The key ``.cache`` shows for a call, the one the C cache uses: the argument itself for one
+    positional ``int`` or ``str`` (exactly those types), else the argument tuple (keyword
+    arguments appended after a marker, in call order, which is how lru_cache tells
+    ``f(a=1, b=2)`` from ``f(b=2, a=1)``). So ``f(1)`` and ``f(1.0)`` are two entries, as in
+    lru_cache (keys ``1`` and ``(1.0,)``), and ``f(1.0)`` and ``f(True)`` share one."""
     if not kwargs:
-        if len(args) == 1 and not isinstance(args[0], tuple):
+        if len(args) == 1 and type(args[0]) in _BARE_KEY_TYPES:
             return args[0]
         return args
     return (*args, _KWARGS, *kwargs.items())
@@ -232,7 +236,8 @@ def memoize(
     the arguments themselves are the key and must be hashable.
 
     The wrapper has ``cache_info()`` (hits, misses, maxsize, currsize, as lru_cache),
-    ``cache_clear()``, ``cache`` (a read-only mapping key -> value), ``stats``
+    ``cache_clear()``, ``cache`` (a read-only mapping key -> value, keyed as the C cache keys
+    it: a lone int or str argument by itself, any other call by its argument tuple), ``stats``
     (:class:`MemoStats`: calls, hits, misses, max_depth) and ``__wrapped__``.
     """
     if maxsize is not None:
@@ -310,7 +315,7 @@ def _build(func: Callable, maxsize: int | None, key: Callable | None):
                 value = func(*args, **kwargs)
             finally:
                 local.depth = depth - 1
-            if not kwargs and len(args) == 1 and not isinstance(args[0], tuple):
+            if not kwargs and len(args) == 1 and type(args[0]) in _BARE_KEY_TYPES:
                 table[args[0]] = value  # the C table overwrites too (last writer wins)
             else:
                 table[_table_key(args, kwargs)] = value
