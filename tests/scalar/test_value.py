@@ -225,6 +225,9 @@ def test_deep_mixed_chain_gradient():
         (lambda: Value(-8.0) ** (1 / 3), r"pow: negative base -8\.0 with non-integer"),
         (lambda: Value(0.0) ** -1, r"pow: 0\.0 \*\* -1"),
         (lambda: Value(-2.0) ** Value(2.0), r"pow: negative base -2\.0 with a Value exponent"),
+        (lambda: (-2.0) ** Value(2.0), r"pow: negative base -2\.0 with a Value exponent"),
+        (lambda: Value(-2.0) ** math.inf, r"pow: negative base -2\.0 with non-integer"),
+        (lambda: Value(-2.0) ** math.nan, r"pow: negative base -2\.0 with non-integer"),
     ],
 )
 def test_domain_errors_name_op_and_value(make, match):
@@ -245,6 +248,12 @@ def test_overflow_gives_inf_and_backward_names_the_first_non_finite_node():
         loss.backward()
     assert x.grad == 0.0  # nothing was written
     assert (Value(10.0) ** 400).data == math.inf
+
+
+@pytest.mark.parametrize("op", ["relu", "abs", "sigmoid", "tanh", "exp", "sin", "sqrt", "log"])
+def test_a_nan_input_stays_nan_through_every_unary_op(op):
+    # relu(nan) was 0.0: the nan vanished and backward could not name where it came from
+    assert math.isnan(getattr(Value(math.nan, "a"), op)().data)
 
 
 def test_backward_rejects_nan_input_and_bad_seed():

@@ -106,7 +106,7 @@ def _f_div(x, y):
 
 
 def _f_pow(x, y):
-    if x < 0 and y != int(y):
+    if x < 0 and not float(y).is_integer():  # also nan and ±inf exponents
         raise _domain(
             "pow",
             f"negative base {x!r} with non-integer exponent {y!r} has no real value; "
@@ -160,7 +160,7 @@ def _f_sigmoid(x):
 
 
 def _f_relu(x):
-    return x if x > 0 else 0.0
+    return 0.0 if x <= 0 else x  # nan stays nan (nan <= 0 is False)
 
 
 def _f_sin(x):
@@ -532,11 +532,7 @@ def _binary(op: str, a, b):
     if a_is and b_is:
         x, y = a.data, b.data
         if op == "pow" and x < 0:
-            raise _domain(
-                "pow",
-                f"negative base {x!r} with a Value exponent: ∂(x^y)/∂y = x^y·ln x is undefined "
-                "for x < 0; pass the exponent as a plain number if it is a constant",
-            )
+            raise _negative_base_value_exponent(x)
         z = _F[op](x, y)
         return _new(z, op, (a, b), _D[op](x, y, z))
     if a_is:
@@ -549,9 +545,19 @@ def _binary(op: str, a, b):
     x = _number(a)
     if x is None:
         return NotImplemented
+    if op == "pow" and x < 0:  # c ** v: ∂/∂v needs ln c too
+        raise _negative_base_value_exponent(x)
     y = b.data
     z = _F[op](x, y)
     return _new(z, op, (b,), (_D[op](x, y, z)[1],), (0, x))
+
+
+def _negative_base_value_exponent(x: float) -> MemogradValueError:
+    return _domain(
+        "pow",
+        f"negative base {x!r} with a Value exponent: ∂(x^y)/∂y = x^y·ln x is undefined for x < 0; "
+        "pass the exponent as a plain number if it is a constant",
+    )
 
 
 def _number(x):
