@@ -484,7 +484,9 @@ class Trainer:
         reporter.start(cfg, self.data, self.model, self.epoch + 1)
         try:
             while self.epoch < cfg.epochs and not self.stopped_early:
-                record = self.train_epoch(reporter)
+                # overflow shows up as a non-finite loss, which train_epoch reports in one error
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    record = self.train_epoch(reporter)
                 self.epoch += 1
                 self.train_seconds += record["seconds"]
                 self.history.append(record)
@@ -505,6 +507,9 @@ class Trainer:
                 reporter.epoch_end(record)
                 if out is not None:
                     self.save(self.checkpoint_path(out), status="running")
+        except NonFiniteError:
+            reporter.close()
+            raise
         except KeyboardInterrupt:
             self._restore(self._snapshot)  # discard the half-done epoch
             reporter.close()

@@ -104,6 +104,13 @@ def test_usage_errors_are_one_line_exit_2(capsys, argv, pattern):
     assert code == 2 and err.count("\n") == 1 and pattern in err, err
 
 
+def test_divergence_is_one_clear_line(capsys):
+    argv = ["train", "--dataset", "diabetes", "--optimizer", "sgd", "--lr", "1000", "--epochs", "3"]
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and err.count("\n") == 1
+    assert "training diverged at epoch 1" in err and "lower the learning rate" in err
+
+
 def test_an_existing_run_is_not_overwritten_without_force(tmp_path, capsys):
     out = tmp_path / "run"
     assert run(capsys, "train", *FAST, "--out", str(out), "--no-plots", "--json")[0] == 0
