@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 from memograd.cli import main
@@ -113,3 +114,123 @@ def test_bad_weights_file(tmp_path, capsys):
     assert "not valid JSON" in capsys.readouterr().err
     assert main(["explain", "--weights", str(tmp_path / "none.json")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+# --- an independent NumPy forward/backward, from the JSON alone ------------------------------
+
+ACTIVATIONS = {  # f(z), f'(z) written with the output o = f(z) where that is the usual form
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z, o: o * (1 - o)),
+    "tanh": (np.tanh, lambda z, o: 1 - o**2),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z, o: (z > 0).astype(float)),
+    "linear": (lambda z: z, lambda z, o: np.ones_like(z)),
+}
+
+
+def loss_and_grad(name, y, t):
+    """L and dL/dy for the outputs y (vector) and targets t, mean over outputs."""
+    n = len(y)
+    if name == "mse":
+        return np.mean((y - t) ** 2), 2 * (y - t) / n
+    if name == "bce":
+        loss = -np.mean(t * np.log(y) + (1 - t) * np.log(1 - y))
+        return loss, (-(t / y) + (1 - t) / (1 - y)) / n
+    margin = 1 - t * y  # hinge
+    return np.mean(np.maximum(margin, 0.0)), np.where(margin > 0, -t, 0.0) / n
+
+
+def _i(*ks):
+    return "".join(map(str, ks)) if all(k < 10 for k in ks) else ",".join(map(str, ks))
+
+
+def numpy_network(d):
+    """Matrices W[k][j-1, i-1] = w_ij^k and b[k][j-1] = b_j^k from the JSON's names, a forward
+    pass, and backprop written with matrices: returns L, every gradient by name, and the
+    per-layer pre-activations z[k] and outputs o[k] (o[0] = x)."""
+    sizes, w = d["net"], d["weights"]
+    f, df = ACTIVATIONS[d["activation"]]
+    W = [None] + [
+        np.array(
+            [[w[f"w{_i(i, j)}^{k}"] for i in range(1, sizes[k - 1] + 1)] for j in range(1, n + 1)]
+        )
+        for k, n in enumerate(sizes[1:], 1)
+    ]
+    b = [None] + [
+        np.array([w[f"b{j}^{k}"] for j in range(1, n + 1)]) for k, n in enumerate(sizes[1:], 1)
+    ]
+    o = [np.array([d["inputs"][f"x{i}"] for i in range(1, sizes[0] + 1)])]
+    z = [None]
+    for k in range(1, len(sizes)):
+        z.append(W[k] @ o[k - 1] + b[k])
+        o.append(f(z[k]))
+    t = np.atleast_1d(np.array(d["target"], dtype=float))
+    loss, delta = loss_and_grad(d["loss"], o[-1], t)
+    grads = {}
+    for k in range(len(sizes) - 1, 0, -1):
+        delta = delta * df(z[k], o[k])  # dL/dz[k]
+        for j in range(1, sizes[k] + 1):
+            grads[f"b{j}^{k}"] = delta[j - 1]
+            for i in range(1, sizes[k - 1] + 1):
+                grads[f"w{_i(i, j)}^{k}"] = delta[j - 1] * o[k - 1][i - 1]
+        delta = W[k].T @ delta  # dL/do[k-1]
+    dL_dy = loss_and_grad(d["loss"], o[-1], t)[1]
+    return loss, grads, dL_dy, W, z, o, df
+
+
+def _neuron(name, last):
+    """(layer k, index j) of a neuron-level node name: o21 -> (2, 1), yhat2 -> (last, 2)."""
+    if name.startswith("yhat"):
+        return last, int(name[4:] or 1)
+    return int(name[1]), int(name[2])
+
+
+def expected_factor(child, parent, net):
+    """The neuron-level local derivative ∂child/∂parent from the NumPy forward pass."""
+    _, _, dL_dy, W, z, o, df = net
+    last = len(W) - 1
+    if child == "L":
+        return dL_dy[_neuron(parent, last)[1] - 1]
+    k, j = _neuron(child, last)
+    slope = df(z[k], o[k])[j - 1]  # f'(z_kj)
+    if parent.startswith("b"):
+        return slope
+    if parent.startswith("w"):  # ∂o/∂w_ij^k = f'(z)·(input i)
+        i = int(parent[1])
+        return slope * o[k - 1][i - 1]
+    i = int(parent[1:]) if parent.startswith("x") else _neuron(parent, last)[1]
+    return slope * W[k][j - 1, i - 1]  # ∂o_kj/∂o_(k-1)i = f'(z)·w_ij^k
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--seed", "3"],
+        ["--net", "3,4,2", "--activation", "tanh", "--seed", "1"],
+        ["--net", "2,3,1", "--activation", "relu", "--loss", "hinge", "--seed", "2"],
+        ["--net", "2,2,1", "--loss", "bce", "--seed", "4"],
+        ["--activation", "linear", "--seed", "5"],
+    ],
+)
+def test_json_alone_rechecks_every_gradient_and_factor_with_numpy(capsys, argv):
+    d = run_json(capsys, "--all", *argv)
+    net = numpy_network(d)
+    loss, grads = net[0], net[1]
+    assert d["L"] == pytest.approx(loss, rel=1e-13)
+    assert set(grads) == set(d["weights"]) == {e["wrt"] for e in d["explanations"]}
+    # the NumPy backward itself against central differences of the NumPy forward
+    for name in list(grads)[:4]:
+        up, down = json.loads(json.dumps(d)), json.loads(json.dumps(d))
+        up["weights"][name] += 1e-6
+        down["weights"][name] -= 1e-6
+        fd = (numpy_network(up)[0] - numpy_network(down)[0]) / 2e-6
+        assert grads[name] == pytest.approx(fd, rel=1e-5, abs=1e-9)
+    for e in d["explanations"]:
+        g = grads[e["wrt"]]
+        tol = 1e-12 * max(1.0, abs(g))
+        assert abs(e["backprop"] - g) <= tol and abs(e["path_sum"] - g) <= tol
+        assert e["path_sum"] == pytest.approx(math.fsum(p["product"] for p in e["paths"]))
+        for p in e["paths"]:
+            assert p["product"] == pytest.approx(math.prod(p["values"]), rel=1e-14)
+            assert p["nodes"][0] == "L" and p["nodes"][-1] == e["wrt"]
+            for child, parent, value in zip(p["nodes"], p["nodes"][1:], p["values"]):
+                expected = expected_factor(child, parent, net)
+                assert value == pytest.approx(expected, rel=1e-12, abs=1e-15), (child, parent)
