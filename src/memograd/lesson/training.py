@@ -29,7 +29,6 @@ def compute(options: dict | None = None) -> dict:
         hidden=[16, 16],
         epochs=8 if quick else 40,
         batch_size=32,
-        lr=0.01,
         patience=None,
         seed=SEED,
     )
@@ -47,7 +46,7 @@ def compute(options: dict | None = None) -> dict:
     # decision regions on a coarse grid (in the original coordinates), for the picture
     raw = d.scaler.inverse(np.concatenate([d.X[s] for s in ("train", "val", "test")]))
     lo, hi = raw.min(0) - 0.2, raw.max(0) + 0.2
-    n = 28
+    n = 64
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n))
     grid = np.stack([gx.ravel(), gy.ravel()], 1)
     regions = predicted_classes(predict_scores(result.model, d.scaler.transform(grid).astype("f4")))
@@ -57,7 +56,7 @@ def compute(options: dict | None = None) -> dict:
         "samples": {k: int(len(v)) for k, v in d.y.items()},
         "architecture": m["architecture"],
         "parameters": m["parameters"],
-        "optimizer": f"adam lr={cfg.lr}",
+        "optimizer": f"{cfg.optimizer} lr={cfg.lr:g}",
         "batch_size": cfg.batch_size,
         "epochs": m["epochs"],
         "steps": m["epochs"] * trainer.steps_per_epoch,
@@ -128,9 +127,10 @@ _FILLS = ("#dbe7f8", "#fde4d3", "#dcf2e0")
 
 
 def _boundary_svg(data: dict, size: float = 320.0) -> str:
+    """Decision regions (grid cells merged into runs along each row) and the test points."""
     g = data["grid"]
     (x0, x1), (y0, y1), n = g["x"], g["y"], g["n"]
-    cell = size / n
+    step = size / (n - 1)  # grid point j sits at x = j * step; its cell spans ±step/2
 
     def px(x):
         return (x - x0) / (x1 - x0) * size
@@ -143,12 +143,23 @@ def _boundary_svg(data: dict, size: float = 320.0) -> str:
         f'viewBox="0 0 {size:.0f} {size:.0f}" role="img">',
         "<title>decision regions and test points</title>",
     ]
-    for k, c in enumerate(g["classes"]):
-        i, j = divmod(k, n)  # row i (y), column j (x)
-        parts.append(
-            f'<rect x="{j * cell - cell / 2:.1f}" y="{size - i * cell - cell / 2:.1f}" '
-            f'width="{cell + 0.6:.1f}" height="{cell + 0.6:.1f}" fill="{_FILLS[c % 3]}"/>'
-        )
+    classes = g["classes"]
+    for i in range(n):  # row i holds the grid points with y = y0 + i (y1 - y0) / (n - 1)
+        row = classes[i * n : (i + 1) * n]
+        j = 0
+        while j < n:
+            k = j
+            while k + 1 < n and row[k + 1] == row[j]:
+                k += 1
+            left = max(j * step - step / 2, 0.0)
+            right = min(k * step + step / 2, size)
+            top = max(size - i * step - step / 2, 0.0)
+            bottom = min(size - i * step + step / 2, size)
+            parts.append(
+                f'<rect x="{left:.1f}" y="{top:.1f}" width="{right - left + 0.4:.1f}" '
+                f'height="{bottom - top + 0.4:.1f}" fill="{_FILLS[row[j] % 3]}"/>'
+            )
+            j = k + 1
     for x, y, c in data["test_points"]:
         parts.append(
             f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.6" fill="{_COLORS[c % 3]}" '
@@ -198,7 +209,7 @@ def html(data: dict) -> str:
             "<p>The same backward pass trains a real network: each node of the graph now holds a "
             "matrix, and each local derivative is a vector-Jacobian product, but the memo table "
             "is the one from the 2-2-2-1 example: every adjoint is computed once and reused.</p>",
-            table(["", ""], rows, left=(0, 1)),
+            table(["what", "value"], rows, left=(0, 1)),
             figure(chart, "training and validation loss (log scale)"),
             figure(_boundary_svg(data), "decision regions learned on the two moons, test points"),
             "<p>Train your own: <code>memograd train --dataset moons --out runs/moons</code>.</p>",
