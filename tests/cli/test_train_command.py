@@ -155,3 +155,11 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes(tmp_path, capsys, monkeyp
     code, stdout, err = run(capsys, "train", "--resume", str(out), "--json", "--no-plots")
     assert code == 0, err
     assert json.loads(stdout)["epochs"] == 3
+    monkeypatch.setattr(train.Trainer, "train_epoch", original)
+    whole = tmp_path / "whole"
+    assert run(capsys, "train", *FAST, "--out", str(whole), "--no-plots", "--json")[0] == 0
+    from memograd.checkpoint import load_checkpoint
+
+    a = load_checkpoint(out / "checkpoint.safetensors").tensors
+    b = load_checkpoint(whole / "checkpoint.safetensors").tensors
+    assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
