@@ -255,3 +255,15 @@ def test_public_names_work_after_importing_the_submodule():
         "assert mg.gradcheck(lambda a: a * a, [3.0]).ok\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_latex_writes_the_notes_names_and_formulas():
+    from memograd.paths import _tex_formula
+
+    assert _tex_formula("σ'(z21)·w10,3^2") == "\\sigma'(z_{21}) \\cdot w_{10,3}^{2}"
+    assert _tex_formula("2·(ŷ2 - 0.5)") == "2 \\cdot (\\hat{y}_{2} - 0.5)"
+    assert _tex_formula("exp(x1)·cos(o12)") == "\\exp(x_{1}) \\cdot \\cos(o_{12})"
+    a = Value(3.0, "a")
+    lone = explain(a * a, a, view="op").latex()  # two identical paths: nothing to factor out
+    assert "\\Bigl[" not in lone and "&= 6 && \\text{path sum}" in lone
+    assert "(no path)" in explain(a * 2.0, Value(1.0, "b")).latex()

@@ -52,6 +52,7 @@ Data (dataclasses, each with ``to_dict()`` for JSON):
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 
 from memograd import graph
@@ -195,6 +196,7 @@ class Explanation:
     factored_values: str
     reused: list[ReusedTerm] = field(default_factory=list)
     cost: Cost | None = None
+    shared: int = 0  # leading factors common to every path, pulled out in the factored form
 
     @property
     def target(self) -> str:
@@ -242,17 +244,34 @@ class Explanation:
         return "\n".join(lines)
 
     def latex(self) -> str:
-        """The notes' formulas with the numbers filled in (an ``align*`` block)."""
+        """The notes' formulas with the numbers filled in: the factored path sum
+        (∂L/∂w11^1 = ∂L/∂ŷ [∂ŷ/∂o21 × ∂o21/∂o11 × ∂o11/∂w11^1 + ...]), the same with every factor's
+        value, the path products, the path sum and backprop's value (one ``align*`` block), then
+        every local derivative with its formula and value (a second one)."""
         t = _tex_d(self.output, self.wrt)
-        out = ["\\begin{align*}"]
-        terms = [" \\times ".join(_tex_factor(f) for f in p.factors) for p in self.paths]
-        out.append(f"{t} &= " + " \\\\\n  &\\quad + ".join(terms) + " \\\\")
+        if not self.paths:
+            return f"\\begin{{align*}}\n{t} &= 0 \\quad\\text{{(no path)}}\n\\end{{align*}}"
+        symbols = _factored_form(self.paths, self.shared, _tex_factor, " \\times ", _TEX_BRACKETS)
+        numbers = _factored_form(
+            self.paths, self.shared, lambda f: f"({f.value:.6g})", " \\times ", _TEX_BRACKETS
+        )
+        rows = [f"{t} &= {symbols}", f"  &= {numbers}"]
+        if len(self.paths) > 1:
+            rows.append("  &= " + " + ".join(f"({p.product:.6g})" for p in self.paths))
+        rows.append(f"  &= {self.path_sum:.12g} && \\text{{path sum}}")
+        rows.append(f"  &= {self.backprop:.12g} && \\text{{backprop (memoized)}}")
+        out = ["\\begin{align*}", " \\\\\n".join(rows), "\\end{align*}"]
+        seen: dict[str, Factor] = {}
         for p in self.paths:
-            vals = " \\times ".join(f"({f.value:.6g})" for f in p.factors)
-            out.append(f"  &\\phantom{{=}}\\ {vals} = {p.product:.6g} \\\\")
-        out.append(f"{t} &= {self.path_sum:.12g} \\quad\\text{{(path sum)}} \\\\")
-        out.append(f"  &= {self.backprop:.12g} \\quad\\text{{(backprop)}}")
-        out.append("\\end{align*}")
+            for f in p.factors:
+                seen.setdefault(f.name, f)
+        factors = [
+            f"{_tex_factor(f)} &= {_tex_formula(f.formula)} = {f.value:.6g}"
+            if f.formula != f"{f.value:g}"
+            else f"{_tex_factor(f)} &= {f.value:.6g}"
+            for f in seen.values()
+        ]
+        out += ["\\begin{align*}", " \\\\\n".join(factors), "\\end{align*}"]
         return "\n".join(out)
 
     def _repr_html_(self) -> str:
@@ -262,15 +281,48 @@ class Explanation:
         return explanation_html(self)
 
 
+# the notes' names in a formula or node name: ŷ/yhat2, w11^2 / b1^3 / w10,3^2, o21 / x1 / z31
+_NAME = re.compile(r"(?:ŷ|yhat)(\d*)|([wb])(\d+(?:,\d+)?)\^(\d+)|([oxz])(\d+(?:,\d+)?)")
+_TEX_WORDS = [
+    ("σ", "\\sigma"),
+    ("tanh", "\\tanh"),
+    ("relu", "\\operatorname{relu}"),
+    ("sign", "\\operatorname{sign}"),
+    ("exp", "\\exp"),
+    ("ln ", "\\ln "),
+    ("sin", "\\sin"),
+    ("cos", "\\cos"),
+    ("√", "\\sqrt"),
+    ("²", "^{2}"),
+    ("·", " \\cdot "),
+    (" if ", "\\text{ if }"),
+    (" else ", "\\text{ else }"),
+    (" at ", "\\text{ at }"),
+    ("#", "\\#"),
+]
+_TEX_BRACKETS = ("\\Bigl[", "\\Bigr]")
+
+
+def _tex_names(match: re.Match) -> str:
+    yhat, wb, wb_idx, layer, oxz, oxz_idx = match.groups()
+    if wb is not None:
+        return f"{wb}_{{{wb_idx}}}^{{{layer}}}"
+    if oxz is not None:
+        return f"{oxz}_{{{oxz_idx}}}"
+    return "\\hat{y}" + (f"_{{{yhat}}}" if yhat else "")
+
+
+def _tex_formula(text: str) -> str:
+    """A factor's formula (``σ'(z21)·w11^2``) or node name (``(ŷ - 0.3972)``) as LaTeX."""
+    for word, tex in _TEX_WORDS:
+        text = text.replace(word, tex)
+    return _NAME.sub(_tex_names, text)
+
+
 def _tex_name(name: str) -> str:
-    if name.startswith("yhat"):
-        return "\\hat{y}" + (f"_{{{name[4:]}}}" if name[4:] else "")
-    if "^" in name:
-        base, sup = name.split("^", 1)
-        return f"{base[0]}_{{{base[1:]}}}^{{{sup}}}"
-    if len(name) > 1 and name[0] in "oxzb" and name[1:].replace(",", "").isdigit():
-        return f"{name[0]}_{{{name[1:]}}}"
-    return name.replace("_", "\\_")
+    if name == "L" or _NAME.fullmatch(name):
+        return _tex_formula(name)
+    return _tex_formula(name) if name.startswith("(") else f"\\mathrm{{{_tex_formula(name)}}}"
 
 
 def _tex_d(child: str, parent: str) -> str:
@@ -634,31 +686,29 @@ def _common_prefix(seqs: list[tuple]) -> int:
     return k
 
 
-def _factored(path_list: list[Path], target: str) -> tuple[str, str]:
-    if not path_list:
-        return "0", "0"
+def _shared_prefix(path_list: list[Path]) -> int:
+    """How many leading factors every path shares (pulled out in front of the bracket): 0 for a
+    single path, and 0 when the paths are identical (x + x), where there is nothing to factor."""
+    if len(path_list) < 2:
+        return 0
     names = [tuple(f.name for f in p.factors) for p in path_list]
     k = _common_prefix(names)
-    if len(path_list) == 1:
-        k = 0
-    if len(path_list) > 1 and all(len(n) == k for n in names):  # identical paths (x + x)
-        k = 0
-    prefix = path_list[0].factors[:k]
+    return 0 if all(len(n) == k for n in names) else k
 
-    def join(fs, value: bool):
-        if value:
-            return " · ".join(f"({f.value:.6g})" for f in fs) if fs else "1"
-        return " · ".join(f.name for f in fs) if fs else "1"
 
-    out = []
-    for value in (False, True):
-        inner = " + ".join(join(p.factors[k:], value) for p in path_list)
-        if prefix:
-            head = join(prefix, value)
-            out.append(f"{head} [{inner}]" if len(path_list) > 1 else f"{head} · {inner}")
-        else:
-            out.append(inner)
-    return out[0], out[1]
+def _factored_form(path_list: list[Path], k: int, term, times: str, brackets=("[", "]")) -> str:
+    """``head [rest_1 + rest_2 + ...]`` with the ``k`` shared leading factors as the head, each
+    factor written by ``term(factor)`` and joined by ``times``; a plain product for one path."""
+    if not path_list:
+        return "0"
+
+    def product(factors) -> str:
+        return times.join(term(f) for f in factors) if factors else "1"
+
+    inner = " + ".join(product(p.factors[k:]) for p in path_list)
+    if not k:
+        return inner
+    return f"{product(path_list[0].factors[:k])} {brackets[0]}{inner}{brackets[1]}"
 
 
 def explain(output: Value, wrt, view: str = "neuron", params=None) -> Explanation:
@@ -673,8 +723,9 @@ def explain(output: Value, wrt, view: str = "neuron", params=None) -> Explanatio
     table = adjoints(output)
     bp = table.get(id(wrt), 0.0)
     out_name, wrt_name = names[id(output)], names.get(id(wrt), wrt.display)
-    target = f"∂{display(out_name)}/∂{display(wrt_name)}"
-    factored, factored_values = _factored(path_list, target)
+    shared = _shared_prefix(path_list)
+    factored = _factored_form(path_list, shared, lambda f: f.name, " · ")
+    factored_values = _factored_form(path_list, shared, lambda f: f"({f.value:.6g})", " · ")
     if params is None:
         params = default_params(order)
     reused = _reused(output, wrt, order, names, reach, keep, edges, table, params, path_list)
@@ -689,6 +740,7 @@ def explain(output: Value, wrt, view: str = "neuron", params=None) -> Explanatio
         difference=abs(path_sum - bp),
         factored=factored,
         factored_values=factored_values,
+        shared=shared,
         reused=reused,
         cost=cost(output, params),
     )

@@ -80,11 +80,34 @@ def test_text_output(capsys):
     assert "∂L/∂ŷ [" in out and "memo table" in out
 
 
-def test_latex_output(capsys):
+def test_latex_output_is_the_notes_factored_formula_with_numbers(capsys):
+    d = run_json(capsys, "--wrt", "w11^1")
     assert main(["explain", "--format", "latex", "--wrt", "w11^1"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("\\begin{align*}") and "\\frac{\\partial L}{\\partial w_{11}^{1}}" in out
-    assert "\\hat{y}" in out and "(backprop)" in out
+    assert out.startswith("\\begin{align*}") and out.count("\\end{align*}") == 2
+    rows = out.split("\\end{align*}")[0].split(" \\\\\n")
+
+    def d_(a, b):
+        return f"\\frac{{\\partial {a}}}{{\\partial {b}}}"
+
+    y, o21, o22, o11, w = "\\hat{y}", "o_{21}", "o_{22}", "o_{11}", "w_{11}^{1}"
+    x = " \\times "
+    # the notes: dL/dw11^1 = dL/dyhat [dyhat/do21 x do21/do11 x do11/dw11^1 + (via o22)]
+    assert rows[0].endswith(
+        f"{d_('L', w)} &= {d_('L', y)} \\Bigl["
+        f"{d_(y, o21)}{x}{d_(o21, o11)}{x}{d_(o11, w)} + "
+        f"{d_(y, o22)}{x}{d_(o22, o11)}{x}{d_(o11, w)}"
+        "\\Bigr]"
+    )
+    # the same shape with the JSON's numbers; then the products, path sum and backprop
+    v1, v2 = (p["values"] for p in d["paths"])
+    nums = [f"({v:.6g})" for v in v1 + v2[1:]]  # dL/dyhat once, in front
+    assert rows[1] == (f"  &= {nums[0]} \\Bigl[{x.join(nums[1:4])} + {x.join(nums[4:7])}\\Bigr]")
+    assert rows[2] == "  &= " + " + ".join(f"({p['product']:.6g})" for p in d["paths"])
+    assert f"{d['path_sum']:.12g} && \\text{{path sum}}" in rows[3]
+    assert f"{d['backprop']:.12g} && \\text{{backprop (memoized)}}" in rows[4]
+    # every local derivative with its formula: do21/do11 = sigma'(z21) w11^2
+    assert f"{d_(o21, o11)} &= \\sigma'(z_{{21}}) \\cdot w_{{11}}^{{2}} = {v1[2]:.6g}" in out
 
 
 @pytest.mark.parametrize(
