@@ -267,3 +267,15 @@ def test_latex_writes_the_notes_names_and_formulas():
     lone = explain(a * a, a, view="op").latex()  # two identical paths: nothing to factor out
     assert "\\Bigl[" not in lone and "&= 6 && \\text{path sum}" in lone
     assert "(no path)" in explain(a * 2.0, Value(1.0, "b")).latex()
+
+
+def test_unnamed_nodes_with_the_same_expression_get_distinct_names():
+    x = Value(2.0, "x")
+    y = x * x + x * x  # two separate x·x nodes
+    ps = paths(y, x, view="op")
+    assert len(ps) == 4 and math.fsum(p.product for p in ps) == 8.0 == explain(y, x).backprop
+    middles = {p.nodes[1] for p in ps}
+    assert len(middles) == 2 and "(x·x)" in middles  # the second one is named mul#k
+    reused = explain(y, x, view="op").reused
+    assert len(reused) == 2 and {r.value for r in reused} == {1.0}
+    assert all(r.reads == 2 for r in reused)  # each x·x node pushes to x twice

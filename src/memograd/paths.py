@@ -349,18 +349,22 @@ def _fmt(c: float) -> str:
 
 def _names(order: list) -> dict[int, str]:
     """A display name for every node: its name, its label, else a short expression of its
-    operands (``(ŷ - 0.3972)``), else op#k (k: its index in topological order)."""
+    operands (``(ŷ - 0.3972)``), else op#k (k: its index in topological order). An unnamed node
+    whose expression another node already shows (``x·x`` computed twice) gets op#k, so that a
+    path's node names tell its nodes apart."""
     out: dict[int, str] = {}
+    taken: set[str] = set()
     for k, n in enumerate(order):
         if n.name is not None:
-            out[id(n)] = n.name
+            name = n.name
         elif n.label is not None:
-            out[id(n)] = n.label
-        elif not n._parents:
-            out[id(n)] = _fmt(n.data)
+            name = n.label
         else:
-            expr = _expression(n, out)
-            out[id(n)] = expr if expr is not None and len(expr) <= 24 else f"{n.op}#{k}"
+            expr = _fmt(n.data) if not n._parents else _expression(n, out)
+            ok = expr is not None and len(expr) <= 24 and expr not in taken
+            name = expr if ok else f"{n.op or 'const'}#{k}"
+        out[id(n)] = name
+        taken.add(name)
     return out
 
 
