@@ -87,6 +87,7 @@ class TrainConfig:
     activation: str = "relu"
     dropout: float = 0.0
     init: str | None = None
+    bias_init: str = "zeros"  # or "uniform" (scikit-learn's)
     loss: str | None = None  # default: cross_entropy for classes, mse for regression
     optimizer: str = "adamw"
     lr: float = 3e-3
@@ -236,6 +237,7 @@ def build_model(cfg: TrainConfig, n_in: int, n_out: int) -> MLP:
         activation=cfg.activation,
         dropout=cfg.dropout,
         init=cfg.init,
+        bias_init=cfg.bias_init,
         rng=np.random.default_rng([cfg.seed, 1]),
         dtype=cfg.dtype,
     )

@@ -248,6 +248,15 @@ def test_init_statistics(name, fan_in, fan_out, uniform, std):
     )
 
 
+def test_bias_init_zeros_or_glorot_uniform():
+    assert not MLP([3, 5, 2], seed=0).linears()[0].bias.data.any()
+    lin = MLP([30, 50, 2], bias_init="uniform", seed=0).linears()[0]
+    a = math.sqrt(6 / 80)
+    assert np.abs(lin.bias.data).max() <= a and np.abs(lin.bias.data).std() > a / 4
+    with pytest.raises(MemogradValueError, match="bias_init"):
+        Linear(2, 2, bias_init="ones")
+
+
 def test_gains():
     assert init.calculate_gain("relu") == math.sqrt(2)
     assert init.calculate_gain("tanh") == 5 / 3

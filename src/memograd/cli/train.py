@@ -90,7 +90,13 @@ def add_arguments(parser) -> None:
     )
     model.add_argument("--activation", choices=list(ACTIVATIONS), default=d.activation)
     model.add_argument("--dropout", type=float, default=d.dropout)
-    model.add_argument("--init", help="weight init: he, xavier, ... (default by activation)")
+    model.add_argument("--init", help="weight init: xavier (default), he, xavier_normal, ...")
+    model.add_argument(
+        "--bias-init",
+        choices=("zeros", "uniform"),
+        default=d.bias_init,
+        help="biases start at 0 (default) or Glorot-uniform as in scikit-learn",
+    )
     model.add_argument(
         "--loss",
         choices=list(LOSSES),
@@ -170,6 +176,7 @@ def config_from_args(args):
         activation=args.activation,
         dropout=args.dropout,
         init=args.init,
+        bias_init=args.bias_init,
         loss=args.loss,
         optimizer=args.optimizer,
         lr=args.lr,

@@ -18,7 +18,11 @@ from memograd.tensor.tensor import Tensor
 
 
 class Linear(Module):
-    """o = x W + b, W of shape (in_features, out_features), b of shape (out_features,)."""
+    """o = x W + b, W of shape (in_features, out_features), b of shape (out_features,).
+
+    W is drawn by ``init`` (see :mod:`memograd.nn.init`); b starts at 0, or with
+    ``bias_init="uniform"`` from U(-a, a) with Glorot's a = sqrt(6 / (in + out)), as
+    scikit-learn's MLPs do."""
 
     def __init__(
         self,
@@ -28,6 +32,7 @@ class Linear(Module):
         *,
         init: str | None = None,
         activation: str = "relu",
+        bias_init: str = "zeros",
         rng=None,
         dtype="float32",
     ):
@@ -40,7 +45,15 @@ class Linear(Module):
         gen = _init.as_generator(rng)
         w = _init.initialize(self.init, (in_features, out_features), gen, activation, dtype)
         self.weight = Parameter(w, dtype=dtype)
-        self.bias = Parameter(np.zeros(out_features), dtype=dtype) if bias else None
+        if bias_init not in ("zeros", "uniform"):
+            raise MemogradValueError(
+                f"Linear: bias_init must be 'zeros' or 'uniform', got {bias_init!r}"
+            )
+        b = np.zeros(out_features)
+        if bias and bias_init == "uniform":  # scikit-learn's: U(-a, a), a the Glorot bound
+            a = (6.0 / (in_features + out_features)) ** 0.5
+            b = gen.uniform(-a, a, out_features)
+        self.bias = Parameter(b, dtype=dtype) if bias else None
 
     def forward(self, x):
         # data (an array, or a tensor needing no gradient) is cast to the weights' dtype
@@ -199,6 +212,7 @@ class MLP(Sequential):
         dropout: float = 0.0,
         *,
         init: str | None = None,
+        bias_init: str = "zeros",
         seed: int | None = None,
         rng=None,
         dtype="float32",
@@ -220,6 +234,7 @@ class MLP(Sequential):
                     b,
                     init=init,
                     activation=activation if k < last else "identity",
+                    bias_init=bias_init,
                     rng=gen,
                     dtype=dtype,
                 )
@@ -236,6 +251,7 @@ class MLP(Sequential):
             "activation": activation,
             "dropout": float(dropout),
             "init": init,
+            "bias_init": bias_init,
             "dtype": str(np.dtype(dtype)),
         }
 
@@ -249,6 +265,7 @@ class MLP(Sequential):
             activation=config.get("activation", "relu"),
             dropout=config.get("dropout", 0.0),
             init=config.get("init"),
+            bias_init=config.get("bias_init", "zeros"),
             seed=seed,
             dtype=config.get("dtype", "float32"),
         )
