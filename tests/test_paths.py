@@ -279,3 +279,61 @@ def test_unnamed_nodes_with_the_same_expression_get_distinct_names():
     reused = explain(y, x, view="op").reused
     assert len(reused) == 2 and {r.value for r in reused} == {1.0}
     assert all(r.reads == 2 for r in reused)  # each x·x node pushes to x twice
+
+
+# --- cost: closed forms for any MLP, and the work graph.backward really does ----------------
+
+
+def mlp_cost_closed_form(sizes):
+    """Op-level counts for an MLP with one wsum + one activation node per neuron and the loss
+    L = (ŷ - y)² (two nodes), written from the network's shape alone.
+
+    edges: a neuron of layer k has 2·n(k-1) + 1 wsum parents and 1 activation edge, + 2 loss
+    edges. backprop additions: every node read by c > 1 nodes adds c - 1 contributions (inputs
+    and hidden outputs, read by each neuron of the next layer). naive: a parameter of layer k
+    has P_k = n(k+1)···n(K) paths of 2 + 2(K - k + 1) factors each."""
+    K = len(sizes) - 1
+    edges = sum(sizes[k] * (2 * sizes[k - 1] + 2) for k in range(1, K + 1)) + 2
+    adds = sum(sizes[k] * (sizes[k + 1] - 1) for k in range(K))
+    mul = add = 0
+    for k in range(1, K + 1):
+        params = sizes[k] * (sizes[k - 1] + 1)
+        paths_k = math.prod(sizes[k + 1 :])
+        factors = 2 + 2 * (K - k + 1)
+        mul += params * paths_k * (factors - 1)
+        add += params * (paths_k - 1)
+    return edges, adds, mul, add
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=4), st.integers(1, 3))
+def test_cost_matches_the_closed_form_and_the_real_backward(hidden, n_in):
+    from memograd import graph
+
+    sizes = (n_in, *hidden, 1)
+    ex = notes_network(net=sizes, seed=0)
+    c = cost(ex.loss, ex.model.parameters())
+    edges, adds, mul, add = mlp_cost_closed_form(sizes)
+    assert (c.edges, c.backprop_multiplications, c.backprop_additions) == (edges, edges, adds)
+    assert (c.naive_multiplications, c.naive_additions) == (mul, add)
+
+    class CountAdds(graph.Trace):  # an addition whenever a parent already holds a share
+        def __init__(self):
+            self.held, self.adds = set(), 0
+
+        def push(self, node, parent, contribution):
+            self.adds += id(parent) in self.held
+            self.held.add(id(parent))
+
+    trace = CountAdds()
+    stats = graph.backward(ex.loss, 1.0, trace=trace)
+    assert stats.edges == c.backprop_multiplications and trace.adds == c.backprop_additions
+
+
+def test_cost_of_the_notes_network_by_hand():
+    # 2-2-2-1: 32 edges, x1, x2, o11, o12 each read twice (4 additions); 3 output parameters with
+    # paths of 4 factors, 6 layer-2 with 6 factors, 6 layer-1 with two paths of 8 factors
+    ex = notes_network()
+    c = cost(ex.loss, ex.model.parameters())
+    assert (c.backprop_multiplications, c.backprop_additions) == (32, 4)
+    assert c.naive_multiplications == 3 * 3 + 6 * 5 + 6 * 2 * 7 and c.naive_additions == 6
