@@ -337,3 +337,25 @@ def test_cost_of_the_notes_network_by_hand():
     c = cost(ex.loss, ex.model.parameters())
     assert (c.backprop_multiplications, c.backprop_additions) == (32, 4)
     assert c.naive_multiplications == 3 * 3 + 6 * 5 + 6 * 2 * 7 and c.naive_additions == 6
+
+
+@settings(max_examples=40, deadline=None)
+@given(programs(), st.lists(st.booleans(), min_size=40, max_size=40))
+def test_random_graphs_neuron_view_collapses_unnamed_nodes_without_changing_the_sum(program, named):
+    xs = [Value(v, f"x{i}") for i, v in enumerate(program[0], 1)]
+    out = run(program, xs)
+    inner = [n for n in out.nodes() if n._parents and n is not out]
+    for k, (n, keep) in enumerate(zip(inner, named)):
+        if keep:
+            n.name = f"n{k}"  # a random subset of intermediate nodes becomes neuron-level
+    out.backward()
+    for x in xs:
+        n = count_paths(out, x, view="neuron")
+        assert n <= count_paths(out, x, view="op")  # collapsing merges paths, never adds
+        if n > 5000:
+            continue
+        e = explain(out, x, view="neuron")
+        assert e.count == n and e.backprop == x.grad
+        assert abs(e.path_sum - x.grad) <= 1e-12 * max(1.0, abs(x.grad)) * max(1, n)
+        named_nodes = {m.name for m in inner if m.name}
+        assert all(set(p.nodes[1:-1]) <= named_nodes for p in e.paths)
