@@ -5,10 +5,14 @@
     result.metrics["test_accuracy"]
 
 One epoch = one seeded permutation of the training split cut into mini-batches; each batch runs
-forward, the memoized backward (``loss.backward()``) and one optimizer update. After every epoch
-the validation split is scored, the best weights (lowest validation loss) are kept, and the whole
-state (weights, best weights, optimizer slots, RNG state, history) is snapshot in memory and, with
-``out``, written to ``out/checkpoint.safetensors`` atomically.
+forward, the memoized backward (``loss.backward()``) and one optimizer update. When it can (no
+dropout, no hinge loss) the forward + backward of a batch runs through the engine's
+``compile_step``: the same graph and ``graph.backward``, recorded once per batch shape and
+replayed as straight NumPy (``TrainConfig(compile=False)`` or ``--eager`` turns it off).
+
+After every epoch the validation split is scored, the best weights (lowest validation loss) are
+kept, and the whole state (weights, best weights, optimizer slots, RNG state, history) is
+snapshot in memory and, with ``out``, written to ``out/checkpoint.safetensors`` atomically.
 
 Ctrl-C (KeyboardInterrupt) at any moment rolls back to the last completed epoch's snapshot
 (an update half done is discarded), writes it, and raises :class:`TrainingInterrupted`, whose
