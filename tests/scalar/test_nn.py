@@ -138,3 +138,34 @@ def test_parse_net_errors(spec, match):
     with pytest.raises(MemogradValueError, match=match):
         parse_net(spec)
     assert parse_net("2, 2,2,1") == (2, 2, 2, 1)
+
+
+def test_inputs_and_target_from_a_weights_file_are_checked_and_named(tmp_path):
+    d = notes_network(seed=2).to_dict()
+    path = tmp_path / "w.json"
+    for inputs, target, match in [
+        ({"x1": "a", "x2": 1.0}, 0.5, r"w\.json: inputs: every entry must be a finite number"),
+        ([1.0, 2.0, 3.0], 0.5, r"w\.json: inputs: expected 2 numbers, got 3"),
+        ([1.0, 2.0], "zz", r"w\.json: target: every entry must be a finite number, got 'zz'"),
+        ([1.0, 2.0], [0.1, 0.2], r"target: expected 1 numbers, got 2"),
+        ([1.0, float("nan")], 0.5, r"inputs: every entry must be a finite number, got nan"),
+    ]:
+        path.write_text(json.dumps({**d, "inputs": inputs, "target": target}))
+        with pytest.raises(MemogradValueError, match=match):
+            notes_network(weights=path)
+    path.write_text(json.dumps({**d, "inputs": [0.25, -0.5], "target": 0.75}))
+    ex = notes_network(weights=path)
+    assert [x.data for x in ex.inputs] == [0.25, -0.5] and ex.targets == [0.75]
+    assert ex.model.weights() == d["weights"]
+
+
+def test_losses_average_over_outputs():
+    ys = [Value(0.2), Value(0.7)]
+    from memograd.scalar.nn import bce, hinge, mse
+
+    assert mse(ys, [0.0, 1.0]).data == pytest.approx((0.2**2 + 0.3**2) / 2)
+    assert bce(ys, [0.0, 1.0]).data == pytest.approx(-(math.log(0.8) + math.log(0.7)) / 2)
+    assert hinge(ys, [1.0, -1.0]).data == pytest.approx((0.8 + 1.7) / 2)
+    assert mse(ys[0], 0.5).name == "L" and mse(ys[0], 0.5).op == "pow"  # one output: no mean
+    with pytest.raises(MemogradValueError, match="hinge: 2 outputs but 1 targets"):
+        hinge(ys, [1.0])

@@ -258,8 +258,9 @@ class MLP:
             missing = [k for k in self._named if k not in mapping]
             if missing:
                 raise MemogradValueError(
-                    f"{where}: missing parameter(s) {', '.join(missing)}; give every one of "
-                    f"{len(self._named)} parameters or pass strict=False"
+                    f"{where}: missing parameter(s) {', '.join(missing)}; give all "
+                    f"{len(self._named)} parameters by name (load_weights(..., strict=False) "
+                    "keeps the others)"
                 )
         for name, value in mapping.items():
             self._named[name].data = float(value)
@@ -311,50 +312,41 @@ def _as_list(x) -> list:
     return list(x) if isinstance(x, list | tuple) else [x]
 
 
+def _mean_loss(op: str, outputs, targets, term) -> Value:
+    """L = mean_j term(ŷ_j, y_j), named "L" (one output: the term itself, no division)."""
+    ys, ts = _as_list(outputs), _as_list(targets)
+    _same_length(op, ys, ts)
+    total = None
+    for y, t in zip(ys, ts):
+        part = term(y, t)
+        total = part if total is None else total + part
+    if len(ys) > 1:
+        total = total / len(ys)
+    total.name = "L"
+    return total
+
+
 def mse(outputs, targets) -> Value:
     """L = mean_j (ŷ_j - y_j)²  (one output: L = (ŷ - y)², so ∂L/∂ŷ = 2(ŷ - y))."""
-    ys, ts = _as_list(outputs), _as_list(targets)
-    _same_length("mse", ys, ts)
-    terms = [(y - t) ** 2 for y, t in zip(ys, ts)]
-    loss = terms[0]
-    for t in terms[1:]:
-        loss = loss + t
-    if len(terms) > 1:
-        loss = loss / len(terms)
-    loss.name = "L"
-    return loss
+    return _mean_loss("mse", outputs, targets, lambda y, t: (y - t) ** 2)
+
+
+def _bce_term(y: Value, t: float) -> Value:
+    if not 0.0 < y.data < 1.0:
+        raise MemogradValueError(
+            f"bce: prediction {y.display} = {y.data!r} must be in (0, 1); use a sigmoid output"
+        )
+    return -(t * y.log() + (1 - t) * (1 - y).log())
 
 
 def bce(outputs, targets) -> Value:
     """L = -mean_j [y_j ln ŷ_j + (1 - y_j) ln(1 - ŷ_j)], ŷ in (0, 1) (a sigmoid output)."""
-    ys, ts = _as_list(outputs), _as_list(targets)
-    _same_length("bce", ys, ts)
-    total = None
-    for y, t in zip(ys, ts):
-        if not 0.0 < y.data < 1.0:
-            raise MemogradValueError(
-                f"bce: prediction {y.display} = {y.data!r} must be in (0, 1); use a sigmoid output"
-            )
-        term = -(t * y.log() + (1 - t) * (1 - y).log())
-        total = term if total is None else total + term
-    if len(ys) > 1:
-        total = total / len(ys)
-    total.name = "L"
-    return total
+    return _mean_loss("bce", outputs, targets, _bce_term)
 
 
 def hinge(outputs, targets) -> Value:
     """L = mean_j relu(1 - y_j·ŷ_j), targets in {-1, +1} (micrograd's demo loss)."""
-    ys, ts = _as_list(outputs), _as_list(targets)
-    _same_length("hinge", ys, ts)
-    total = None
-    for y, t in zip(ys, ts):
-        term = (1 - t * y).relu()
-        total = term if total is None else total + term
-    if len(ys) > 1:
-        total = total / len(ys)
-    total.name = "L"
-    return total
+    return _mean_loss("hinge", outputs, targets, lambda y, t: (1 - t * y).relu())
 
 
 def _same_length(op, ys, ts) -> None:
@@ -396,6 +388,18 @@ def parse_net(spec) -> tuple[int, ...]:
                 f"net {spec!r}: layer {k} has width {s!r}; every width must be >= 1"
             )
     return sizes
+
+
+def _numbers(values, n: int, what: str, where: str) -> list[float]:
+    """``values`` as n finite floats, or an error naming the file (if any) and the entry."""
+    at = f"{where}: " if where else ""
+    values = list(values)
+    if len(values) != n:
+        raise MemogradValueError(f"{at}{what}: expected {n} numbers, got {len(values)}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise MemogradValueError(f"{at}{what}: every entry must be a finite number, got {v!r}")
+    return [float(v) for v in values]
 
 
 @dataclass
@@ -467,8 +471,9 @@ def notes_network(
         ts = [rng.choice((-1.0, 1.0)) for _ in range(sizes[-1])]
     else:
         ts = [rng.uniform(0, 1) for _ in range(sizes[-1])]
+    where = ""
     if weights is not None:
-        raw, _ = _read_json(weights)
+        raw, where = _read_json(weights)
         if isinstance(raw.get("weights"), dict):
             if isinstance(raw.get("inputs"), dict | list) and inputs is None:
                 vals = raw["inputs"]
@@ -477,13 +482,9 @@ def notes_network(
                 target = raw["target"]
         model.load_weights(weights)
     if inputs is not None:
-        xs = [float(v) for v in inputs]
-        if len(xs) != sizes[0]:
-            raise MemogradValueError(f"inputs: expected {sizes[0]} numbers, got {len(xs)}")
+        xs = _numbers(inputs, sizes[0], "inputs", where)
     if target is not None:
-        ts = [float(t) for t in _as_list(target)]
-        if len(ts) != sizes[-1]:
-            raise MemogradValueError(f"target: expected {sizes[-1]} numbers, got {len(ts)}")
+        ts = _numbers(_as_list(target), sizes[-1], "target", where)
     ex = Example(
         model=model,
         inputs=[Value(x, f"x{i}") for i, x in enumerate(xs, 1)],
