@@ -123,3 +123,15 @@ def test_help_has_examples():
     sub = next(a for a in parser._actions if a.dest == "command")
     text = sub.choices["fib"].format_help()
     assert "memograd fib 38 --base 1 1 --method all" in text and "--force" in text
+
+
+def test_huge_predicted_naive_count_is_shortened_and_title_does_not_wrap(capsys):
+    import re
+
+    code, out, _ = run_cli(capsys, "1000")
+    assert code == 0
+    digits = F.digit_count(F.naive_calls(1000))
+    assert f"({digits} digits) (predicted) / 1,999" in out
+    assert max(len(run) for run in re.findall(r"[\d,]+", out)) < 40  # no 210-digit number
+    code, out, _ = run_cli(capsys, "5", "--base", "1", "1")
+    assert out.splitlines()[0] == "G(5) with G(0)=1, G(1)=1 (the notes' base, d = {0: 1, 1: 1})"

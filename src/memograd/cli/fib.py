@@ -172,12 +172,9 @@ def _render(n, base, runs, data, ui, F) -> None:
     from rich.table import Table
 
     conv = data["convention"]
-    table = Table(
-        title=f"G({n}) with G(0)={base[0]}, G(1)={base[1]} ({conv})",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-    )
+    # a line of its own: a table title would wrap at the (narrow) table's width
+    ui.print(f"G({n}) with G(0)={base[0]}, G(1)={base[1]} ({conv})", markup=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for col in ("method", "value", "digits", "calls", "hits", "depth", "time"):
         table.add_column(
             col, justify="left" if col in ("method", "value") else "right", no_wrap=True
@@ -220,7 +217,7 @@ def _render(n, base, runs, data, ui, F) -> None:
     if ratio:
         how = "counted" if ratio["naive_calls_counted"] else "predicted"
         calls = ratio["naive_calls"]
-        calls = f"{calls:,}" if isinstance(calls, int) else calls
+        calls = F.short_value(calls, keep=6) if isinstance(calls, int) else calls
         times = (
             f"{ratio['ratio']:,.1f}×"
             if ratio["ratio"] is not None and ratio["ratio"] < 1e15
