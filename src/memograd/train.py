@@ -483,8 +483,16 @@ class Trainer:
         record["samples_per_second"] = n / max(seconds, 1e-9)
         return record
 
-    def run(self, reporter: Reporter | None = None, out: Path | None = None) -> TrainResult:
-        """Train from the current epoch to ``cfg.epochs`` (or early stop)."""
+    def run(
+        self,
+        reporter: Reporter | None = None,
+        out: Path | None = None,
+        interrupt_out: Path | None = None,
+    ) -> TrainResult:
+        """Train from the current epoch to ``cfg.epochs`` (or early stop).
+
+        On Ctrl-C the checkpoint goes to ``out``, or, when there is none, to ``interrupt_out``
+        (the command line passes ``runs/<dataset>-<time>`` so that a run is always resumable)."""
         reporter = reporter or Reporter()
         cfg = self.cfg
         reporter.start(cfg, self.data, self.model, self.epoch + 1)
@@ -520,12 +528,13 @@ class Trainer:
             self._restore(self._snapshot)  # discard the half-done epoch
             reporter.close()
             path = None
-            if out is not None:
-                path = self.save(self.checkpoint_path(out), status="interrupted")
+            folder = out if out is not None else interrupt_out
+            if folder is not None:
+                path = self.save(self.checkpoint_path(Path(folder)), status="interrupted")
             where = f"checkpoint written to {path}; " if path else ""
             how = (
-                f"resume with: memograd train --resume {out}"
-                if out
+                f"resume with: memograd train --resume {folder}"
+                if folder is not None
                 else "pass --out to be able to resume"
             )
             raise TrainingInterrupted(
@@ -714,11 +723,12 @@ def fit(
     resume: bool = False,
     epochs: int | None = None,
     on_start: Callable[[Trainer], None] | None = None,
+    interrupt_out: str | Path | None = None,
 ) -> TrainResult:
     """Train a model as ``cfg`` says; with ``out`` write the run folder's checkpoint.
 
     ``resume=True`` continues the run saved in ``out`` (``cfg`` is then ignored; ``epochs`` may
-    extend it)."""
+    extend it). ``interrupt_out``: where Ctrl-C writes its checkpoint when ``out`` is None."""
     out = Path(out) if out is not None else None
     if resume:
         if out is None:
@@ -728,7 +738,7 @@ def fit(
         trainer = Trainer(cfg)
     if on_start is not None:
         on_start(trainer)
-    return trainer.run(reporter, out)
+    return trainer.run(reporter, out, Path(interrupt_out) if interrupt_out else None)
 
 
 def load_run(path: str | Path) -> tuple[MLP, Checkpoint]:

@@ -163,3 +163,17 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes(tmp_path, capsys, monkeyp
     a = load_checkpoint(out / "checkpoint.safetensors").tensors
     b = load_checkpoint(whole / "checkpoint.safetensors").tensors
     assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_ctrl_c_without_out_still_writes_a_resumable_run(tmp_path, capsys, monkeypatch):
+    from memograd import train
+
+    def interrupted(self, reporter):
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(train.Trainer, "train_epoch", interrupted)
+    code, _, err = run(capsys, "train", *FAST)
+    assert code == 130 and "resume with: memograd train --resume runs/moons-" in err
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert (folder / "checkpoint.safetensors").exists()

@@ -336,8 +336,19 @@ def run(args, ui) -> int:
                     f"{out} already holds a run; continue it with --resume {out}, "
                     "or pass --force to overwrite it"
                 )
+    fallback = None
+    if out is None:  # Ctrl-C still leaves a resumable run, in a fresh folder under runs/
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        fallback = Path("runs") / f"{Path(cfg.csv).stem if cfg.csv else cfg.dataset}-{stamp}"
     try:
-        result = fit(cfg, out, reporter=reporter, resume=bool(args.resume), epochs=args.epochs)
+        result = fit(
+            cfg,
+            out,
+            reporter=reporter,
+            resume=bool(args.resume),
+            epochs=args.epochs,
+            interrupt_out=fallback,
+        )
     except TrainingInterrupted as exc:
         print(f"memograd train: {exc}", file=sys.stderr)
         return 130
