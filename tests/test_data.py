@@ -214,3 +214,38 @@ def test_features_csv_matches_columns_by_name(tmp_path):
     q = write(tmp_path, "1,2\n3,x\n", "q.csv")
     with pytest.raises(DataError, match=r"q.csv, line 2, column 2: non-numeric 'x'"):
         load_features_csv(q, ("a", "b"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    data=st.data(),
+    rows=st.integers(2, 12),
+    cols=st.integers(2, 5),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+)
+def test_csv_round_trip_property(tmp_path_factory, data, rows, cols, delimiter):
+    values = data.draw(
+        st.lists(
+            st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=cols, max_size=cols),
+            min_size=rows,
+            max_size=rows,
+        )
+    )
+    labels = data.draw(
+        st.lists(st.sampled_from(["red", "green", "blue"]), min_size=rows, max_size=rows)
+    )
+    if len(set(labels)) < 2:
+        labels[0], labels[-1] = "red", "blue"
+    where = data.draw(st.integers(0, cols))
+    names = [f"f{j}" for j in range(cols)]
+    header = names[:where] + ["colour"] + names[where:]
+    lines = [delimiter.join(header)]
+    for vals, lab in zip(values, labels):
+        cells = [repr(v) for v in vals]
+        lines.append(delimiter.join(cells[:where] + [lab] + cells[where:]))
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    ds = load_csv(path, "colour")
+    assert ds.feature_names == tuple(names)
+    assert np.array_equal(ds.X, np.array(values))
+    assert [ds.classes[k] for k in ds.y] == labels
