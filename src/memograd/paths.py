@@ -767,7 +767,7 @@ def _distance(output, order, keep, edges) -> dict[int, int]:
 def _reused(output, wrt, order, names, reach, keep, edges, table, params, path_list):
     on_paths: list[int] = []
     node_of = {}
-    # intermediate nodes of the paths, in order of first appearance from the output
+    # intermediate nodes of the paths, in order of first appearance, then sorted by distance
     by_name = {names[id(n)]: n for n in order}
     for p in path_list:
         for nm in p.nodes[1:-1]:
@@ -778,6 +778,7 @@ def _reused(output, wrt, order, names, reach, keep, edges, table, params, path_l
     if not on_paths:
         return []
     dist = _distance(output, order, keep, edges)
+    on_paths.sort(key=lambda k: dist[k])  # from the output down (stable: then path order)
     wrt_dist = dist.get(id(wrt), 0)
     # paths from each kept node to each parameter (view graph), for "uses"
     out = []

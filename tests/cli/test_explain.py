@@ -78,6 +78,13 @@ def test_text_output(capsys):
     assert "∂L/∂w11^1: 2 path(s)" in out and "L -> ŷ -> o21 -> o11 -> w11^1" in out
     assert "σ'(z21)·w11^2" in out and "path sum" in out and "backprop" in out
     assert "∂L/∂ŷ [" in out and "memo table" in out
+    memo = out.split("memo table")[1].splitlines()
+    rows = [line.split()[0] for line in memo if line.startswith(" ∂L/∂")]
+    assert rows == ["∂L/∂ŷ", "∂L/∂o21", "∂L/∂o22", "∂L/∂o11"]  # from the output down
+    # by hand on the 2-2-2-1 graph (see tests/test_paths.py): 3·3 + 6·5 + 6·2·7 products
+    # path by path, one multiplication per edge for backprop
+    assert "path by path: 123 multiplications + 6 additions = 129" in out
+    assert "memoized backprop: 32 multiplications (one per edge) + 4 additions = 36" in out
 
 
 def test_latex_output_is_the_notes_factored_formula_with_numbers(capsys):

@@ -107,7 +107,9 @@ def _render(ex, explanations, args, ui) -> None:
         f"[bold]network[/] {sizes}, activation {ex.activation}, loss {ex.loss_name}, "
         f"{len(d['weights'])} parameters (seed {args.seed})"
     )
-    ui.print(f"input {inputs}; target {d['target']}; {outputs}; L = {d['L']:.6g}", markup=False)
+    targets = d["target"] if isinstance(d["target"], list) else [d["target"]]
+    target = ", ".join(f"{t:.6g}" for t in targets)
+    ui.print(f"input {inputs}; target {target}; {outputs}; L = {d['L']:.6g}", markup=False)
     for e in explanations:
         ui.print("")
         ui.print(f"[bold]{e.target}[/]: {e.count} path(s), {e.view} view")
@@ -139,8 +141,10 @@ def _render(ex, explanations, args, ui) -> None:
             table.add_column("naive recomputes", justify="right")
             table.add_column("backprop reads", justify="right")
             for r in e.reused:
-                users = ", ".join(map(display, r.users)) if r.users else "- (new here)"
-                table.add_row(r.name, f"{r.value:.10g}", users, str(r.uses), str(r.reads))
+                users = ", ".join(map(display, r.users[:3])) if r.users else "- (new here)"
+                if len(r.users) > 3:
+                    users += f" +{len(r.users) - 3} more"
+                table.add_row(r.name, f"{r.value:.6g}", users, str(r.uses), str(r.reads))
             ui.print(table)
         if hits:
             ui.print(
@@ -152,8 +156,10 @@ def _render(ex, explanations, args, ui) -> None:
     if c is not None:
         ui.print("")
         ui.print(
-            f"[bold]cost[/] of every parameter's gradient ({c.parameters} parameters, "
-            f"{c.nodes} nodes, {c.edges} edges): path enumeration {c.naive_multiplications} "
-            f"multiplications + {c.naive_additions} additions; memoized backprop "
-            f"{c.backprop_multiplications} + {c.backprop_additions} ({c.ratio:.2f}x less)"
+            f"[bold]cost[/] of all {c.parameters} parameters' gradients, counted on the graph "
+            f"({c.nodes} nodes, {c.edges} edges):\n"
+            f"  path by path: {c.naive_multiplications} multiplications + "
+            f"{c.naive_additions} additions = {c.naive}\n"
+            f"  memoized backprop: {c.backprop_multiplications} multiplications (one per edge) "
+            f"+ {c.backprop_additions} additions = {c.backprop}: {c.ratio:.2f}x fewer"
         )
