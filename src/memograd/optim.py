@@ -270,22 +270,26 @@ class Optimizer:
         """One update of every parameter that has a gradient, in place."""
         if self.clip_norm is not None:
             clip_grad_norm(self.params, self.clip_norm)
-        grads = [_grad(p) for p in self.params]
-        arrays = [_data(p) for p in self.params]
-        for i, (a, g) in enumerate(zip(arrays, grads)):
-            if g is not None and g.shape != a.shape:
-                raise MemogradValueError(
-                    f"{type(self).__name__}: parameter {i} has shape {a.shape} but its "
-                    f"gradient has shape {g.shape}"
-                )
+        arrays, grads, complete = [], [], True
+        for p in self.params:
+            a = p.data if type(p) is not np.ndarray else p
+            g = getattr(p, "grad", None)
+            if g is None:
+                complete = False
+            else:
+                if type(g) is not np.ndarray:
+                    g = _data(g)
+                if g.shape != a.shape:
+                    raise MemogradValueError(
+                        f"{type(self).__name__}: parameter {len(arrays)} has shape {a.shape} "
+                        f"but its gradient has shape {g.shape}"
+                    )
+            arrays.append(a)
+            grads.append(g)
         self.t += 1
         lr = self.lr * self.schedule(self.t)
         steps = self.steps
-        if (
-            self._fusable
-            and all(g is not None for g in grads)
-            and (len(steps) == 1 or steps.min() == steps.max())
-        ):
+        if self._fusable and complete and (len(steps) == 1 or steps.min() == steps.max()):
             np.concatenate([g.reshape(-1) for g in grads], out=self._gbuf)
             flat = self._flat is not None and self._still_flat(arrays)
             if not flat:
@@ -304,9 +308,10 @@ class Optimizer:
                 steps[i] += 1
                 self._update(a, g, lr, int(steps[i]), views)
         for p, g in zip(self.params, grads):
-            vc = getattr(p, "_vc", None)  # the Tensor engine's version counter: an in-place edit
-            if g is not None and vc is not None:
-                vc[0] += 1
+            if g is not None:
+                vc = getattr(p, "_vc", None)  # the Tensor engine's version counter: in-place edit
+                if vc is not None:
+                    vc[0] += 1
 
     def _still_flat(self, arrays: list[np.ndarray]) -> bool:
         """Are the parameters still the views of ``self._flat`` seen last time (cheap check)?"""
