@@ -39,6 +39,10 @@ def test_text_and_plot(tmp_path, capsys):
     assert main(["complexity", "--depths", "1,3", "--plot", str(out), "--no-color"]) == 0
     text = capsys.readouterr().out
     assert "ratio" in text and "plot written" in text
+    assert main(["complexity", "--depths", "12", "--no-color"]) == 0
+    # 2,048 paths to w11^1 at depth 12: the ratio is in the thousands, written out, not 3.63e+03
+    text = capsys.readouterr().out
+    assert "2,048" in text and "e+" not in text
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -155,7 +155,7 @@ def run(args, ui) -> int:
             f"{r['paths_to_w11^1']:,}",
             f"{r['naive']:,}",
             f"{r['backprop']:,}",
-            f"{r['ratio']:.3g}x",
+            f"{r['ratio']:,.0f}x" if r["ratio"] >= 100 else f"{r['ratio']:.3g}x",
         )
     ui.print(table)
     ui.print(
