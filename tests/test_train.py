@@ -171,6 +171,8 @@ def test_bad_configurations():
         Trainer(TrainConfig(**{**SMALL, "lr": 0}))
     with pytest.raises(MemogradValueError, match="needs class labels"):
         Trainer(TrainConfig(dataset="diabetes", loss="cross_entropy"))
+    with pytest.raises(MemogradValueError, match="bce_with_logits needs class labels"):
+        Trainer(TrainConfig(dataset="diabetes", loss="bce_with_logits"))
     with pytest.raises(MemogradValueError, match="needs 2 classes"):
         Trainer(TrainConfig(dataset="iris", loss="bce_with_logits"))
     with pytest.raises(MemogradValueError, match="either a dataset name or a CSV"):

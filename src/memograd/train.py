@@ -342,7 +342,7 @@ class Trainer:
         self.cfg = cfg
         self.data = data if data is not None else prepare_data(cfg)
         self.loss_name = cfg.loss or default_loss(self.data.task)
-        if self.loss_name in ("cross_entropy", "hinge") and not self.data.is_classification:
+        if self.loss_name != "mse" and not self.data.is_classification:
             raise MemogradValueError(
                 f"loss {self.loss_name} needs class labels; this is a regression"
             )
