@@ -221,3 +221,12 @@ def test_npz_checkpoints_resume_too(tmp_path):
         predict_scores(model, whole.data.X["test"]),
         predict_scores(whole.model, whole.data.X["test"]),
     )
+
+
+def test_more_epochs_after_an_early_stop_train_again(tmp_path):
+    cfg = TrainConfig(dataset="diabetes", hidden=[16], epochs=200, lr=0.01, patience=2)
+    first = fit(cfg, tmp_path / "r")
+    assert first.metrics["stopped_early"]
+    done = first.metrics["epochs"]
+    again = fit(None, tmp_path / "r", resume=True, epochs=done + 1)
+    assert again.metrics["epochs"] == done + 1 and len(again.history) == done + 1

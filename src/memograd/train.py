@@ -675,6 +675,9 @@ class Trainer:
         }
         trainer.bad_epochs = int(meta.get("bad_epochs", 0))
         trainer.stopped_early = bool(meta.get("stopped_early", False))
+        if epochs is not None and epochs > done and trainer.stopped_early:
+            # asked for more epochs after an early stop: give patience a fresh start
+            trainer.stopped_early, trainer.bad_epochs = False, 0
         trainer.train_seconds = float(meta.get("train_seconds", 0.0))
         trainer._snapshot = trainer._capture()
         return trainer
