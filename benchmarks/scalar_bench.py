@@ -61,11 +61,14 @@ def moons(n: int = 100, seed: int = 1):
         return X, Y
 
 
-# --- memograd ---------------------------------------------------------------------------
+# --- the training step, one code for both engines ----------------------------------------
 
 
-def memograd_step(model, X, Y, k: int) -> float:
-    scores = [model(x) for x in X]
+def train_step(model, X, Y, k: int, leaf=None) -> float:
+    """micrograd's demo step: hinge loss + 1e-4·Σp², backward, SGD with a decaying rate.
+    ``leaf`` wraps each input number (micrograd's Value); memograd's MLP takes numbers."""
+    inputs = X if leaf is None else [list(map(leaf, x)) for x in X]
+    scores = [model(x) for x in inputs]
     losses = [(1 + -y * s).relu() for y, s in zip(Y, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg_loss = 1e-4 * sum(p * p for p in model.parameters())
@@ -78,50 +81,51 @@ def memograd_step(model, X, Y, k: int) -> float:
     return total.data
 
 
-def micrograd_step(model, X, Y, k: int) -> float:
-    from micrograd.engine import Value as MValue
-
-    inputs = [list(map(MValue, x)) for x in X]
-    scores = list(map(model, inputs))
-    losses = [(1 + -y * s).relu() for y, s in zip(Y, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-    total = data_loss + reg_loss
-    model.zero_grad()
-    total.backward()
-    lr = 1.0 - 0.9 * k / 100
-    for p in model.parameters():
-        p.data -= lr * p.grad
-    return total.data
-
-
-def time_steps(step, model, X, Y, steps: int) -> tuple[float, list[float]]:
+def time_steps(model, X, Y, steps: int, leaf=None) -> tuple[float, list[float]]:
     gc.enable()
-    losses = [step(model, X, Y, 0)]  # warm-up
+    losses = [train_step(model, X, Y, 0, leaf)]  # warm-up
     times = []
     for k in range(1, steps + 1):
         t = time.perf_counter()
-        losses.append(step(model, X, Y, k))
+        losses.append(train_step(model, X, Y, k, leaf))
         times.append(time.perf_counter() - t)
     return statistics.median(times), losses
 
 
 def bench_mlp(steps: int) -> list[dict]:
+    """Both engines start from the same weights (micrograd's, copied by position: both list
+    parameters layer by layer, per neuron its weights then its bias), so their losses must agree
+    step by step: the benchmark checks that they compute the same thing."""
     X, Y = moons()
-    rows = []
     model = MLP(2, [16, 16, 1], activation="relu", output_activation="linear", seed=1337)
-    t, losses = time_steps(memograd_step, model, X, Y, steps)
-    rows.append({"engine": "memograd", "seconds": t, "loss0": losses[0], "loss": losses[-1]})
     try:
+        from importlib.metadata import version
+
+        from micrograd.engine import Value as MValue
         from micrograd.nn import MLP as MMLP
     except ImportError:
-        rows.append({"engine": "micrograd", "seconds": None, "note": "not installed"})
-        return rows
+        t, losses = time_steps(model, X, Y, steps)
+        return [
+            {"engine": "memograd", "seconds": t, "loss0": losses[0], "loss": losses[-1]},
+            {"engine": "micrograd", "seconds": None, "note": "not installed"},
+        ]
     random.seed(1337)
     mmodel = MMLP(2, [16, 16, 1])
-    t, losses = time_steps(micrograd_step, mmodel, X, Y, steps)
-    rows.append({"engine": "micrograd 0.1.0", "seconds": t, "loss0": losses[0], "loss": losses[-1]})
-    return rows
+    for ours, theirs in zip(model.parameters(), mmodel.parameters(), strict=True):
+        ours.data = theirs.data
+    t, losses = time_steps(model, X, Y, steps)
+    mt, mlosses = time_steps(mmodel, X, Y, steps, leaf=MValue)
+    gap = max(abs(a - b) for a, b in zip(losses, mlosses))
+    return [
+        {"engine": "memograd", "seconds": t, "loss0": losses[0], "loss": losses[-1], "gap": gap},
+        {
+            "engine": f"micrograd {version('micrograd')}",
+            "seconds": mt,
+            "loss0": mlosses[0],
+            "loss": mlosses[-1],
+            "gap": gap,
+        },
+    ]
 
 
 # --- chain ------------------------------------------------------------------------------
@@ -220,21 +224,24 @@ def main(argv=None) -> int:
         "## micrograd's demo step: 2-16-16-1 ReLU MLP, 100 make_moons points, hinge + 1e-4 L2",
         "",
         "Full batch; one step = forward + zero_grad + backward + SGD update; GC on; median of "
-        f"{args.steps} steps after a warm-up step.",
+        f"{args.steps} steps after a warm-up step. Both start from the same weights "
+        "(micrograd's, copied into memograd's MLP), so their losses must agree at every step: "
+        "the last column gives the largest difference.",
         "",
-        "| engine | seconds / step | speed-up | loss (warm-up step -> last) |",
-        "|---|---:|---:|---|",
+        "| engine | seconds / step | speed-up | loss (warm-up step -> last) | max loss gap |",
+        "|---|---:|---:|---|---:|",
     ]
     rows = bench_mlp(args.steps)
     base = next((r["seconds"] for r in rows if r["engine"].startswith("micrograd")), None)
     for r in rows:
         if r["seconds"] is None:
-            lines.append(f"| {r['engine']} | - | - | {r['note']} |")
+            lines.append(f"| {r['engine']} | - | - | {r['note']} | - |")
             continue
         speed = f"{base / r['seconds']:.1f}x" if base else "-"
+        gap = f"{r['gap']:.1e}" if "gap" in r else "-"
         lines.append(
             f"| {r['engine']} | {r['seconds']:.4f} | {speed} | "
-            f"{r['loss0']:.4f} -> {r['loss']:.4f} |"
+            f"{r['loss0']:.4f} -> {r['loss']:.4f} | {gap} |"
         )
     lines += [
         "",
