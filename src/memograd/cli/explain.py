@@ -103,9 +103,15 @@ def _render(ex, explanations, args, ui) -> None:
     sizes = "-".join(map(str, d["net"]))
     inputs = ", ".join(f"{k} = {v:.6g}" for k, v in d["inputs"].items())
     outputs = ", ".join(f"{display(k)} = {v:.6g}" for k, v in d["outputs"].items())
+    net = d["net"]
+    per_layer = " + ".join(f"{n}×({m}+1)" for m, n in zip(net, net[1:]))
     ui.print(
         f"[bold]network[/] {sizes}, activation {ex.activation}, loss {ex.loss_name}, "
-        f"{len(d['weights'])} parameters (seed {args.seed})"
+        f"seed {args.seed}"
+    )
+    ui.print(
+        f"{len(d['weights'])} parameters = {per_layer}: (inputs + 1 bias) per neuron",
+        markup=False,
     )
     targets = d["target"] if isinstance(d["target"], list) else [d["target"]]
     target = ", ".join(f"{t:.6g}" for t in targets)
