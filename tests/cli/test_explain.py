@@ -127,6 +127,7 @@ def test_latex_output_is_the_notes_factored_formula_with_numbers(capsys):
         (["--net", "two"], "integers"),
         (["--activation", "gelu"], "invalid choice"),
         (["--wrt", "w11^1", "--all"], "not allowed with"),
+        (["--loss", "bce", "--activation", "tanh"], "--loss bce needs outputs in (0, 1)"),
     ],
 )
 def test_usage_errors(capsys, argv, message):

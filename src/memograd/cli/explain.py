@@ -54,6 +54,11 @@ def build(args):
         sizes = parse_net(args.net)
     except MemogradValueError as exc:
         raise UsageError(f"--net: {exc}") from None
+    if args.loss == "bce" and args.activation != "sigmoid":
+        raise UsageError(
+            f"--loss bce needs outputs in (0, 1), which --activation {args.activation} does not "
+            "guarantee; use --activation sigmoid (or --loss mse)"
+        )
     return notes_network(
         net=sizes,
         activation=args.activation,
