@@ -383,8 +383,6 @@ def _doubling(n: int, a: int, b: int) -> FibRun:
 _RUNNERS = {"naive": _naive, "dict": _dict, "memo": _memo, "iter": _iter, "doubling": _doubling}
 
 
-# ---------------------------------------------------------------- deep recursion
-
 # ---------------------------------------------------------------- predictions and guards
 
 _seconds_per_naive_call: float | None = None

@@ -78,7 +78,6 @@ VIEWS = ("op", "neuron")
 
 # short names of activation derivatives, as the notes write them
 _PRIME = {"sigmoid": "σ'({x})", "tanh": "tanh'({x})", "relu": "relu'({x})"}
-_PRETTY = {"yhat": "ŷ"}
 
 
 def display(name: str) -> str:
