@@ -438,7 +438,6 @@ class Trainer:
         order = self.rng.permutation(n)
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
-        last_acc = self.history[-1].get("train_accuracy") if self.history else None
         start = time.perf_counter()
         reporter.epoch_start(self.epoch + 1, cfg.epochs, self.steps_per_epoch)
         for step, lo in enumerate(range(0, n, cfg.batch_size), 1):
@@ -446,7 +445,7 @@ class Trainer:
             xb, yb = X[idx], self._batch_target(y[idx])
             if compiled:  # forward + memoized backward replayed as recorded NumPy
                 value = self._step(xb, yb)
-                acc = last_acc  # the live bar shows the last epoch's accuracy
+                acc = None  # the compiled step returns the loss only
             else:
                 out = model(Tensor(xb))
                 loss = loss_fn(out, yb)

@@ -211,6 +211,8 @@ class RichReporter:
         self.progress = None
         self.task = None
         self._last = 0.0
+        self._epoch_acc = None  # the last finished epoch's training accuracy
+        self._steps = 0
 
     def start(self, cfg, data, model, first_epoch):
         ds = data.dataset
@@ -241,22 +243,29 @@ class RichReporter:
             self.progress.start()
         if self.task is not None:
             self.progress.remove_task(self.task)
+        self._steps = steps
         self.task = self.progress.add_task(
             "train", total=steps, epoch=f"{epoch}/{epochs}", stats=""
         )
 
     def batch(self, step, loss, accuracy, samples_per_s):
         now = time.perf_counter()
-        if now - self._last < 0.05 and step % 50:
+        if now - self._last < 0.05 and 1 < step < self._steps:  # refresh stats 20 times/s
             self.progress.update(self.task, completed=step)
             return
         self._last = now
-        acc = "" if accuracy is None else f" acc {accuracy:.3f}"
+        if accuracy is not None:
+            acc = f" acc {accuracy:.3f}"
+        elif self._epoch_acc is not None:
+            acc = f" (last epoch acc {self._epoch_acc:.3f})"
+        else:
+            acc = ""
         self.progress.update(
             self.task, completed=step, stats=f"loss {loss:.4f}{acc}  {samples_per_s:,.0f} samples/s"
         )
 
     def epoch_end(self, record):
+        self._epoch_acc = record.get("train_accuracy")
         parts = [f"epoch {record['epoch']:>3}  train {record['train_loss']:.4f}"]
         if "train_accuracy" in record:
             parts.append(f"acc {record['train_accuracy']:.3f}")
