@@ -287,6 +287,16 @@ def version(dist):
         return None
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def peak_bytes(step) -> int:
     gc.collect()
     tracemalloc.start()
@@ -379,7 +389,7 @@ def main(argv=None):
     env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     lines.append("# Tensor engine benchmark: one MLP training step, float32, 1 BLAS thread\n")
     lines.append(
-        f"Machine: {platform.processor() or platform.machine()}, "
+        f"Machine: {cpu_model()} ({platform.machine()}), "
         f"{os.cpu_count()} cores; Python {platform.python_version()}; "
         f"numpy {np.__version__}; "
         + "; ".join(f"{d} {version(d)}" for d in ("torch", "mygrad", "autograd") if version(d))

@@ -7,9 +7,11 @@
     mg.tensor.relu(x), mg.tensor.cross_entropy(logits, labels), mg.grad(f)(x)
 
 ``memograd.tensor`` is both this package and, called, the constructor: ``mg.tensor(data,
-requires_grad=False, dtype=None)``. Modules: :mod:`.tensor` (Tensor, no_grad, the op functions),
-:mod:`.ops` (THE table of primitives and their VJPs, :func:`~.ops.unbroadcast`),
-:mod:`.functional` (grad, value_and_grad, vjp).
+requires_grad=False, dtype=None)``. Modules: :mod:`.tensor` (Tensor, Node, no_grad, the op
+functions), :mod:`.ops` (THE table of primitives and their VJPs, :func:`~.ops.unbroadcast`),
+:mod:`.functional` (grad, value_and_grad, vjp), :mod:`.compile` (``compile_step``: a fixed-shape
+training step recorded once through the same backward and replayed as straight-line NumPy into
+preallocated buffers, for speed on small batches and small nets).
 """
 
 from __future__ import annotations
