@@ -71,24 +71,10 @@ def measure(width: int, depths: list[int]) -> list[dict]:
         sizes = (width, *([width] * depth), 1)
         ex = notes_network(net=sizes, activation="sigmoid", loss="mse", seed=0)
         c = cost(ex.loss, ex.model.parameters())
-        rows.append(
-            {
-                "depth": depth,
-                "net": "-".join(map(str, sizes)),
-                "parameters": c.parameters,
-                "nodes": c.nodes,
-                "edges": c.edges,
-                "paths_to_w11^1": count_paths(ex.loss, "w11^1"),
-                "paths_all_parameters": c.paths,
-                "naive_multiplications": c.naive_multiplications,
-                "naive_additions": c.naive_additions,
-                "naive": c.naive,
-                "backprop_multiplications": c.backprop_multiplications,
-                "backprop_additions": c.backprop_additions,
-                "backprop": c.backprop,
-                "ratio": c.ratio,
-            }
-        )
+        row = {"depth": depth, "net": "-".join(map(str, sizes)), **c.to_dict()}
+        row["paths_all_parameters"] = row.pop("paths")
+        row["paths_to_w11^1"] = count_paths(ex.loss, "w11^1")
+        rows.append(row)
     return rows
 
 

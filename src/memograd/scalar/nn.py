@@ -88,6 +88,12 @@ def output_name(k: int, j: int) -> str:
     return f"o{_idx(k, j)}"
 
 
+def _check_positive(n, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise MemogradValueError(f"{what} must be a positive integer, got {n!r}")
+    return n
+
+
 def _check_activation(activation: str) -> str:
     if activation not in ACTIVATIONS:
         raise MemogradValueError(
@@ -111,8 +117,7 @@ class Neuron:
         rng: random.Random | None = None,
         name: str | None = None,
     ):
-        if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
-            raise MemogradValueError(f"Neuron: nin must be a positive integer, got {nin!r}")
+        _check_positive(nin, "Neuron: nin")
         rng = rng if rng is not None else random.Random()
         self.activation = _check_activation(activation)
         self.layer, self.index = layer, index
@@ -154,10 +159,7 @@ class Layer:
         last: bool = False,
         rng: random.Random | None = None,
     ):
-        if not isinstance(nout, int) or isinstance(nout, bool) or nout < 1:
-            raise MemogradValueError(
-                f"Layer {index}: width must be a positive integer, got {nout!r}"
-            )
+        _check_positive(nout, f"Layer {index}: width")
         rng = rng if rng is not None else random.Random()
         self.index = index
         self.neurons = []
@@ -189,8 +191,7 @@ class MLP:
         output_activation: str = "linear",
         seed: int | None = None,
     ):
-        if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
-            raise MemogradValueError(f"MLP: nin must be a positive integer, got {nin!r}")
+        _check_positive(nin, "MLP: nin")
         nouts = list(nouts)
         if not nouts:
             raise MemogradValueError("MLP: give at least one layer width, e.g. MLP(2, [2, 2, 1])")
