@@ -346,6 +346,16 @@ class _Recorder:
         return out
 
 
+class _Pick:
+    """Piece ``i`` of a function that returns several arrays (``np.split``)."""
+
+    def __init__(self, func, i: int):
+        self.func, self.i = func, i
+
+    def __call__(self, *args, **kwargs):
+        return self.func(*args, **kwargs)[self.i]
+
+
 def _syms(obj):
     found: list = []
 

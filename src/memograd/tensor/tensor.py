@@ -79,7 +79,8 @@ class _Mode:
 
 class no_grad:
     """Context manager (and decorator): ops inside record no graph, and in-place edits of
-    tensors that require grad are allowed (how optimizers update parameters)."""
+    tensors that require grad are allowed (how optimizers update parameters). The switch is
+    process-wide, not per thread."""
 
     _enabled = False
 
