@@ -28,6 +28,7 @@ from memograd.train import TrainConfig, Trainer, prepare_data, r2_score
 CASES = [
     # dataset, hidden, epochs, batch, lr
     ("digits", [64, 64], 30, 32, 1e-3),
+    ("digits", [256, 256], 20, 128, 1e-3),
     ("moons", [64, 64], 30, 32, 1e-3),
     ("iris", [64, 64], 100, 32, 1e-3),
     ("wine", [64, 64], 50, 32, 1e-3),
