@@ -359,3 +359,17 @@ def test_random_graphs_neuron_view_collapses_unnamed_nodes_without_changing_the_
         assert abs(e.path_sum - x.grad) <= 1e-12 * max(1.0, abs(x.grad)) * max(1, n)
         named_nodes = {m.name for m in inner if m.name}
         assert all(set(p.nodes[1:-1]) <= named_nodes for p in e.paths)
+
+
+def test_factored_form_pulls_out_a_shared_tail_when_there_is_no_shared_head():
+    ex = notes_network(net=(3, 2, 2), activation="tanh", seed=0)
+    e = explain(ex.loss, "w31^1")
+    assert e.shared == (0, 1)
+    assert e.factored == "[∂L/∂ŷ1 · ∂ŷ1/∂o11 + ∂L/∂ŷ2 · ∂ŷ2/∂o11] · ∂o11/∂w31^1"
+    # the bracket is the adjoint ∂L/∂o11 that backprop stores in its memo table
+    bracket = math.fsum(p.factors[0].value * p.factors[1].value for p in e.paths)
+    ex.loss.backward()
+    assert bracket == pytest.approx(find(ex.loss, "o11").grad, rel=1e-14)
+    assert "\\Bigr] \\times \\frac{\\partial o_{11}}{\\partial w_{31}^{1}}" in e.latex()
+    # the notes' case keeps its form: only the head ∂L/∂ŷ is pulled out
+    assert explain(notes_network().loss, "w11^1").shared == (1, 0)

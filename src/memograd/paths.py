@@ -195,7 +195,8 @@ class Explanation:
     factored_values: str
     reused: list[ReusedTerm] = field(default_factory=list)
     cost: Cost | None = None
-    shared: int = 0  # leading factors common to every path, pulled out in the factored form
+    # leading and trailing factors common to every path, pulled out of the factored form's bracket
+    shared: tuple[int, int] = (0, 0)
 
     @property
     def target(self) -> str:
@@ -689,29 +690,45 @@ def _common_prefix(seqs: list[tuple]) -> int:
     return k
 
 
-def _shared_prefix(path_list: list[Path]) -> int:
-    """How many leading factors every path shares (pulled out in front of the bracket): 0 for a
-    single path, and 0 when the paths are identical (x + x), where there is nothing to factor."""
+def _shared_ends(path_list: list[Path]) -> tuple[int, int]:
+    """(head, tail): how many leading factors every path shares, pulled out in front of the
+    bracket as the notes do (∂L/∂ŷ [...]); only when there is no such head, how many trailing
+    factors they share, pulled out behind it ([∂L/∂ŷ1·∂ŷ1/∂o11 + ...] · ∂o11/∂w31^1: the bracket
+    is then the adjoint ∂L/∂o11 that backprop stores). (0, 0) for one path, or identical ones."""
     if len(path_list) < 2:
-        return 0
+        return 0, 0
     names = [tuple(f.name for f in p.factors) for p in path_list]
-    k = _common_prefix(names)
-    return 0 if all(len(n) == k for n in names) else k
+    if len(set(names)) == 1:  # x + x: nothing to factor
+        return 0, 0
+    head = _common_prefix(names)
+    if head:
+        return head, 0
+    return 0, _common_prefix([n[::-1] for n in names])
 
 
-def _factored_form(path_list: list[Path], k: int, term, times: str, brackets=("[", "]")) -> str:
-    """``head [rest_1 + rest_2 + ...]`` with the ``k`` shared leading factors as the head, each
-    factor written by ``term(factor)`` and joined by ``times``; a plain product for one path."""
+def _factored_form(
+    path_list: list[Path], ends: tuple[int, int], term, times: str, brackets=("[", "]")
+) -> str:
+    """``head [rest_1 + rest_2 + ...] tail`` with the shared leading/trailing factors (``ends``)
+    outside the bracket, each factor written by ``term(factor)`` and joined by ``times``; a plain
+    sum of products when nothing is shared."""
     if not path_list:
         return "0"
+    head, tail = ends
 
     def product(factors) -> str:
         return times.join(term(f) for f in factors) if factors else "1"
 
-    inner = " + ".join(product(p.factors[k:]) for p in path_list)
-    if not k:
+    first = path_list[0].factors
+    inner = " + ".join(product(p.factors[head : len(p.factors) - tail]) for p in path_list)
+    if not head and not tail:
         return inner
-    return f"{product(path_list[0].factors[:k])} {brackets[0]}{inner}{brackets[1]}"
+    out = f"{brackets[0]}{inner}{brackets[1]}"
+    if head:
+        out = f"{product(first[:head])} {out}"
+    if tail:
+        out = f"{out}{times}{product(first[len(first) - tail :])}"
+    return out
 
 
 def explain(output: Value, wrt, view: str = "neuron", params=None) -> Explanation:
@@ -726,7 +743,7 @@ def explain(output: Value, wrt, view: str = "neuron", params=None) -> Explanatio
     table = adjoints(output)
     bp = table.get(id(wrt), 0.0)
     out_name, wrt_name = names[id(output)], names.get(id(wrt), wrt.display)
-    shared = _shared_prefix(path_list)
+    shared = _shared_ends(path_list)
     factored = _factored_form(path_list, shared, lambda f: f.name, " · ")
     factored_values = _factored_form(path_list, shared, lambda f: f"({f.value:.6g})", " · ")
     if params is None:
