@@ -251,257 +251,154 @@ def _bce_logits(x, t, reduction="mean"):
     return _cast(_reduce(loss, reduction), x.dtype)
 
 
-def _bce_shape(x, t):
-    return np.broadcast_shapes(x.shape, t.shape)
-
-
 # ------------------------------------------------------------------------------------ the table
-P = Primitive
+def _sum_kept(x, axis):
+    return x.sum(axis=axis, keepdims=True)
 
-TABLE: dict[str, Primitive] = {
-    p.name: p
-    for p in [
-        # elementwise, binary (numpy broadcasting; shares reduced by unbroadcast)
-        P("add", np.add, (lambda g, y, a, b: g, lambda g, y, a, b: g), "", True),
-        P("sub", np.subtract, (lambda g, y, a, b: g, lambda g, y, a, b: -g), "", True),
-        P("mul", np.multiply, (lambda g, y, a, b: g * b, lambda g, y, a, b: g * a), "x", True),
-        P("div", np.divide, (lambda g, y, a, b: g / b, lambda g, y, a, b: -g * y / b), "xy", True),
-        P(
-            "pow",
-            np.power,
-            (lambda g, y, a, b: g * b * a ** (b - 1), _pow_exponent_vjp),
-            "xy",
-            True,
-        ),
-        P(
-            "maximum",
-            np.maximum,
-            (lambda g, y, a, b: g * _max_split(a, b), lambda g, y, a, b: g * _max_split(b, a)),
-            "x",
-            True,
-        ),
-        P(
-            "minimum",
-            np.minimum,
-            (lambda g, y, a, b: g * _max_split(b, a), lambda g, y, a, b: g * _max_split(a, b)),
-            "x",
-            True,
-        ),
-        P(
-            "where",
-            lambda a, b, cond: np.where(cond, a, b),
-            (
-                lambda g, y, a, b, cond: np.where(cond, g, 0),
-                lambda g, y, a, b, cond: np.where(cond, 0, g),
-            ),
-            "",
-            True,
-        ),
-        # elementwise, unary
-        P("neg", np.negative, (lambda g, y, a: -g,), ""),
-        P("pow_const", lambda a, c: a**c, (lambda g, y, a, c: g * (c * a ** (c - 1)),), "x"),
-        P("exp", np.exp, (lambda g, y, a: g * y,), "y"),
-        P("log", np.log, (lambda g, y, a: g / a,), "x"),
-        P("sqrt", np.sqrt, (lambda g, y, a: g / (2 * y),), "y"),
-        P("tanh", np.tanh, (lambda g, y, a: g * (1 - y * y),), "y"),
-        P("sigmoid", _sigmoid, (lambda g, y, a: g * (y * (1 - y)),), "y"),
-        P("relu", lambda a: np.maximum(a, 0), (lambda g, y, a: g * (y > 0),), "y"),
-        P(
-            "leaky_relu",
-            lambda a, slope: np.where(a > 0, a, a * slope),
-            (lambda g, y, a, slope: g * np.where(a > 0, 1, slope).astype(g.dtype),),
-            "x",
-        ),
-        P("gelu", _gelu, (_gelu_vjp,), "x"),
-        P("abs", np.abs, (lambda g, y, a: g * np.sign(a),), "x"),
-        P(
-            "clip",
-            lambda a, lo, hi: np.clip(a, lo, hi),
-            (
-                lambda g, y, a, lo, hi: (
-                    g
-                    * (
-                        (a >= (-np.inf if lo is None else lo))
-                        & (a <= (np.inf if hi is None else hi))
-                    )
-                ),
-            ),
-            "x",
-        ),
-        # reductions (axis, keepdims as numpy)
-        P(
-            "sum",
-            lambda a, axis=None, keepdims=False: np.sum(a, axis=axis, keepdims=keepdims),
-            (lambda g, y, a, axis=None, keepdims=False: _sum_to(g, a.shape, axis, keepdims),),
-            "",
-        ),
-        P(
-            "mean",
-            lambda a, axis=None, keepdims=False: np.mean(a, axis=axis, keepdims=keepdims),
-            (
-                lambda g, y, a, axis=None, keepdims=False: _sum_to(
-                    g / max(_count(a.shape, axis), 1), a.shape, axis, keepdims
-                ),
-            ),
-            "",
-        ),
-        P(
-            "max",
-            lambda a, axis=None, keepdims=False: np.max(a, axis=axis, keepdims=keepdims),
-            (_extremum_vjp,),
-            "xy",
-        ),
-        P(
-            "min",
-            lambda a, axis=None, keepdims=False: np.min(a, axis=axis, keepdims=keepdims),
-            (_extremum_vjp,),
-            "xy",
-        ),
-        P(
-            "var",
-            lambda a, axis=None, keepdims=False, ddof=0: np.var(
-                a, axis=axis, keepdims=keepdims, ddof=ddof
-            ),
-            (
-                lambda g, y, a, axis=None, keepdims=False, ddof=0: (
-                    _expand(g, a.shape, axis, keepdims)
-                    * (
-                        2
-                        * (a - a.mean(axis=axis, keepdims=True))
-                        / max(_count(a.shape, axis) - ddof, 1)
-                    )
-                ),
-            ),
-            "x",
-        ),
-        P(
-            "logsumexp",
-            _logsumexp,
-            (
-                lambda g, y, a, axis=None, keepdims=False: (
-                    _expand(g, a.shape, axis, keepdims)
-                    * np.exp(a - _expand(y, a.shape, axis, keepdims))
-                ),
-            ),
-            "xy",
-        ),
-        P(
-            "softmax",
-            _softmax,
-            (lambda g, y, a, axis=-1: y * (g - (g * y).sum(axis=axis, keepdims=True)),),
-            "y",
-        ),
-        P(
-            "log_softmax",
-            _log_softmax,
-            (lambda g, y, a, axis=-1: g - np.exp(y) * g.sum(axis=axis, keepdims=True),),
-            "y",
-        ),
-        # linear algebra
-        P(
-            "matmul",
-            _mm,
-            (
-                lambda g, y, a, b: _matmul_vjp(g, a, b, 0),
-                lambda g, y, a, b: _matmul_vjp(g, a, b, 1),
-            ),
-            "x",
-        ),
-        # shape (outputs are views of the input where numpy makes them so)
-        P(
-            "reshape",
-            lambda a, shape: np.reshape(a, shape),
-            (lambda g, y, a, shape: np.reshape(g, a.shape),),
-            "",
-            view=True,
-        ),
-        P(
-            "transpose",
-            lambda a, axes=None: np.transpose(a, axes),
-            (
-                lambda g, y, a, axes=None: np.transpose(
-                    g, None if axes is None else np.argsort(axes)
-                ),
-            ),
-            "",
-            view=True,
-        ),
-        P(
-            "squeeze",
-            lambda a, axis=None: np.squeeze(a, axis),
-            (lambda g, y, a, axis=None: np.reshape(g, a.shape),),
-            "",
-            view=True,
-        ),
-        P(
-            "unsqueeze",
-            lambda a, axis: np.expand_dims(a, axis),
-            (lambda g, y, a, axis: np.reshape(g, a.shape),),
-            "",
-            view=True,
-        ),
-        P(
-            "broadcast_to",
-            lambda a, shape: np.broadcast_to(a, shape),
-            (lambda g, y, a, shape: unbroadcast(g, a.shape),),
-            "",
-            view=True,
-        ),
-        P(
-            "getitem",
-            lambda a, key: a[key],
-            (lambda g, y, a, key: _getitem_vjp(g, a, key),),
-            "",
-            view=True,
-        ),
-        P(
-            "concatenate",
-            lambda *xs, axis=0: np.concatenate(xs, axis=axis),
-            lambda g, y, *xs, axis=0: np.split(
-                g, np.cumsum([x.shape[axis] for x in xs[:-1]]), axis=axis
-            ),
-            "",
-        ),
-        P(
-            "stack",
-            lambda *xs, axis=0: np.stack(xs, axis=axis),
-            lambda g, y, *xs, axis=0: [np.take(g, i, axis=axis) for i in range(len(xs))],
-            "",
-        ),
-        # losses (fused and numerically stable)
-        P("cross_entropy", _cross_entropy, (_cross_entropy_vjp,), "", keeps=True),
-        P(
-            "mse",
-            lambda a, b, reduction="mean": _cast(_reduce((a - b) ** 2, reduction), a.dtype),
-            (
-                lambda g, y, a, b, reduction="mean": (
-                    2
-                    * (a - b)
-                    * _reduce_vjp(g, np.broadcast_shapes(a.shape, b.shape), reduction, a.dtype)
-                ),
-                lambda g, y, a, b, reduction="mean": (
-                    -2
-                    * (a - b)
-                    * _reduce_vjp(g, np.broadcast_shapes(a.shape, b.shape), reduction, a.dtype)
-                ),
-            ),
-            "x",
-            True,
-        ),
-        P(
-            "bce_with_logits",
-            _bce_logits,
-            (
-                lambda g, y, x, t, reduction="mean": (
-                    (_sigmoid(x) - t) * _reduce_vjp(g, _bce_shape(x, t), reduction, x.dtype)
-                ),
-                lambda g, y, x, t, reduction="mean": (
-                    -x * _reduce_vjp(g, _bce_shape(x, t), reduction, x.dtype)
-                ),
-            ),
-            "x",
-            True,
-        ),
-    ]
-}
-del P
+
+def _sum_vjp(g, y, a, axis=None, keepdims=False):
+    """Σ: the adjoint is copied back to every summed element."""
+    return _sum_to(g, a.shape, axis, keepdims)
+
+
+def _mean_vjp(g, y, a, axis=None, keepdims=False):
+    """mean: like Σ, divided by the number n of averaged elements."""
+    return _sum_to(g / max(_count(a.shape, axis), 1), a.shape, axis, keepdims)
+
+
+def _var_vjp(g, y, a, axis=None, keepdims=False, ddof=0):
+    """var = Σ(a - mean)²/(n - ddof): ∂/∂a = 2 (a - mean)/(n - ddof)."""
+    n = max(_count(a.shape, axis) - ddof, 1)
+    return _expand(g, a.shape, axis, keepdims) * (2 * (a - a.mean(axis=axis, keepdims=True)) / n)
+
+
+def _logsumexp_vjp(g, y, a, axis=None, keepdims=False):
+    """∂ logsumexp/∂a = e^(a - logsumexp) = softmax(a)."""
+    return _expand(g, a.shape, axis, keepdims) * np.exp(a - _expand(y, a.shape, axis, keepdims))
+
+
+def _clip_vjp(g, y, a, lo=None, hi=None):
+    """The adjoint passes where lo <= a <= hi."""
+    inside = (a >= (-np.inf if lo is None else lo)) & (a <= (np.inf if hi is None else hi))
+    return g * inside
+
+
+def _split_vjp(g, y, *xs, axis=0):
+    """concatenate: each input gets its slice of the adjoint."""
+    return np.split(g, np.cumsum([x.shape[axis] for x in xs[:-1]]), axis=axis)
+
+
+def _unstack_vjp(g, y, *xs, axis=0):
+    """stack: each input gets its index along the new axis."""
+    return [np.take(g, i, axis=axis) for i in range(len(xs))]
+
+
+def _mse(a, b, reduction="mean"):
+    """L = mean((a - b)²)."""
+    return _cast(_reduce((a - b) ** 2, reduction), a.dtype)
+
+
+def _leak(a, slope, dtype):
+    """∂ leaky_relu/∂a: 1 where a > 0, else the slope."""
+    return np.where(a > 0, 1, slope).astype(dtype)
+
+
+def _mse_vjp(g, a, b, reduction):
+    """∂ mean((a - b)²)/∂a = 2 (a - b)/n."""
+    return 2 * (a - b) * _reduce_vjp(g, np.broadcast_shapes(a.shape, b.shape), reduction, a.dtype)
+
+
+def _bce_vjp(g, x, t, reduction):
+    """Adjoint of the per-element BCE terms (shape of x broadcast against t)."""
+    return _reduce_vjp(g, np.broadcast_shapes(x.shape, t.shape), reduction, x.dtype)
+
+
+def rule(name, forward, *vjp, saves="", broadcasts=False, view=False, keeps=False, all=None):
+    """One row of the table: ``vjp`` holds one formula per input (or ``all=`` returns every
+    share, for ops with any number of inputs)."""
+    return Primitive(name, forward, all if all is not None else vjp, saves, broadcasts, view, keeps)
+
+
+# Each formula: (g = ∂L/∂y, y = output, inputs..., **params) -> share of that input.
+# fmt: off
+_RULES = [
+    # elementwise, binary (numpy broadcasting: shares are reduced by unbroadcast)
+    rule("add", np.add,           lambda g, y, a, b: g,
+                                  lambda g, y, a, b: g,                      broadcasts=True),
+    rule("sub", np.subtract,      lambda g, y, a, b: g,
+                                  lambda g, y, a, b: -g,                     broadcasts=True),
+    rule("mul", np.multiply,      lambda g, y, a, b: g * b,
+                                  lambda g, y, a, b: g * a,       saves="x", broadcasts=True),
+    rule("div", np.divide,        lambda g, y, a, b: g / b,
+                                  lambda g, y, a, b: -g * y / b,  saves="xy", broadcasts=True),
+    rule("pow", np.power,         lambda g, y, a, b: g * b * a ** (b - 1),
+                                  _pow_exponent_vjp,              saves="xy", broadcasts=True),
+    rule("maximum", np.maximum,   lambda g, y, a, b: g * _max_split(a, b),
+                                  lambda g, y, a, b: g * _max_split(b, a),
+                                                                  saves="x", broadcasts=True),
+    rule("minimum", np.minimum,   lambda g, y, a, b: g * _max_split(b, a),
+                                  lambda g, y, a, b: g * _max_split(a, b),
+                                                                  saves="x", broadcasts=True),
+    rule("where", lambda a, b, cond: np.where(cond, a, b),
+                                  lambda g, y, a, b, cond: np.where(cond, g, 0),
+                                  lambda g, y, a, b, cond: np.where(cond, 0, g), broadcasts=True),
+    # elementwise, unary
+    rule("neg", np.negative,      lambda g, y, a: -g),
+    rule("pow_const", lambda a, c: a**c,
+                                  lambda g, y, a, c: g * (c * a ** (c - 1)),          saves="x"),
+    rule("exp", np.exp,           lambda g, y, a: g * y,                              saves="y"),
+    rule("log", np.log,           lambda g, y, a: g / a,                              saves="x"),
+    rule("sqrt", np.sqrt,         lambda g, y, a: g / (2 * y),                        saves="y"),
+    rule("tanh", np.tanh,         lambda g, y, a: g * (1 - y * y),                    saves="y"),
+    rule("sigmoid", _sigmoid,     lambda g, y, a: g * (y * (1 - y)),                  saves="y"),
+    rule("relu", lambda a: np.maximum(a, 0),
+                                  lambda g, y, a: g * (y > 0),                        saves="y"),
+    rule("leaky_relu", lambda a, slope: np.where(a > 0, a, a * slope),
+                                  lambda g, y, a, slope: g * _leak(a, slope, g.dtype),  saves="x"),
+    rule("gelu", _gelu,           _gelu_vjp,                                          saves="x"),
+    rule("abs", np.abs,           lambda g, y, a: g * np.sign(a),                     saves="x"),
+    rule("clip", lambda a, lo, hi: np.clip(a, lo, hi), _clip_vjp,                     saves="x"),
+    # reductions (numpy's axis and keepdims)
+    rule("sum", lambda a, **k: np.sum(a, **k),   _sum_vjp),
+    rule("mean", lambda a, **k: np.mean(a, **k), _mean_vjp),
+    rule("max", lambda a, **k: np.max(a, **k),   _extremum_vjp,                       saves="xy"),
+    rule("min", lambda a, **k: np.min(a, **k),   _extremum_vjp,                       saves="xy"),
+    rule("var", lambda a, **k: np.var(a, **k),   _var_vjp,                            saves="x"),
+    rule("logsumexp", _logsumexp, _logsumexp_vjp,                                     saves="xy"),
+    rule("softmax", _softmax,     lambda g, y, a, axis=-1: y * (g - _sum_kept(g * y, axis)),
+                                                                                      saves="y"),
+    rule("log_softmax", _log_softmax,
+                                  lambda g, y, a, axis=-1: g - np.exp(y) * _sum_kept(g, axis),
+                                                                                      saves="y"),
+    # linear algebra: ∂(a@b)/∂a = g @ bᵀ, ∂/∂b = aᵀ @ g
+    rule("matmul", _mm,           lambda g, y, a, b: _matmul_vjp(g, a, b, 0),
+                                  lambda g, y, a, b: _matmul_vjp(g, a, b, 1),         saves="x"),
+    # shape (outputs are views of the input where numpy makes them so)
+    rule("reshape", lambda a, shape: np.reshape(a, shape),
+                                  lambda g, y, a, shape: np.reshape(g, a.shape),      view=True),
+    rule("transpose", lambda a, axes=None: np.transpose(a, axes),
+                                  lambda g, y, a, axes=None: np.transpose(
+                                      g, None if axes is None else np.argsort(axes)), view=True),
+    rule("squeeze", lambda a, axis=None: np.squeeze(a, axis),
+                                  lambda g, y, a, axis=None: np.reshape(g, a.shape),  view=True),
+    rule("unsqueeze", lambda a, axis: np.expand_dims(a, axis),
+                                  lambda g, y, a, axis: np.reshape(g, a.shape),       view=True),
+    rule("broadcast_to", lambda a, shape: np.broadcast_to(a, shape),
+                                  lambda g, y, a, shape: unbroadcast(g, a.shape),     view=True),
+    rule("getitem", lambda a, key: a[key],
+                                  lambda g, y, a, key: _getitem_vjp(g, a, key),       view=True),
+    rule("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), all=_split_vjp),
+    rule("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),             all=_unstack_vjp),
+    # losses (fused and numerically stable)
+    rule("cross_entropy", _cross_entropy, _cross_entropy_vjp,                         keeps=True),
+    rule("mse", _mse,
+         lambda g, y, a, b, reduction="mean": _mse_vjp(g, a, b, reduction),
+         lambda g, y, a, b, reduction="mean": -_mse_vjp(g, a, b, reduction),
+                                                                      saves="x", broadcasts=True),
+    rule("bce_with_logits", _bce_logits,
+         lambda g, y, x, t, reduction="mean": (_sigmoid(x) - t) * _bce_vjp(g, x, t, reduction),
+         lambda g, y, x, t, reduction="mean": -x * _bce_vjp(g, x, t, reduction),
+                                                                      saves="x", broadcasts=True),
+]
+# fmt: on
+TABLE: dict[str, Primitive] = {p.name: p for p in _RULES}
