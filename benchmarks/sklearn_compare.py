@@ -49,6 +49,7 @@ def same_settings(name, hidden, epochs, batch, lr, seed=0):
         weight_decay=0.0,
         init="xavier_uniform",
         bias_init="uniform",  # scikit-learn's initialisation: Glorot-uniform weights AND biases
+        score_train=False,  # scikit-learn does not score the training split every epoch
         patience=None,
         restore_best=False,
         val=0.1,

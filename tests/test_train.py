@@ -230,3 +230,14 @@ def test_more_epochs_after_an_early_stop_train_again(tmp_path):
     done = first.metrics["epochs"]
     again = fit(None, tmp_path / "r", resume=True, epochs=done + 1)
     assert again.metrics["epochs"] == done + 1 and len(again.history) == done + 1
+
+
+def test_score_train_off_skips_the_training_accuracy_and_files_still_work(tmp_path):
+    from memograd.train import write_run_files
+
+    r = fit(TrainConfig(**SMALL, score_train=False), tmp_path / "r")
+    assert all("train_accuracy" not in h and "val_accuracy" in h for h in r.history)
+    files = write_run_files(r, tmp_path / "r")
+    assert "train_accuracy" not in (tmp_path / "r" / "metrics.csv").read_text().splitlines()[0]
+    pytest.importorskip("matplotlib")
+    assert {"curves", "confusion", "boundary"} <= set(files)

@@ -107,6 +107,7 @@ class TrainConfig:
     restore_best: bool = True  # end with the weights of the best validation epoch
     compile: bool = True  # use the engine's compiled step (mg.tensor.compile_step) when it can
     checkpoint_format: str = "safetensors"  # or "npz"
+    score_train: bool = True  # record the training split's accuracy after every epoch
     val: float = 0.1
     test: float = 0.2
     seed: int = 0
@@ -470,7 +471,7 @@ class Trainer:
             )
         seconds = time.perf_counter() - start
         record = {"epoch": self.epoch + 1, "train_loss": total_loss / n}
-        if classify:  # accuracy of the weights at the end of the epoch, on the whole split
+        if classify and cfg.score_train:  # accuracy at the end of the epoch, on the whole split
             scores = predict_scores(model, X)
             record["train_accuracy"] = float(np.mean(predicted_classes(scores) == y))
         val = evaluate(
@@ -855,7 +856,7 @@ def plot_curves(result: TrainResult, path: Path) -> Path:
     axes[0].set(xlabel="epoch", ylabel=f"loss ({result.metrics['loss_function']})", title="Loss")
     axes[0].set_yscale("log")
     if result.data.is_classification:
-        axes[1].plot(epochs, [r["train_accuracy"] for r in h], label="train")
+        axes[1].plot(epochs, [r.get("train_accuracy", np.nan) for r in h], label="train")
         axes[1].plot(epochs, [r.get("val_accuracy", np.nan) for r in h], label="validation")
         axes[1].set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     else:
