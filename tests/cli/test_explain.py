@@ -64,6 +64,18 @@ def test_weights_file_roundtrip(tmp_path, capsys):
     assert len(again["paths"]) == 1 and again["L"] == pytest.approx(forward(again), rel=1e-14)
 
 
+def test_a_json_file_alone_rebuilds_its_network(tmp_path, capsys):
+    d = run_json(capsys, "--net", "2,3,1", "--activation", "tanh", "--loss", "hinge", "--seed", "7")
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(d))
+    again = run_json(capsys, "--weights", str(path))  # net, activation and loss from the file
+    for key in ("net", "activation", "loss", "inputs", "target", "weights", "L", "backprop"):
+        assert again[key] == d[key], key
+    # an explicit flag still wins over the file
+    assert main(["explain", "--weights", str(path), "--net", "2,2,2,1"]) == 1
+    assert "unknown parameter name(s)" in capsys.readouterr().err
+
+
 def test_all_parameters_and_op_view(capsys):
     d = run_json(capsys, "--all", "--view", "op", "--net", "2,3,1", "--activation", "tanh")
     assert len(d["explanations"]) == 3 * 3 + 4

@@ -11,11 +11,12 @@ from memograd.cli import UsageError
 
 HELP = "show every chain-rule path of dL/dw, their sum, and backprop's memoized value"
 DESCRIPTION = (
-    "Build the notes' network (inputs x1, x2, ..., neurons o11, o12, o21, ..., output yhat, "
-    "loss L) and explain one gradient, e.g. dL/dw11^1: every chain-rule path with its numbers, "
-    "the path sum, the backprop value and their difference, the factored form "
-    "dL/dyhat [ ... + ... ] and which adjoints backprop already has in its memo table. "
-    "--format json holds everything needed to re-check it (and can be passed back as --weights)."
+    "Build the notes' network (inputs x1, x2, ..., neurons o11, o12, o21, ..., output yhat,\n"
+    "loss L) and explain one gradient, e.g. dL/dw11^1: every chain-rule path with its numbers,\n"
+    "the path sum, the backprop value and their difference, the factored form\n"
+    "dL/dyhat [ ... + ... ] and which adjoints backprop already has in its memo table.\n"
+    "--format json holds everything needed to re-check it, and passed back as --weights FILE\n"
+    "it rebuilds the same network, input and target."
 )
 EXAMPLE = [
     "memograd explain --wrt w11^1",
@@ -26,12 +27,18 @@ EXAMPLE = [
 
 def add_arguments(parser) -> None:
     parser.add_argument(
-        "--net", default="2,2,2,1", metavar="N0,N1,...", help="inputs, then layer widths"
+        "--net",
+        metavar="N0,N1,...",
+        help="inputs, then layer widths (default 2,2,2,1, or the --weights file's)",
     )
     parser.add_argument(
-        "--activation", default="sigmoid", choices=("sigmoid", "tanh", "relu", "linear")
+        "--activation",
+        choices=("sigmoid", "tanh", "relu", "linear"),
+        help="default sigmoid, or the --weights file's",
     )
-    parser.add_argument("--loss", default="mse", choices=("mse", "bce", "hinge"))
+    parser.add_argument(
+        "--loss", choices=("mse", "bce", "hinge"), help="default mse, or the --weights file's"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, input and target")
     parser.add_argument(
         "--weights",
@@ -45,11 +52,22 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", default="text", choices=("text", "latex", "json"))
 
 
-def build(args):
-    """The network of the arguments (usage errors for a bad --net)."""
-    from memograd.errors import MemogradValueError
-    from memograd.scalar.nn import notes_network, parse_net
+DEFAULTS = {"net": "2,2,2,1", "activation": "sigmoid", "loss": "mse"}
 
+
+def build(args):
+    """The network of the arguments (usage errors for a bad --net). What is not given comes from
+    the --weights file when it records it (as ``--format json`` does), else from DEFAULTS."""
+    from memograd.errors import MemogradValueError
+    from memograd.scalar.nn import notes_network, parse_net, read_json_object
+
+    recorded = read_json_object(args.weights)[0] if args.weights else {}
+    for key, default in DEFAULTS.items():
+        if getattr(args, key) is None:
+            value = recorded.get(key, default)
+            if key == "net":
+                value = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            setattr(args, key, value)
     try:
         sizes = parse_net(args.net)
     except MemogradValueError as exc:

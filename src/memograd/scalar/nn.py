@@ -63,6 +63,7 @@ __all__ = [
     "weight_name",
     "bias_name",
     "output_name",
+    "read_json_object",
 ]
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
@@ -279,13 +280,14 @@ class MLP:
 
 
 def _read_weights(source) -> tuple[dict, str]:
-    raw, where = _read_json(source)
+    raw, where = read_json_object(source)
     if isinstance(raw.get("weights"), dict):
         return raw["weights"], where
     return raw, where
 
 
-def _read_json(source) -> tuple[dict, str]:
+def read_json_object(source) -> tuple[dict, str]:
+    """(the JSON object of a file, or a mapping as it is; where it came from, for messages)."""
     if isinstance(source, Mapping):
         data, where = dict(source), "weights"
     else:
@@ -474,7 +476,7 @@ def notes_network(
         ts = [rng.uniform(0, 1) for _ in range(sizes[-1])]
     where = ""
     if weights is not None:
-        raw, where = _read_json(weights)
+        raw, where = read_json_object(weights)
         if isinstance(raw.get("weights"), dict):
             if isinstance(raw.get("inputs"), dict | list) and inputs is None:
                 vals = raw["inputs"]
