@@ -34,11 +34,10 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     if g.ndim < len(shape) or any(n != 1 and m == 1 for m, n in zip(g.shape[::-1], shape[::-1])):
         g = np.broadcast_to(g, np.broadcast_shapes(g.shape, shape))  # a share smaller than x
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
-    )
-    out = g.sum(axis=axes, keepdims=True) if axes else g
-    return out.reshape(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    if not stretched:  # only leading axes were added (a bias): the sum has the shape already
+        return g.sum(axis=tuple(range(lead))) if lead else g
+    return g.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
 
 
 @dataclass(frozen=True)
