@@ -55,7 +55,12 @@ class Primitive:
     broadcasts: bool = False
     view: bool = False  # the output may share memory with the input (reshape, transpose, slices)
     keeps: bool = False  # forward returns (y, kept): values it made that the VJP reuses (kept=)
-    doc: str = field(default="", compare=False)
+    saves_x: bool = field(default=False, init=False, repr=False, compare=False)
+    saves_y: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "saves_x", "x" in self.saves)
+        object.__setattr__(self, "saves_y", "y" in self.saves)
 
 
 # --------------------------------------------------------------------------- helpers of formulas

@@ -702,9 +702,10 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
     if out.dtype == _F64 and all(a.dtype != _F64 for a in arrays):
         out = out.astype(_F32)  # integer inputs -> float32 results
     t = _new(Tensor)
-    _init(t, out)
-    if prim.view and np.may_share_memory(out, arrays[0]):
-        t._vc = inputs[0]._vc  # a view shares its base's version counter
+    t.data = out
+    t.requires_grad = False
+    t.grad = t.name = t._node = None
+    t._vc = inputs[0]._vc if prim.view and np.may_share_memory(out, arrays[0]) else [0]
     if _Mode.grad:
         for x in inputs:
             if x.requires_grad:
@@ -714,20 +715,19 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
         t.requires_grad = True
         node = _new_node(Node)
         node._parents = tuple(
-            (x if x._node is None else x._node) if x.requires_grad else None for x in inputs
+            [(x if x._node is None else x._node) if x.requires_grad else None for x in inputs]
         )
         node.prim = prim
         node.params = params
         node.kept = kept if prim.keeps else None
-        saves = prim.saves
-        if "x" in saves:
+        if prim.saves_x:
             node.xs = arrays
-            node.vcs = [x._vc for x in inputs]
-            node.versions = [vc[0] for vc in node.vcs]
+            node.vcs = vcs = [x._vc for x in inputs]
+            node.versions = [vc[0] for vc in vcs]
         else:
             node.xs = [_Meta(a) for a in arrays]
             node.vcs = None
-        if "y" in saves:
+        if prim.saves_y:
             node.y, node.y_vc, node.y_version = out, t._vc, t._vc[0]
         else:
             node.y = node.y_vc = None
