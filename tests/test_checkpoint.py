@@ -1,5 +1,6 @@
 import json
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -57,34 +58,23 @@ def test_round_trip_property(tmp_path_factory, shapes, dtype):
     )
 
 
-def test_file_opens_in_the_safetensors_library_and_back():
-    safetensors = pytest.importorskip("safetensors.numpy")
+def test_the_file_is_a_standard_safetensors_file():
+    """Any safetensors reader gets our arrays and our metadata back (here: the library's own)."""
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
     import tempfile
     from pathlib import Path
 
-    from safetensors import safe_open
-
     with tempfile.TemporaryDirectory() as d:
-        ours = save_checkpoint(Path(d) / "ours.safetensors", sample_tensors(), META)
-        theirs = safetensors.load_file(str(ours))
+        path = save_checkpoint(Path(d) / "ours.safetensors", sample_tensors(), META)
+        theirs = safetensors_numpy.load_file(str(path))
+        assert set(theirs) == set(sample_tensors())
         for k, v in sample_tensors().items():
-            assert np.array_equal(theirs[k], v)
-        with safe_open(str(ours), framework="numpy") as f:
-            assert json.loads(f.metadata()["memograd"]) == META
-        # a file written by the library, with our metadata, reads back through our validator
-        ck = load_checkpoint(ours)
-        other = Path(d) / "theirs.safetensors"
-        safetensors.save_file(
-            dict(ck.tensors),
-            str(other),
-            metadata=_header(ours)["__metadata__"],
-        )
-        again = load_checkpoint(other)
-        assert again.metadata == META
-        assert all(np.array_equal(again.tensors[k], v) for k, v in ck.tensors.items())
+            assert theirs[k].dtype == v.dtype and np.array_equal(theirs[k], v)
+        assert json.loads(_header(path)["__metadata__"]["memograd"]) == META
 
 
 def _header(path):
+    """The JSON header of a safetensors file, read by hand (8-byte length, then JSON)."""
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
     return json.loads(raw[8 : 8 + n])
@@ -122,24 +112,56 @@ def test_flipped_bits_are_detected(tmp_path):
         ), pos
 
 
-def test_trailing_bytes_wrong_offsets_and_foreign_files(tmp_path):
+def test_trailing_bytes_and_foreign_files(tmp_path):
+    st = pytest.importorskip("safetensors.numpy")
     path = save_checkpoint(tmp_path / "c.safetensors", sample_tensors(), META)
     path.write_bytes(path.read_bytes() + b"xx")
-    with pytest.raises(CheckpointError, match="trailing bytes"):
+    with pytest.raises(CheckpointError, match="c.safetensors: truncated or corrupted"):
         load_checkpoint(path)
-    entry = {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}
-    header = json.dumps({"a": entry, "__metadata__": {"format": "x"}}).encode()
-    path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(8))
-    with pytest.raises(CheckpointError, match="needs 12 bytes, offsets give 8"):
+    # a valid safetensors file that some other program wrote
+    path.write_bytes(st.save({"a": np.ones(3, np.float32)}, metadata={"format": "pt"}))
+    with pytest.raises(CheckpointError, match="not a memograd checkpoint.*'pt'"):
         load_checkpoint(path)
-    header = json.dumps({"__metadata__": {"format": "x"}}).encode()
-    path.write_bytes(struct.pack("<Q", len(header)) + header)
+    path.write_bytes(st.save({"a": np.ones(3, np.float32)}))
     with pytest.raises(CheckpointError, match="not a memograd checkpoint"):
         load_checkpoint(path)
+    # other kinds of file under a checkpoint's name
+    png = b"\x89PNG\r\n\x1a\n" + bytes(200)
+    npz = save_checkpoint(tmp_path / "c.npz", sample_tensors(), META).read_bytes()
+    for name, data in [("p.safetensors", png), ("n.safetensors", npz), ("s.npz", png)]:
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(CheckpointError, match=f"{name}: truncated or corrupted.*not a"):
+            load_checkpoint(tmp_path / name)
+    (tmp_path / "s2.npz").write_bytes(st.save({"a": np.ones(3)}))
+    with pytest.raises(CheckpointError, match="not an .npz file"):
+        load_checkpoint(tmp_path / "s2.npz")
     with pytest.raises(CheckpointError, match="must end in .safetensors or .npz"):
         load_checkpoint(tmp_path / "c.pkl")
-    with pytest.raises(CheckpointError, match="no such checkpoint"):
+    with pytest.raises(CheckpointError, match="missing.npz: no such checkpoint"):
         load_checkpoint(tmp_path / "missing.npz")
+    (tmp_path / "dir.safetensors").mkdir()
+    with pytest.raises(CheckpointError, match="is a directory"):
+        load_checkpoint(tmp_path / "dir.safetensors")
+
+
+def test_without_the_safetensors_package_npz_is_the_fallback(tmp_path, monkeypatch):
+    from memograd.checkpoint import default_format
+
+    good = save_checkpoint(tmp_path / "c.safetensors", sample_tensors(), META)
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    assert default_format() == "npz"
+    from memograd.train import TrainConfig
+
+    assert TrainConfig().checkpoint_format == "npz"  # so `memograd train` writes checkpoint.npz
+    for action, call in [
+        ("reading", lambda: load_checkpoint(good)),
+        ("writing", lambda: save_checkpoint(tmp_path / "d.safetensors", {}, META)),
+    ]:
+        with pytest.raises(CheckpointError, match=f"{action} a .safetensors.*pip install"):
+            call()
+    ck = load_checkpoint(save_checkpoint(tmp_path / "c.npz", sample_tensors(), META))
+    assert ck.metadata == META and ck.format == "npz"
 
 
 def test_npz_with_pickled_objects_is_refused(tmp_path):

@@ -2,35 +2,30 @@
 
 Two formats, chosen by the file's suffix:
 
-``.safetensors`` (default)
-    the safetensors layout, written and read by our own code (no dependency; files open in the
-    ``safetensors`` library too)::
+``.safetensors`` (default when the ``safetensors`` package is installed: ``memograd[checkpoint]``)
+    written and read by the `safetensors <https://github.com/huggingface/safetensors>`_ library;
+    our metadata rides in its ``__metadata__`` string map::
 
-        8 bytes   N, the header length (unsigned little-endian)
-        N bytes   JSON: {name: {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]},
-                         "__metadata__": {"format": "memograd-checkpoint", "version": "1",
-                                          "sha256": <digest of the data>, "memograd": <JSON>}}
-        rest      the arrays' raw little-endian bytes, back to back
+        {"format": "memograd-checkpoint", "version": "1", "sha256": <digest>, "memograd": <JSON>}
 
-``.npz``
-    NumPy's zip of ``.npy`` files, read with ``allow_pickle=False``; the metadata JSON is stored
+``.npz`` (the fallback without that package)
+    NumPy's zip of ``.npy`` files, read with ``allow_pickle=False``; the same metadata is stored
     as a uint8 array named ``__memograd__``.
 
-Both carry a SHA-256 of the metadata and the arrays. :func:`load_checkpoint` validates
-everything (header bounds, dtypes, shapes against byte counts, offsets contiguous and inside the
-file, exact file size, digest, metadata) and raises :class:`memograd.CheckpointError` saying
-what is wrong, so a truncated, corrupted or foreign file is never half-loaded. Writes go through
-:mod:`memograd._io` (temporary file + fsync + rename): an interrupted save leaves the previous
-checkpoint intact.
+Both carry a SHA-256 over the metadata JSON and every array's name, dtype, shape and bytes.
+:func:`load_checkpoint` validates everything and raises :class:`memograd.CheckpointError` naming
+the file, what is wrong and what to do, so a truncated, corrupted or foreign file is never
+half-loaded. Writes go through :mod:`memograd._io` (temporary file + fsync + rename): an
+interrupted save leaves the previous checkpoint intact.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import json
 import os
-import struct
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,25 +39,13 @@ from memograd.errors import CheckpointError
 FORMAT = "memograd-checkpoint"
 VERSION = 1
 SUFFIXES = (".safetensors", ".npz")
-_MAX_HEADER = 100 * 1024 * 1024
 _NPZ_META = "__memograd__"
+_INSTALL = "pip install 'memograd[checkpoint]'"
 
-# safetensors dtype name <-> numpy dtype (little-endian)
-_DTYPES = {
-    "F64": np.dtype("<f8"),
-    "F32": np.dtype("<f4"),
-    "F16": np.dtype("<f2"),
-    "I64": np.dtype("<i8"),
-    "I32": np.dtype("<i4"),
-    "I16": np.dtype("<i2"),
-    "I8": np.dtype("i1"),
-    "U64": np.dtype("<u8"),
-    "U32": np.dtype("<u4"),
-    "U16": np.dtype("<u2"),
-    "U8": np.dtype("u1"),
-    "BOOL": np.dtype("?"),
-}
-_NAMES = {dt: name for name, dt in _DTYPES.items()}
+# the dtypes both formats hold (stored little-endian)
+DTYPES = tuple(
+    np.dtype(c) for c in ("<f8", "<f4", "<f2", "<i8", "<i4", "<i2", "i1", "<u8", "<u4", "<u2")
+) + (np.dtype("u1"), np.dtype("?"))
 
 
 @dataclass(frozen=True)
@@ -78,6 +61,29 @@ class Checkpoint:
         """The arrays named ``prefix.<rest>``, keyed by ``<rest>``."""
         p = prefix + "."
         return {k[len(p) :]: v for k, v in self.tensors.items() if k.startswith(p)}
+
+
+def have_safetensors() -> bool:
+    """Whether the optional ``safetensors`` package is installed."""
+    return importlib.util.find_spec("safetensors") is not None
+
+
+def default_format() -> str:
+    """``"safetensors"`` when the library is installed, else ``"npz"``."""
+    return "safetensors" if have_safetensors() else "npz"
+
+
+def _safetensors(path: Path, action: str):
+    """The ``safetensors.numpy`` module, or a CheckpointError saying how to get it."""
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise CheckpointError(
+            f"{path}: {action} a .safetensors checkpoint needs the safetensors package "
+            f"({_INSTALL}); without it use a .npz checkpoint (memograd train "
+            "--checkpoint-format npz)"
+        ) from None
+    return safetensors.numpy
 
 
 def _digest(tensors: Mapping[str, np.ndarray], meta_json: str) -> str:
@@ -99,10 +105,10 @@ def _prepare(tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
             raise CheckpointError(f"save_checkpoint: bad tensor name {name!r}")
         a = np.asarray(value)
         dt = a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype
-        if dt not in _NAMES:
+        if dt not in DTYPES:
             raise CheckpointError(
                 f"save_checkpoint: tensor {name!r} has dtype {a.dtype}, which a checkpoint cannot "
-                f"hold (use one of {', '.join(str(d) for d in _NAMES)})"
+                f"hold (use one of {', '.join(str(d) for d in DTYPES)})"
             )
         out[name] = np.asarray(a, dtype=dt, order="C")
     return out
@@ -128,131 +134,73 @@ def save_checkpoint(
         meta_json = json.dumps(metadata, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"save_checkpoint: metadata is not plain JSON: {exc}") from None
-    digest = _digest(arrays, meta_json)
+    info = {"format": FORMAT, "version": str(VERSION), "sha256": _digest(arrays, meta_json)}
     if path.suffix == ".npz":
-        blob = {
-            **arrays,
-            _NPZ_META: np.frombuffer(
-                json.dumps({"format": FORMAT, "version": VERSION, "sha256": digest}).encode()
-                + b"\n"
-                + meta_json.encode(),
-                dtype=np.uint8,
-            ),
-        }
+        blob = json.dumps(info).encode() + b"\n" + meta_json.encode()
         buffer = io.BytesIO()
-        np.savez(buffer, **blob)
+        np.savez(buffer, **arrays, **{_NPZ_META: np.frombuffer(blob, dtype=np.uint8)})
         return atomic_write_bytes(path, buffer.getvalue())
-    header: dict = {
-        "__metadata__": {
-            "format": FORMAT,
-            "version": str(VERSION),
-            "sha256": digest,
-            "memograd": meta_json,
-        }
-    }
-    offset = 0
-    for name in sorted(arrays):
-        a = arrays[name]
-        header[name] = {
-            "dtype": _NAMES[a.dtype],
-            "shape": list(a.shape),
-            "data_offsets": [offset, offset + a.nbytes],
-        }
-        offset += a.nbytes
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)  # pad so that the data starts 8-byte aligned
-    parts = [struct.pack("<Q", len(head)), head]
-    parts += [arrays[name].tobytes() for name in sorted(arrays)]
-    return atomic_write_bytes(path, b"".join(parts))
+    st = _safetensors(path, "writing")
+    return atomic_write_bytes(path, st.save(arrays, metadata={**info, "memograd": meta_json}))
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read and validate a checkpoint; any defect raises CheckpointError (never half-loads)."""
     path = _path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such checkpoint file") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{path}: is a directory, expected a checkpoint file") from None
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory, expected a checkpoint file")
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint file")
     if path.suffix == ".npz":
-        tensors, info, meta_json = _read_npz(path, raw)
+        tensors, info, meta_json = _read_npz(path)
     else:
-        tensors, info, meta_json = _read_safetensors(path, raw)
+        tensors, info, meta_json = _read_safetensors(path)
     if info.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a memograd checkpoint (format {info.get('format')!r})")
+        raise CheckpointError(
+            f"{path}: not a memograd checkpoint (its metadata has format "
+            f"{info.get('format')!r}, expected {FORMAT!r}); give the checkpoint of a memograd run"
+        )
     if str(info.get("version")) != str(VERSION):
         raise CheckpointError(
             f"{path}: checkpoint version {info.get('version')!r}, this memograd reads {VERSION}"
         )
     if not isinstance(meta_json, str) or info.get("sha256") != _digest(tensors, meta_json):
-        raise CheckpointError(f"{path}: corrupted checkpoint (its SHA-256 does not match)")
+        raise CheckpointError(
+            f"{path}: corrupted checkpoint (its SHA-256 does not match its contents); "
+            "use an intact copy or train again"
+        )
     try:
         metadata = json.loads(meta_json)
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise CheckpointError(f"{path}: corrupted checkpoint metadata ({exc})") from None
     if not isinstance(metadata, dict):
         raise CheckpointError(f"{path}: checkpoint metadata must be a JSON object")
     return Checkpoint(tensors, metadata, path, path.suffix[1:])
 
 
-def _read_safetensors(path: Path, raw: bytes):
-    size = len(raw)
-    if size < 8:
-        raise CheckpointError(f"{path}: truncated checkpoint ({size} bytes, no header)")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n < 2 or n > _MAX_HEADER or 8 + n > size:
-        raise CheckpointError(
-            f"{path}: truncated or corrupted checkpoint (header of {n} bytes in a file of {size})"
-        )
+def _read_safetensors(path: Path):
+    """Arrays and metadata through the safetensors library; its errors become ours."""
+    _safetensors(path, "reading")
+    from safetensors import SafetensorError, safe_open
+
     try:
-        header = json.loads(raw[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: corrupted checkpoint header ({exc})") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: corrupted checkpoint header (not a JSON object)")
-    meta = header.pop("__metadata__", None)
-    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-        raise CheckpointError(f"{path}: not a memograd checkpoint (no __metadata__ strings)")
-    data = memoryview(raw)[8 + n :]
-    spans = []
-    tensors: dict[str, np.ndarray] = {}
-    for name, entry in header.items():
-        try:
-            dtype = _DTYPES[entry["dtype"]]
-            shape = tuple(int(d) for d in entry["shape"])
-            begin, end = (int(x) for x in entry["data_offsets"])
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError(f"{path}: corrupted entry for tensor {name!r}") from None
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-        if any(d < 0 for d in shape) or end - begin != count * dtype.itemsize or begin < 0:
-            raise CheckpointError(
-                f"{path}: tensor {name!r}: shape {shape} of {entry['dtype']} needs "
-                f"{count * dtype.itemsize} bytes, offsets give {end - begin}"
-            )
-        if end > len(data):
-            raise CheckpointError(
-                f"{path}: truncated checkpoint (tensor {name!r} ends at byte {end} of the data, "
-                f"which has {len(data)})"
-            )
-        spans.append((begin, end, name))
-        tensors[name] = np.frombuffer(data[begin:end], dtype=dtype).reshape(shape).copy()
-    spans.sort()
-    position = 0
-    for begin, end, name in spans:
-        if begin != position:
-            raise CheckpointError(f"{path}: corrupted checkpoint (gap or overlap at {name!r})")
-        position = end
-    if position != len(data):
+        with safe_open(str(path), framework="numpy") as f:
+            info = f.metadata() or {}
+            tensors = {name: np.array(f.get_tensor(name)) for name in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(
-            f"{path}: corrupted checkpoint ({len(data) - position} unexpected trailing bytes)"
-        )
-    return tensors, meta, meta.get("memograd")
+            f"{path}: truncated or corrupted checkpoint, or not a safetensors file "
+            f"(safetensors: {exc}); use an intact copy or train again"
+        ) from None
+    for name, a in tensors.items():
+        if a.dtype not in DTYPES:
+            raise CheckpointError(f"{path}: tensor {name!r} has unsupported dtype {a.dtype}")
+    return tensors, info, info.get("memograd")
 
 
-def _read_npz(path: Path, raw: bytes):
+def _read_npz(path: Path):
     try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+        with np.load(path, allow_pickle=False) as z:
             names = list(z.files)
             if _NPZ_META not in names:
                 raise CheckpointError(f"{path}: not a memograd checkpoint (no {_NPZ_META} entry)")
@@ -261,7 +209,10 @@ def _read_npz(path: Path, raw: bytes):
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise CheckpointError(f"{path}: truncated or corrupted checkpoint ({exc})") from None
+        raise CheckpointError(
+            f"{path}: truncated or corrupted checkpoint, or not an .npz file ({exc}); "
+            "use an intact copy or train again"
+        ) from None
     head, _, meta_json = blob.partition(b"\n")
     try:
         info = json.loads(head.decode())
@@ -271,7 +222,7 @@ def _read_npz(path: Path, raw: bytes):
     if not isinstance(info, dict):
         raise CheckpointError(f"{path}: corrupted checkpoint metadata")
     for name, a in tensors.items():
-        if a.dtype not in _NAMES:
+        if a.dtype not in DTYPES:
             raise CheckpointError(f"{path}: tensor {name!r} has unsupported dtype {a.dtype}")
     return tensors, info, meta_text
 

@@ -35,7 +35,13 @@ from pathlib import Path
 import numpy as np
 
 from memograd import __version__
-from memograd.checkpoint import Checkpoint, load_checkpoint, require, save_checkpoint
+from memograd.checkpoint import (
+    Checkpoint,
+    default_format,
+    load_checkpoint,
+    require,
+    save_checkpoint,
+)
 from memograd.data import (
     CLASSIFICATION,
     Dataset,
@@ -106,7 +112,8 @@ class TrainConfig:
     patience: int | None = 20
     restore_best: bool = True  # end with the weights of the best validation epoch
     compile: bool = True  # use the engine's compiled step (mg.tensor.compile_step) when it can
-    checkpoint_format: str = "safetensors"  # or "npz"
+    # "safetensors" (when that package is installed) or "npz"
+    checkpoint_format: str = field(default_factory=default_format)
     score_train: bool = True  # record the training split's accuracy after every epoch
     val: float = 0.1
     test: float = 0.2

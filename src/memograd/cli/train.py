@@ -148,8 +148,8 @@ def add_arguments(parser) -> None:
     run.add_argument(
         "--checkpoint-format",
         choices=("safetensors", "npz"),
-        default="safetensors",
-        help="checkpoint file format (default safetensors)",
+        default=None,
+        help="checkpoint file format (default safetensors, or npz without the safetensors package)",
     )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
@@ -194,7 +194,7 @@ def config_from_args(args):
         seed=args.seed,
         dtype="float64" if args.float64 else "float32",
         compile=not args.eager,
-        checkpoint_format=args.checkpoint_format,
+        checkpoint_format=args.checkpoint_format or d.checkpoint_format,
     )
     try:
         cfg.validate()
