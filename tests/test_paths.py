@@ -373,3 +373,16 @@ def test_factored_form_pulls_out_a_shared_tail_when_there_is_no_shared_head():
     assert "\\Bigr] \\times \\frac{\\partial o_{11}}{\\partial w_{31}^{1}}" in e.latex()
     # the notes' case keeps its form: only the head ∂L/∂ŷ is pulled out
     assert explain(notes_network().loss, "w11^1").shared == (1, 0)
+
+
+def test_adjoint_formulas_are_the_sums_over_path_prefixes_written_out_up_to_a_limit():
+    from memograd.paths import SHOWN
+
+    e = explain(notes_network().loss, "w11^1")
+    o11 = next(r for r in e.reused if r.name == "∂L/∂o11")
+    assert o11.formula == "∂L/∂ŷ · ∂ŷ/∂o21 · ∂o21/∂o11 + ∂L/∂ŷ · ∂ŷ/∂o22 · ∂o22/∂o11"
+    deep = explain(notes_network(net=(2, 3, 3, 3, 3, 1)).loss, "w11^1")
+    assert deep.count == 27 and deep.factored.endswith("(27 terms in all)]")
+    o11 = next(r for r in deep.reused if r.name == "∂L/∂o11")
+    assert o11.formula.count(" + ") == SHOWN and o11.formula.endswith("(27 terms in all)")
+    assert f"… {27 - SHOWN} more paths" in deep.text()

@@ -75,6 +75,9 @@ __all__ = [
 ]
 
 VIEWS = ("op", "neuron")
+# written-out sums (factored form, text, LaTeX, an adjoint's prefix formula) show this many terms
+# and then "+ … (N terms in all)": a deep network has tens of thousands of paths; .paths has all
+SHOWN = 16
 
 # short names of activation derivatives, as the notes write them
 _PRIME = {"sigmoid": "σ'({x})", "tanh": "tanh'({x})", "relu": "relu'({x})"}
@@ -222,12 +225,14 @@ class Explanation:
 
     def text(self) -> str:
         lines = [f"{self.target}: {self.count} path(s) ({self.view} view)"]
-        for i, p in enumerate(self.paths, 1):
+        for i, p in enumerate(self.paths[:SHOWN], 1):
             lines.append(f"  path {i}: {' -> '.join(map(display, p.nodes))}")
             lines.append(f"    {p.text()}")
             for f in p.factors:
                 lines.append(f"      {f.name} = {f.formula} = {f.value:.12g}")
             lines.append(f"    product = {p.product:.12g}")
+        if self.count > SHOWN:
+            lines.append(f"  … {self.count - SHOWN:,} more paths (all in .paths, summed below)")
         lines.append(f"  path sum   = {self.path_sum:.17g}")
         lines.append(f"  backprop   = {self.backprop:.17g}")
         lines.append(f"  difference = {self.difference:.3g}")
@@ -257,7 +262,7 @@ class Explanation:
         )
         rows = [f"{t} &= {symbols}", f"  &= {numbers}"]
         if len(self.paths) > 1:
-            rows.append("  &= " + " + ".join(f"({p.product:.6g})" for p in self.paths))
+            rows.append("  &= " + _sum_of(f"({p.product:.6g})" for p in self.paths))
         rows.append(f"  &= {self.path_sum:.12g} && \\text{{path sum}}")
         rows.append(f"  &= {self.backprop:.12g} && \\text{{backprop (memoized)}}")
         out = ["\\begin{align*}", " \\\\\n".join(rows), "\\end{align*}"]
@@ -690,6 +695,20 @@ def _common_prefix(seqs: list[tuple]) -> int:
     return k
 
 
+def _sum_of(terms, total: int | None = None) -> str:
+    """``a + b + …``: the first SHOWN terms, then ``+ … (N terms in all)`` if there are more
+    (``total``: how many there are, when ``terms`` does not hold them all)."""
+    shown: list[str] = []
+    count = 0
+    for term in terms:
+        count += 1
+        if count <= SHOWN:
+            shown.append(term)
+    total = count if total is None else total
+    more = f" + … ({total:,} terms in all)" if total > len(shown) else ""
+    return " + ".join(shown) + more
+
+
 def _shared_ends(path_list: list[Path]) -> tuple[int, int]:
     """(head, tail): how many leading factors every path shares, pulled out in front of the
     bracket as the notes do (∂L/∂ŷ [...]); only when there is no such head, how many trailing
@@ -720,7 +739,7 @@ def _factored_form(
         return times.join(term(f) for f in factors) if factors else "1"
 
     first = path_list[0].factors
-    inner = " + ".join(product(p.factors[head : len(p.factors) - tail]) for p in path_list)
+    inner = _sum_of(product(p.factors[head : len(p.factors) - tail]) for p in path_list)
     if not head and not tail:
         return inner
     out = f"{brackets[0]}{inner}{brackets[1]}"
@@ -795,6 +814,7 @@ def _reused(output, wrt, order, names, reach, keep, edges, table, params, path_l
         return []
     dist = _distance(output, order, keep, edges)
     on_paths.sort(key=lambda k: dist[k])  # from the output down (stable: then path order)
+    from_output = _descendant_counts(output, order, keep, edges)  # view paths L -> node
     wrt_dist = dist.get(id(wrt), 0)
     # paths from each kept node to each parameter (view graph), for "uses"
     out = []
@@ -808,7 +828,7 @@ def _reused(output, wrt, order, names, reach, keep, edges, table, params, path_l
         ]
         users = tuple(names[id(q)] for _, _, q in sorted(near, key=lambda t: t[:2]))
         uses = sum(reach_n.get(id(q), 0) for q in params)
-        prefix = _prefix_formula(path_list, names[k])
+        prefix = _prefix_formula(path_list, names[k], from_output.get(k, 0))
         out.append(
             ReusedTerm(
                 name=f"∂{display(names[id(output)])}/∂{display(names[k])}",
@@ -835,13 +855,14 @@ def _descendant_counts(start, order, keep, edges) -> dict[int, int]:
     return count
 
 
-def _prefix_formula(path_list: list[Path], node_name: str) -> str:
-    """The adjoint ∂L/∂n as a sum over the distinct path prefixes that end at n."""
-    seen: list[str] = []
+def _prefix_formula(path_list: list[Path], node_name: str, total: int) -> str:
+    """The adjoint ∂L/∂n as a sum over the distinct path prefixes that end at n (``total`` of
+    them: the paths from L to n), written out up to SHOWN terms."""
+    seen: dict[str, None] = {}
     for p in path_list:
         if node_name in p.nodes:
             i = p.nodes.index(node_name)
-            s = " · ".join(f.name for f in p.factors[:i])
-            if s not in seen:
-                seen.append(s)
-    return " + ".join(seen)
+            seen.setdefault(" · ".join(f.name for f in p.factors[:i]))
+            if len(seen) >= min(SHOWN, total):
+                break
+    return _sum_of(seen, total=max(total, len(seen)))

@@ -100,6 +100,20 @@ def test_text_output(capsys):
     assert "memoized backprop: 32 multiplications (one per edge) + 4 additions = 36" in out
 
 
+def test_many_paths_are_summed_in_full_but_written_out_only_up_to_a_limit(capsys):
+    from memograd.paths import SHOWN
+
+    net = ["--net", "2,3,3,3,3,1"]  # 3^3 = 27 neuron-level paths from L to w11^1
+    d = run_json(capsys, *net)
+    assert d["count"] == len(d["paths"]) == 27 > SHOWN  # JSON: every path
+    assert main(["explain", *net, "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert f"path {SHOWN}: " in out and f"path {SHOWN + 1}: " not in out
+    assert f"… {27 - SHOWN} more paths, not shown" in out and "(27 terms in all)" in out
+    assert f"path sum   = {d['path_sum']:.17g}" in out
+    assert abs(d["path_sum"] - d["backprop"]) <= 1e-12 * max(1.0, abs(d["backprop"]))
+
+
 def test_latex_output_is_the_notes_factored_formula_with_numbers(capsys):
     d = run_json(capsys, "--wrt", "w11^1")
     assert main(["explain", "--format", "latex", "--wrt", "w11^1"]) == 0

@@ -120,7 +120,7 @@ def run(args, ui) -> int:
 def _render(ex, explanations, args, ui) -> None:
     from rich.table import Table
 
-    from memograd.paths import display
+    from memograd.paths import SHOWN, display
 
     d = ex.to_dict()
     sizes = "-".join(map(str, d["net"]))
@@ -142,7 +142,7 @@ def _render(ex, explanations, args, ui) -> None:
     for e in explanations:
         ui.print("")
         ui.print(f"[bold]{e.target}[/]: {e.count} path(s), {e.view} view")
-        for i, p in enumerate(e.paths, 1):
+        for i, p in enumerate(e.paths[:SHOWN], 1):
             table = Table(
                 title=f"path {i}: {' -> '.join(map(display, p.nodes))}",
                 title_justify="left",
@@ -155,6 +155,12 @@ def _render(ex, explanations, args, ui) -> None:
                 table.add_row(f.name, f.formula, f"{f.value:.10g}")
             table.add_row("product", "", f"{p.product:.10g}", style="bold")
             ui.print(table)
+        if e.count > SHOWN:
+            ui.print(
+                f"… {e.count - SHOWN:,} more paths, not shown (--format json lists all); "
+                "the sum below is over all of them",
+                markup=False,
+            )
         ui.print(f"path sum   = {e.path_sum:.17g}", markup=False)
         ui.print(f"backprop   = {e.backprop:.17g}", markup=False)
         ui.print(f"difference = {e.difference:.3g}", markup=False)
