@@ -78,6 +78,7 @@ VIEWS = ("op", "neuron")
 # written-out sums (factored form, text, LaTeX, an adjoint's prefix formula) show this many terms
 # and then "+ … (N terms in all)": a deep network has tens of thousands of paths; .paths has all
 SHOWN = 16
+MAX_PATHS = 100_000  # paths() and explain() refuse to list more (count_paths counts any number)
 
 # short names of activation derivatives, as the notes write them
 _PRIME = {"sigmoid": "σ'({x})", "tanh": "tanh'({x})", "relu": "relu'({x})"}
@@ -573,7 +574,7 @@ def count_paths(output: Value, wrt, view: str = "op") -> int:
     return _count(output, wrt, order, reach, keep, edges)
 
 
-def paths(output: Value, wrt, view: str = "op", max_paths: int = 100_000) -> list[Path]:
+def paths(output: Value, wrt, view: str = "op", max_paths: int = MAX_PATHS) -> list[Path]:
     """Every chain-rule path from ``output`` to ``wrt``: a list of :class:`Path`, each the list of
     local-derivative factors along it; Σ path.product == ∂output/∂wrt. Raises if there are more
     than ``max_paths`` (use :func:`count_paths` to count them)."""
@@ -757,7 +758,7 @@ def explain(output: Value, wrt, view: str = "neuron", params=None) -> Explanatio
     ``params`` (default: every named leaf) are the parameters for the memo-hit and cost
     accounting."""
     wrt, order, names, reach, keep, edges = _prepare(output, wrt, view)
-    path_list = _enumerate(output, wrt, order, names, reach, keep, edges, 100_000)
+    path_list = _enumerate(output, wrt, order, names, reach, keep, edges, MAX_PATHS)
     path_sum = math.fsum(p.product for p in path_list)
     table = adjoints(output)
     bp = table.get(id(wrt), 0.0)

@@ -154,6 +154,8 @@ def test_latex_output_is_the_notes_factored_formula_with_numbers(capsys):
         (["--activation", "gelu"], "invalid choice"),
         (["--wrt", "w11^1", "--all"], "not allowed with"),
         (["--loss", "bce", "--activation", "tanh"], "--loss bce needs outputs in (0, 1)"),
+        # 4^9 = 262,144 paths from L to w11^1: refused before enumerating, with a way out
+        (["--net", "2" + ",4" * 10 + ",1"], "w11^1 has 262,144 chain-rule paths from L"),
     ],
 )
 def test_usage_errors(capsys, argv, message):

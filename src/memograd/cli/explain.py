@@ -87,7 +87,7 @@ def build(args):
 
 
 def run(args, ui) -> int:
-    from memograd.paths import explain
+    from memograd.paths import MAX_PATHS, count_paths, explain
 
     ex = build(args)
     params = ex.model.named_parameters()
@@ -101,6 +101,14 @@ def run(args, ui) -> int:
                 f"{', '.join(params)}"
             )
         names = [name]
+    for name in names:
+        n = count_paths(ex.loss, params[name], view=args.view)
+        if n > MAX_PATHS:
+            raise UsageError(
+                f"{name} has {n:,} chain-rule paths from L ({args.view} view), too many to list "
+                f"(limit {MAX_PATHS:,}); pick a weight nearer the output or a smaller --net, "
+                "or count paths at any depth with memograd complexity"
+            )
     plist = list(params.values())
     explanations = [explain(ex.loss, params[n], view=args.view, params=plist) for n in names]
     if args.format == "json":
