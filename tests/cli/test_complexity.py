@@ -54,6 +54,9 @@ def test_text_and_plot(tmp_path, capsys):
         (["--depths", "a-b"], "expected a range"),
         (["--depths", "0"], "every depth must be in 1..64"),
         (["--plot", "x.gif"], "unknown image format"),
+        # depth·w·(w+1) + w + 1 parameters per network: 3·1,001,000 + 2·1,001
+        (["--width", "1000", "--depths", "1-2"], "would build 3,005,002 scalar parameters"),
+        (["--width", "300", "--depths", "1-12"], "would build 7,047,012 scalar parameters"),
     ],
 )
 def test_usage_errors(capsys, argv, message):

@@ -26,6 +26,7 @@ EXAMPLE = [
 ]
 
 MAX_DEPTH = 64
+MAX_PARAMETERS = 2_000_000  # over all depths: about 20 s and a few GiB of scalar Values
 
 
 def add_arguments(parser) -> None:
@@ -114,6 +115,13 @@ def run(args, ui) -> int:
     if args.width < 1:
         raise UsageError(f"--width must be >= 1, got {args.width}")
     depths = parse_depths(args.depths)
+    # (width, width x depth, 1): depth·width·(width + 1) weights and biases, + width + 1 for ŷ
+    total = sum(d * args.width * (args.width + 1) + args.width + 1 for d in depths)
+    if total > MAX_PARAMETERS:
+        raise UsageError(
+            f"--width {args.width} --depths {args.depths} would build {total:,} scalar "
+            f"parameters (limit {MAX_PARAMETERS:,}); use a smaller --width or fewer depths"
+        )
     rows = measure(args.width, depths)
     written = plot(rows, args.width, args.plot) if args.plot else None
     if args.json:
