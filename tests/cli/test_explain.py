@@ -89,6 +89,7 @@ def test_text_output(capsys):
     out = capsys.readouterr().out
     assert "∂L/∂w11^1: 2 path(s)" in out and "L -> ŷ -> o21 -> o11 -> w11^1" in out
     assert "15 parameters = 2×(2+1) + 2×(2+1) + 1×(2+1)" in out  # the notes' (2+1) = 3
+    assert "σ'(z) = σ(z)·(1 - σ(z))" in out and "naive recomputes: parameter paths" in out
     assert "σ'(z21)·w11^2" in out and "path sum" in out and "backprop" in out
     assert "∂L/∂ŷ [" in out and "memo table" in out
     memo = out.split("memo table")[1].splitlines()

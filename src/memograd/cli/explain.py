@@ -53,6 +53,12 @@ def add_arguments(parser) -> None:
 
 
 DEFAULTS = {"net": "2,2,2,1", "activation": "sigmoid", "loss": "mse"}
+# the activation's derivative as the factors write it, for the reader
+DERIVATIVES = {
+    "sigmoid": "σ'(z) = σ(z)·(1 - σ(z)) = o·(1 - o), o the neuron's output (z: its weighted sum)",
+    "tanh": "tanh'(z) = 1 - tanh²(z) = 1 - o², o the neuron's output (z: its weighted sum)",
+    "relu": "relu'(z) = 1 if z > 0 else 0 (0 at z = 0)",
+}
 
 
 def build(args):
@@ -163,6 +169,8 @@ def _render(ex, explanations, args, ui) -> None:
                 table.add_row(f.name, f.formula, f"{f.value:.10g}")
             table.add_row("product", "", f"{p.product:.10g}", style="bold")
             ui.print(table)
+        if e.view == "neuron" and ex.activation in DERIVATIVES:
+            ui.print(DERIVATIVES[ex.activation], markup=False, style="dim")
         if e.count > SHOWN:
             ui.print(
                 f"… {e.count - SHOWN:,} more paths, not shown (--format json lists all); "
@@ -189,6 +197,12 @@ def _render(ex, explanations, args, ui) -> None:
                     users += f" +{len(r.users) - 3} more"
                 table.add_row(r.name, f"{r.value:.6g}", users, str(r.uses), str(r.reads))
             ui.print(table)
+            ui.print(
+                "naive recomputes: parameter paths through the node (enumeration multiplies "
+                "its prefix again on each); backprop reads: edges it is pushed along, once each",
+                markup=False,
+                style="dim",
+            )
         if hits:
             ui.print(
                 f"{len(hits)} of the {len(e.reused)} adjoints on these paths were already "
