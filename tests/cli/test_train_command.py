@@ -135,6 +135,23 @@ def test_runtime_errors_are_one_line_exit_1(tmp_path, capsys):
     assert code == 1 and "no such run folder" in err
 
 
+def test_resume_refuses_flags_that_would_change_the_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run(capsys, "train", *FAST, "--out", str(out), "--no-plots", "--json")[0] == 0
+    before = (out / "checkpoint.safetensors").read_bytes()
+    argv = ["train", "--resume", str(out), "--dataset", "iris", "--lr", "0.1", "--epochs", "5"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and "--dataset, --lr cannot change it" in err
+    assert (out / "checkpoint.safetensors").read_bytes() == before  # nothing trained
+
+
+def test_an_out_folder_that_cannot_be_made_fails_before_training(tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    code, stdout, err = run(capsys, "train", *FAST, "--out", str(tmp_path / "afile" / "run"))
+    assert code == 1 and err.count("\n") == 1 and "cannot create the run folder" in err
+    assert "epoch" not in stdout
+
+
 def test_ctrl_c_says_how_to_resume_and_resume_finishes(tmp_path, capsys, monkeypatch):
     from memograd import train
 

@@ -152,6 +152,17 @@ def add_arguments(parser) -> None:
         help="checkpoint file format (default safetensors, or npz without the safetensors package)",
     )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    # the flags that define a run: --resume takes them from the checkpoint, so it refuses them
+    _RUN_FLAGS[:] = [
+        (a.option_strings[0], a.dest, a.default)
+        for group in (src, model, opt)
+        for a in group._group_actions
+        if a.dest != "epochs"
+    ]
+    _RUN_FLAGS.append(("--checkpoint-format", "checkpoint_format", None))
+
+
+_RUN_FLAGS: list[tuple[str, str, object]] = []  # (flag, dest, default), filled by add_arguments
 
 
 def config_from_args(args):
@@ -328,6 +339,12 @@ def run(args, ui) -> int:
     if args.resume:
         if args.out and Path(args.out) != Path(args.resume):
             raise UsageError("--resume continues in its own folder; drop --out")
+        given = [flag for flag, dest, default in _RUN_FLAGS if getattr(args, dest) != default]
+        if given:
+            raise UsageError(
+                f"--resume continues the run as it was saved, so {', '.join(given)} cannot "
+                "change it; only --epochs may (start a new run with --out to change the others)"
+            )
         if args.epochs is not None and args.epochs < 1:
             raise UsageError("--epochs must be >= 1")
         out = Path(args.resume)
@@ -345,6 +362,15 @@ def run(args, ui) -> int:
                     f"{out} already holds a run; continue it with --resume {out}, "
                     "or pass --force to overwrite it"
                 )
+    if out is not None and not args.resume:
+        try:  # fail now, not after the first epoch, when the folder cannot be made
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from memograd.errors import MemogradValueError
+
+            raise MemogradValueError(
+                f"--out {out}: cannot create the run folder ({exc.strerror}); choose another path"
+            ) from None
     fallback = None
     if out is None:  # Ctrl-C still leaves a resumable run, in a fresh folder under runs/
         stamp = time.strftime("%Y%m%d-%H%M%S")
