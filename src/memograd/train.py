@@ -886,10 +886,13 @@ def plot_confusion(result: TrainResult, path: Path) -> Path:
     pred = predicted_classes(predict_scores(result.model, d.X["test"]))
     k = d.dataset.n_classes
     m = confusion_matrix(d.y["test"], pred, k)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.5 * k, 1 + 0.5 * k))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.2 + 0.5 * k), max(4.0, 1 + 0.5 * k)))
     ax.imshow(m, cmap="Blues")
     labels = [c[:12] for c in d.dataset.classes]
-    ax.set_xticks(range(k), labels, rotation=45 if k > 4 else 0)
+    slanted = k > 4 or max(map(len, labels)) > 6
+    ax.set_xticks(
+        range(k), labels, rotation=45 if slanted else 0, ha="right" if slanted else "center"
+    )
     ax.set_yticks(range(k), labels)
     for i in range(k):
         for j in range(k):
@@ -931,7 +934,7 @@ def plot_boundary(result: TrainResult, path: Path) -> Path:
         z = predicted_classes(scores).reshape(gx.shape)
         k = d.dataset.n_classes
         ax.contourf(gx, gy, z, levels=np.arange(k + 1) - 0.5, cmap="coolwarm", alpha=0.35)
-        ax.scatter(
+        points = ax.scatter(
             test[:, 0],
             test[:, 1],
             c=d.y["test"],
@@ -942,6 +945,11 @@ def plot_boundary(result: TrainResult, path: Path) -> Path:
             vmin=0,
             vmax=k - 1,
         )
+        handles = [
+            plt.Line2D([], [], ls="", marker="o", mec="k", mew=0.3, mfc=points.to_rgba(i))
+            for i in range(k)
+        ]
+        ax.legend(handles, [f"class {c}" for c in d.dataset.classes], fontsize=8, loc="best")
         ax.set_title(
             f"Decision boundary, test points (accuracy {result.metrics['test_accuracy']:.3f})"
         )
