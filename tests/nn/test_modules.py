@@ -30,6 +30,7 @@ def test_mlp_of_the_notes_has_15_parameters_and_the_layers_it_says():
     assert names == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
     text = repr(net)
     assert "Linear(2 -> 2" in text and "# 6 parameters" in text and "15 parameters in all" in text
+    assert text.startswith("MLP(\n  2-2-2-1, activation=sigmoid\n  (0): Linear(2 -> 2")
     assert net.config["widths"] == [2, 2, 2, 1]
 
 

@@ -169,10 +169,10 @@ class Module:
 
     def __repr__(self) -> str:
         children = list(self.named_children())
-        head = f"{type(self).__name__}({self.extra_repr()}"
+        extra = self.extra_repr()
         if not children:
-            return head + ")"
-        lines = [head]
+            return f"{type(self).__name__}({extra})"
+        lines = [f"{type(self).__name__}(", *([f"  {extra}"] if extra else [])]
         for name, child in children:
             text = repr(child).replace("\n", "\n  ")
             count = child.num_parameters()
