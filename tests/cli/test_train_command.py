@@ -194,3 +194,25 @@ def test_ctrl_c_without_out_still_writes_a_resumable_run(tmp_path, capsys, monke
     assert code == 130 and "resume with: memograd train --resume runs/moons-" in err
     (folder,) = (tmp_path / "runs").iterdir()
     assert (folder / "checkpoint.safetensors").exists()
+
+
+def test_every_flag_reaches_the_saved_config(tmp_path, capsys):
+    from memograd.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    argv = "--dataset moons --samples 120 --noise 0.3 --hidden 6,5 --activation tanh "
+    argv += "--dropout 0.1 --init he --bias-init uniform --loss hinge --optimizer sgd --lr 0.05 "
+    argv += "--momentum 0.8 --nesterov --weight-decay 0.01 --schedule cosine --warmup 1 "
+    argv += "--clip 2 --epochs 2 --batch-size 16 --patience 7 --val 0.2 --test 0.3 --seed 3 "
+    argv += "--float64 --eager --checkpoint-format npz --no-plots --json --out"
+    code, _, err = run(capsys, "train", *argv.split(), str(out))
+    assert code == 0, err
+    config = load_checkpoint(out / "checkpoint.npz").metadata["config"]
+    expected = dict(
+        dataset="moons", csv=None, n_samples=120, noise=0.3, hidden=[6, 5], activation="tanh",
+        dropout=0.1, init="he", bias_init="uniform", loss="hinge", optimizer="sgd", lr=0.05,
+        momentum=0.8, nesterov=True, weight_decay=0.01, schedule="cosine", warmup=1, clip=2.0,
+        epochs=2, batch_size=16, patience=7, val=0.2, test=0.3, seed=3, dtype="float64",
+        compile=False, checkpoint_format="npz",
+    )  # fmt: skip
+    assert {k: config[k] for k in expected} == expected

@@ -176,33 +176,17 @@ def config_from_args(args):
     if args.target and not args.csv:
         raise UsageError("--target goes with --csv FILE")
     d = _defaults()
+    # flags whose value goes into the TrainConfig field of the same name unchanged
+    same = (
+        "csv target task n_samples noise activation dropout init bias_init loss optimizer lr "
+        "momentum nesterov weight_decay schedule warmup clip batch_size val test seed"
+    ).split()
     cfg = TrainConfig(
+        **{name: getattr(args, name) for name in same},
         dataset=None if args.csv else (args.dataset or d.dataset),
-        csv=args.csv,
-        target=args.target,
-        task=args.task,
-        n_samples=args.n_samples,
-        noise=args.noise,
         hidden=list(args.hidden),
-        activation=args.activation,
-        dropout=args.dropout,
-        init=args.init,
-        bias_init=args.bias_init,
-        loss=args.loss,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        nesterov=args.nesterov,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        warmup=args.warmup,
-        clip=args.clip,
         epochs=args.epochs if args.epochs is not None else d.epochs,
-        batch_size=args.batch_size,
         patience=args.patience or None,
-        val=args.val,
-        test=args.test,
-        seed=args.seed,
         dtype="float64" if args.float64 else "float32",
         compile=not args.eager,
         checkpoint_format=args.checkpoint_format or d.checkpoint_format,
