@@ -212,7 +212,7 @@ def test_features_csv_matches_columns_by_name(tmp_path):
     with pytest.raises(DataError, match="missing feature column.*'c'"):
         load_features_csv(p, ("a", "c"))
     q = write(tmp_path, "1,2\n3,x\n", "q.csv")
-    with pytest.raises(DataError, match=r"q.csv, line 2, column 2: non-numeric 'x'"):
+    with pytest.raises(DataError, match=r"q.csv, line 2, column 2: non-numeric value 'x'"):
         load_features_csv(q, ("a", "b"))
 
 

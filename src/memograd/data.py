@@ -371,25 +371,9 @@ def load_csv(
         )
     t = _target_index(path, names, target, header)
     features = [j for j in range(width) if j != t]
-    X = np.empty((len(rows), len(features)), dtype=np.float64)
+    X = _feature_matrix(path, rows, features, names, width, header_line)
     labels: list[str] = []
-    for i, (line, cells) in enumerate(rows):
-        if len(cells) != width:
-            col = min(len(cells), width) + 1
-            raise DataError(
-                f"{path}, line {line}, column {col}: ragged row with {len(cells)} fields, "
-                f"expected {width} (as in line {header_line})"
-            )
-        for k, j in enumerate(features):
-            cell = cells[j]
-            value = _number(cell)
-            if value is None:
-                what = "missing value" if _is_missing(cell) else f"non-numeric value {cell!r}"
-                raise DataError(
-                    f"{path}, line {line}, column {j + 1} ({names[j]!r}): {what}; every feature "
-                    "must be a finite number (fill or drop the row, or encode the column)"
-                )
-            X[i, k] = value
+    for line, cells in rows:
         cell = cells[t]
         if _is_missing(cell):
             raise DataError(
@@ -469,21 +453,31 @@ def load_features_csv(
             )
         cols, extra = list(range(len(feature_names))), []
     width = len(names) if header else len(feature_names)
+    return _feature_matrix(path, rows, cols, names, width, header_line), extra
+
+
+def _feature_matrix(path, rows, cols, names, width, header_line) -> np.ndarray:
+    """Columns ``cols`` of the CSV ``rows`` (line, cells) as floats; a ragged row or a missing or
+    non-numeric cell raises DataError naming the file, line and column (and its header name)."""
     X = np.empty((len(rows), len(cols)), dtype=np.float64)
     for i, (line, cells) in enumerate(rows):
         if len(cells) != width:
             raise DataError(
                 f"{path}, line {line}, column {min(len(cells), width) + 1}: ragged row with "
-                f"{len(cells)} fields, expected {width}"
+                f"{len(cells)} fields, expected {width} (as in line {header_line})"
             )
         for k, j in enumerate(cols):
             value = _number(cells[j])
             if value is None:
-                what = "missing value" if _is_missing(cells[j]) else f"non-numeric {cells[j]!r}"
-                label = f" ({names[j]!r})" if header else ""
-                raise DataError(f"{path}, line {line}, column {j + 1}{label}: {what}")
+                cell = cells[j]
+                what = "missing value" if _is_missing(cell) else f"non-numeric value {cell!r}"
+                label = f" ({names[j]!r})" if names else ""
+                raise DataError(
+                    f"{path}, line {line}, column {j + 1}{label}: {what}; every feature must be "
+                    "a finite number (fill or drop the row, or encode the column)"
+                )
             X[i, k] = value
-    return X, extra
+    return X
 
 
 # ----------------------------------------------------------------------------- splits

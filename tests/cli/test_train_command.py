@@ -216,3 +216,36 @@ def test_every_flag_reaches_the_saved_config(tmp_path, capsys):
         compile=False, checkpoint_format="npz",
     )  # fmt: skip
     assert {k: config[k] for k in expected} == expected
+
+
+def test_eval_on_other_data_names_what_does_not_fit(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run(capsys, "train", *FAST, "--out", str(out), "--no-plots", "--json")[0] == 0
+    for other, pattern in [
+        ("iris", "takes 2 features (x1, x2), iris has 4; score it on data like 'moons'"),
+        ("diabetes", "does classification, diabetes is a regression"),
+        ("circles", "circles has classes"),
+    ]:
+        code, _, err = run(capsys, "eval", "--model", str(out), "--dataset", other)
+        assert code == 1 and err.count("\n") == 1 and pattern in err, err
+    code, stdout, err = run(capsys, "eval", "--model", str(out), "--dataset", "moons", "--json")
+    assert code == 0 and json.loads(stdout)["samples"] == 1000, err  # all rows of moons
+
+
+def test_predict_on_a_csv_that_does_not_fit_is_one_line_exit_1(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run(capsys, "train", *FAST, "--out", str(out), "--no-plots", "--json")[0] == 0
+    cases = [
+        ("x1,y\n0.5,1\n", "missing feature column(s) 'x2'; the model needs: x1, x2"),
+        ("0.5,1,2\n0.1,2,3\n", "3 columns and no header; the model needs 2 features"),
+        ("x1,x2\n0.5,oops\n", "line 2, column 2 ('x2'): non-numeric value 'oops'"),
+        ("", "empty file"),
+    ]
+    for text, pattern in cases:
+        rows = tmp_path / "rows.csv"
+        rows.write_text(text)
+        code, _, err = run(capsys, "predict", "--model", str(out), "--csv", str(rows))
+        assert code == 1 and err.count("\n") == 1 and pattern in err, err
+    rows.write_text("0.5,0.0\n-0.3,1.0\n")  # no header but the right width: taken in order
+    code, stdout, err = run(capsys, "predict", "--model", str(out), "--csv", str(rows), "--json")
+    assert code == 0 and len(json.loads(stdout)["predictions"]) == 2, err

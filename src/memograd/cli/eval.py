@@ -65,18 +65,27 @@ def evaluate_run(args):
     if args.csv or args.dataset:
         ds = load_csv(args.csv, args.target, task=task) if args.csv else load_dataset(args.dataset)
         if ds.task != task:
-            raise DataError(f"the model does {task}, the data is a {ds.task}")
-        if ds.n_features != len(pre["feature_names"]):
             raise DataError(
-                f"the model takes {len(pre['feature_names'])} features, the data has "
-                f"{ds.n_features}"
+                f"{args.model} does {task}, {ds.name} is a {ds.task}; score it on data like "
+                f"{pre.get('dataset')!r}, which it was trained on"
+            )
+        if ds.n_features != len(pre["feature_names"]):
+            names = pre["feature_names"]
+            shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+            raise DataError(
+                f"{args.model} takes {len(names)} features ({shown}), {ds.name} has "
+                f"{ds.n_features}; score it on data like {pre.get('dataset')!r}, which it was "
+                "trained on"
             )
         X = scaler.transform(ds.X).astype(model.config["dtype"])
         if task == "classification":
             index = {c: i for i, c in enumerate(classes)}
             unknown = sorted(set(ds.classes) - set(index))
             if unknown:
-                raise DataError(f"the data has classes the model never saw: {', '.join(unknown)}")
+                raise DataError(
+                    f"{ds.name} has classes {args.model} never saw: {', '.join(unknown)} "
+                    f"(it knows {', '.join(classes)})"
+                )
             y = np.array([index[ds.classes[k]] for k in ds.y], dtype=np.int64)
         else:
             ts = Standardizer.from_dict(pre["target_standardizer"])
