@@ -154,6 +154,8 @@ def test_without_the_safetensors_package_npz_is_the_fallback(tmp_path, monkeypat
     from memograd.train import TrainConfig
 
     assert TrainConfig().checkpoint_format == "npz"  # so `memograd train` writes checkpoint.npz
+    with pytest.raises(ValueError, match="safetensors needs the safetensors package.*npz"):
+        TrainConfig(checkpoint_format="safetensors").validate()
     for action, call in [
         ("reading", lambda: load_checkpoint(good)),
         ("writing", lambda: save_checkpoint(tmp_path / "d.safetensors", {}, META)),

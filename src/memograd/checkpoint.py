@@ -78,10 +78,10 @@ def _safetensors(path: Path, action: str):
     try:
         import safetensors.numpy
     except ImportError:
+        hint = "" if action == "reading" else "; or write a .npz checkpoint instead"
         raise CheckpointError(
             f"{path}: {action} a .safetensors checkpoint needs the safetensors package "
-            f"({_INSTALL}); without it use a .npz checkpoint (memograd train "
-            "--checkpoint-format npz)"
+            f"({_INSTALL}){hint}"
         ) from None
     return safetensors.numpy
 

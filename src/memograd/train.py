@@ -38,6 +38,7 @@ from memograd import __version__
 from memograd.checkpoint import (
     Checkpoint,
     default_format,
+    have_safetensors,
     load_checkpoint,
     require,
     save_checkpoint,
@@ -148,6 +149,11 @@ class TrainConfig:
             bad(f"weight decay must be >= 0, got {self.weight_decay}")
         if self.checkpoint_format not in ("safetensors", "npz"):
             bad(f"checkpoint format must be safetensors or npz, got {self.checkpoint_format!r}")
+        if self.checkpoint_format == "safetensors" and not have_safetensors():
+            bad(
+                "checkpoint format safetensors needs the safetensors package "
+                "(pip install 'memograd[checkpoint]'); or choose npz"
+            )
         if self.warmup < 0:
             bad(f"warmup must be >= 0 epochs, got {self.warmup}")
 
