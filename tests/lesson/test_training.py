@@ -6,7 +6,13 @@ from memograd.cli import UI
 from memograd.lesson import sections, training
 
 
-def test_training_section_is_registered_and_trains_for_real():
+def test_training_section_is_registered_and_trains_for_real(monkeypatch):
+    import memograd.tensor.compile
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the lesson says every step runs graph.backward: no compiled replay")
+
+    monkeypatch.setattr(memograd.tensor.compile, "compile_step", refuse)
     assert training in sections()
     data = training.compute({"quick": True})
     json.dumps(data)  # JSON-ready for memograd demo --json
