@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -39,6 +40,8 @@ def test_train_prints_progress_lines_and_a_summary(capsys):
     assert code == 0
     assert "epoch   1  train" in stdout and "samples/s" in stdout
     assert "test accuracy" in stdout and "parameters" in stdout
+    found = re.search(r"test accuracy +│ +([01]\.\d{4}) \((\d+) of 40\)", stdout)
+    assert found and abs(float(found[1]) * 40 - int(found[2])) < 0.01, stdout
 
 
 def test_eval_and_predict_use_the_run(tmp_path, capsys):

@@ -293,7 +293,9 @@ def summary_table(metrics: dict, files: dict | None = None):
     t.add_column("what", style="bold")
     t.add_column("value", justify="right")
     if "test_accuracy" in metrics:
-        t.add_row("test accuracy", f"{metrics['test_accuracy']:.4f}")
+        n = metrics.get("test_samples")
+        right = f" ({round(metrics['test_accuracy'] * n)} of {n})" if n else ""
+        t.add_row("test accuracy", f"{metrics['test_accuracy']:.4f}{right}")
     if "test_r2" in metrics:
         t.add_row("test R²", f"{metrics['test_r2']:.4f}")
     if "test_rmse" in metrics:
