@@ -214,6 +214,11 @@ def test_features_csv_matches_columns_by_name(tmp_path):
     q = write(tmp_path, "1,2\n3,x\n", "q.csv")
     with pytest.raises(DataError, match=r"q.csv, line 2, column 2: non-numeric value 'x'"):
         load_features_csv(q, ("a", "b"))
+    many = tuple(f"f{i}" for i in range(64))
+    with pytest.raises(
+        DataError, match=r"needs 64 features \(f0, f1, .*, f7, \.\.\. \(64 in all\)\)"
+    ):
+        load_features_csv(q, many)
 
 
 @settings(max_examples=30, deadline=None)

@@ -419,6 +419,12 @@ def load_csv(
     return Dataset(path.stem, X, y, CLASSIFICATION, feature_names, names[t], classes, str(path))
 
 
+def _listing(names, most: int = 8, show=str) -> str:
+    """``a, b, c, ... (64 in all)`` for an error message: the first ``most`` names."""
+    shown = ", ".join(map(show, list(names)[:most]))
+    return shown if len(names) <= most else f"{shown}, ... ({len(names)} in all)"
+
+
 def load_features_csv(
     path: str | os.PathLike, feature_names: tuple[str, ...] | list[str]
 ) -> tuple[np.ndarray, list[str]]:
@@ -438,7 +444,7 @@ def load_features_csv(
         if missing:
             raise DataError(
                 f"{path}, line {header_line}: missing feature column(s) "
-                f"{', '.join(map(repr, missing[:5]))}; the model needs: {', '.join(feature_names)}"
+                f"{_listing(missing, 5, repr)}; the model needs: {_listing(feature_names)}"
             )
         cols = [names.index(f) for f in feature_names]
         extra = [n for n in names if n not in feature_names]
@@ -449,7 +455,7 @@ def load_features_csv(
         if len(first) != len(feature_names):
             raise DataError(
                 f"{path}, line {header_line}: {len(first)} columns and no header; the model needs "
-                f"{len(feature_names)} features ({', '.join(feature_names)}); add a header line"
+                f"{len(feature_names)} features ({_listing(feature_names)}); add a header line"
             )
         cols, extra = list(range(len(feature_names))), []
     width = len(names) if header else len(feature_names)
