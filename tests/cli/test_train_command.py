@@ -252,3 +252,21 @@ def test_predict_on_a_csv_that_does_not_fit_is_one_line_exit_1(tmp_path, capsys)
     rows.write_text("0.5,0.0\n-0.3,1.0\n")  # no header but the right width: taken in order
     code, stdout, err = run(capsys, "predict", "--model", str(out), "--csv", str(rows), "--json")
     assert code == 0 and len(json.loads(stdout)["predictions"]) == 2, err
+
+
+def test_a_run_trained_on_a_relative_csv_path_evaluates_from_elsewhere(
+    tmp_path, capsys, monkeypatch
+):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 2))
+    (tmp_path / "d.csv").write_text(
+        "a,b,y\n" + "\n".join(f"{a:.4f},{b:.4f},{int(a > b)}" for a, b in X) + "\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    argv = ["--csv", "d.csv", "--target", "y", "--epochs", "2", "--no-plots", "--json"]
+    assert run(capsys, "train", *argv, "--out", "run")[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, stdout, err = run(capsys, "eval", "--model", str(tmp_path / "run"), "--json")
+    assert code == 0 and json.loads(stdout)["samples"] == 12, err

@@ -178,12 +178,14 @@ def config_from_args(args):
     d = _defaults()
     # flags whose value goes into the TrainConfig field of the same name unchanged
     same = (
-        "csv target task n_samples noise activation dropout init bias_init loss optimizer lr "
+        "target task n_samples noise activation dropout init bias_init loss optimizer lr "
         "momentum nesterov weight_decay schedule warmup clip batch_size val test seed"
     ).split()
     cfg = TrainConfig(
         **{name: getattr(args, name) for name in same},
         dataset=None if args.csv else (args.dataset or d.dataset),
+        # absolute, so that eval and --resume find the file from any working directory
+        csv=str(Path(args.csv).resolve()) if args.csv else None,
         hidden=list(args.hidden),
         epochs=args.epochs if args.epochs is not None else d.epochs,
         patience=args.patience or None,
