@@ -963,8 +963,15 @@ def plot_boundary(result: TrainResult, path: Path) -> Path:
         z = d.target_scaler.inverse(scores[:, :1])[:, 0].reshape(gx.shape)
         cs = ax.contourf(gx, gy, z, levels=20, cmap="viridis")
         fig.colorbar(cs, ax=ax, label=d.dataset.target_name)
-        ax.scatter(test[:, 0], test[:, 1], c="white", s=8, edgecolors="k", linewidths=0.3)
-        ax.set_title("Predicted surface, test points")
+        truth = d.target_scaler.inverse(d.y["test"][:, None].astype(np.float64))[:, 0]
+        ax.scatter(
+            test[:, 0], test[:, 1], c=truth, cmap="viridis", norm=cs.norm, s=16, edgecolors="w"
+        )
+        ax.set_title(
+            "Predicted surface; test points in their true colour "
+            f"(R² {result.metrics['test_r2']:.3f})",
+            fontsize=10,
+        )
     names = d.dataset.feature_names
     ax.set(xlabel=names[0], ylabel=names[1])
     return _save_png(fig, path)
