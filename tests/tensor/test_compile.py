@@ -108,6 +108,9 @@ def test_untraceable_code_is_reported():
     step = compile_step(lambda x: (mg.tensor(np.asarray(x.data) * 2) * w).sum(), [w])
     with pytest.raises(GraphError, match="converted to a plain numpy array"):
         step(np.ones(1, np.float32))
+    mask_step = compile_step(lambda x: (x * w)[x > 0].sum(), [w])
+    with pytest.raises(GraphError, match="boolean mask"):
+        mask_step(np.ones(1, np.float32))
     with pytest.raises(MemogradTypeError, match="requires_grad"):
         compile_step(lambda x: x, [mg.tensor([1.0])])
 

@@ -328,6 +328,12 @@ class _Recorder:
         return sym
 
     def getitem(self, sym: _Sym, key):
+        if any(k.dtype == bool for k in _syms(key)):
+            raise GraphError(
+                "compile_step: indexing with a boolean mask computed from the inputs gives "
+                "shapes that change from call to call; use mg.tensor.where(mask, x, 0) or the "
+                "eager engine"
+            )
         value = sym.v[_unwrap(key)]
         kind, base = self._result(value, [sym])
         out = self.new(kind, value, base)
