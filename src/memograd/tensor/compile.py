@@ -591,11 +591,6 @@ class CompiledStep:
             p.grad = g
         return float(last.loss)
 
-    def program(self, *inputs) -> _Compiled:
-        """The compiled program for these inputs' signature (``.source``, ``.buffer_bytes``)."""
-        self(*inputs)
-        return self._last
-
     @property
     def source(self) -> str:
         """The generated Python of the most recent signature."""
@@ -605,6 +600,12 @@ class CompiledStep:
     def buffer_bytes(self) -> int:
         """Bytes held between calls by the buffers of every compiled signature."""
         return sum(c.buffer_bytes for c in self._cache.values())
+
+    def __repr__(self) -> str:
+        return (
+            f"CompiledStep({len(self.params)} parameters, {len(self._cache)} signature(s), "
+            f"{self.buffer_bytes} buffer bytes)"
+        )
 
 
 class _Compiled:
