@@ -26,16 +26,22 @@ calls recorded too. The recording is then compiled:
 
 Costs and limits (say them plainly):
 
-* shapes are fixed per signature: a new batch size compiles again (kept in a small cache);
+* shapes are fixed per signature: a new batch size compiles again (one program per signature);
+  boolean-mask indexing by input-dependent masks (data-dependent shapes) is refused;
 * control flow that depends on values is frozen at record time (branches on data, ``.item()``),
-  and the eager engine's per-call checks of values (label range in cross_entropy) do not run:
-  an out-of-range label still fails as a numpy IndexError, a negative one wraps;
+  and so are random numbers drawn inside ``loss_fn`` (dropout: the eager check at compile time
+  reports the mismatch); the eager engine's per-call checks of values (label range in
+  cross_entropy) do not run: an out-of-range label still fails as a numpy IndexError, a
+  negative one wraps;
 * gradients are *set* on every call (as after ``zero_grad``), not accumulated; ``p.grad`` is a
   Tensor over a buffer the next call overwrites (copy it to keep it);
 * memory: the buffers stay allocated between calls (``step.buffer_bytes``), about the peak of one
   eager step, instead of being allocated and freed inside each call;
 * parameters are read through ``p.data`` at each call, so in-place optimizer updates and
-  ``load_state_dict`` are seen; tensors that ``loss_fn`` closes over are constants.
+  ``load_state_dict`` are seen; other tensors ``loss_fn`` closes over are constants (what is
+  computed from them alone is folded at record time);
+* first-order only, NumPy only (a library that converts arrays with ``np.asarray`` inside
+  ``loss_fn`` cannot be traced: a clear GraphError).
 """
 
 from __future__ import annotations
