@@ -148,3 +148,12 @@ def test_compiled_equals_eager_on_random_networks(widths, batch, act, loss, seed
     assert step(x, y) == pytest.approx(want_loss, rel=1e-12, abs=1e-12)
     for p, w in zip(ps, want):
         np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_step_has_no_float64_buffer():
+    ps = mlp_params([6, 5, 4], np.float32)
+    step = compile_step(lambda x, y: mg.tensor.cross_entropy(forward(ps, x), y), ps)
+    step(rng.normal(size=(3, 6)).astype(np.float32), np.array([0, 3, 1]))
+    arrays = [v for v in step._last.fn.__globals__.values() if isinstance(v, np.ndarray)]
+    assert arrays and all(a.dtype != np.float64 for a in arrays)
+    assert all(p.grad.dtype == np.float32 for p in ps)
