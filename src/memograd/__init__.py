@@ -40,6 +40,7 @@ _EXPORTS = {
     "grad": "memograd.tensor.functional",
     "value_and_grad": "memograd.tensor.functional",
     "vjp": "memograd.tensor.functional",
+    "compile_step": "memograd.tensor.compile",
     "gradcheck": "memograd.gradcheck",
     "nn": None,
     "optim": None,
