@@ -105,6 +105,11 @@ def test_terminal_output_no_color(capsys):
     assert not ANSI.search(out)
     assert "(2+1) = 3" in out and "path sum" in out and "equal" in out
     assert "1. The network" in out and "2. The chain rule" in out
+    # the summary repeats dL/dw11^1 exactly as section 3 printed it, in the same notation
+    path_sum = re.search(r"path sum = (\S+)", out).group(1)
+    flat = " ".join(out.split())  # rich wraps long lines at 80 columns
+    assert f"backprop's ∂L/∂w₁₁¹ = {path_sum} equals the sum of its 2 paths ({path_sum})" in flat
+    assert "w11^1" not in out
 
 
 def test_summary_states_the_notes_points_with_this_runs_numbers(quick_run):

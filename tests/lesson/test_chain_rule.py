@@ -71,3 +71,22 @@ def test_html_prints_two_equal_values_and_is_well_formed(capsys):
     bp = re.search(r'id="backprop">([^<]+)<', text).group(1)
     assert math.isclose(float(ps), float(bp), rel_tol=1e-12)
     assert math.isclose(float(bp), data["two_paths"]["backprop"], rel_tol=1e-12)
+
+
+def test_terminal_names_memo_hits_in_the_notes_notation_and_counts_the_cost(capsys):
+    from memograd.cli import UI
+
+    data = chain_rule.compute({})
+    chain_rule.render(data, UI(no_color=True))
+    out = capsys.readouterr().out
+    # every name as the rest of the lesson writes it (o₂₁, w₁₁¹), none in ASCII (o21, w11^1)
+    assert not re.search(r"[owbz]\d\d|\^", out), out
+    assert "∂L/∂ŷ · ∂ŷ/∂o₂₁ = ∂L/∂o₂₁ = -0.0386132" in out
+    c = data["cost"]
+    assert c["backprop"] == c["backprop_multiplications"] + c["backprop_additions"]
+    assert (
+        f"Backprop's {c['backprop']} = {c['backprop_multiplications']} multiplications "
+        f"(one per edge) + {c['backprop_additions']} additions" in out
+    )
+    # the notes' bracket, one path per line
+    assert out.count("+ ∂ŷ/∂o₂₂ · ∂o₂₂/∂o₁₁ · ∂o₁₁/∂w₁₁¹]") == 1

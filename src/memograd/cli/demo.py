@@ -46,6 +46,7 @@ def add_arguments(parser) -> None:
 def summary(data: dict) -> list[tuple[str, str]]:
     """The notes' summary, each point with a number this run measured: (HTML, plain text) pairs.
     Points whose sections did not run are left out."""
+    from memograd.lesson.chain_rule import exact
     from memograd.viz.notation import fmt
 
     out = []
@@ -64,7 +65,7 @@ def summary(data: dict) -> list[tuple[str, str]]:
             na=fmt(first["naive"]),
             nb=fmt(last["naive"]),
         )
-        out.append((text.replace("w11^1", "w<sub>11</sub><sup>1</sup>"), text))
+        out.append(_both(text))
     mt, memo = data.get("memo_table"), data.get("memoization")
     if mt or memo:
         parts = []
@@ -90,11 +91,18 @@ def summary(data: dict) -> list[tuple[str, str]]:
         two = cr["two_paths"]
         text = (
             f"Memoization stores each value once and reuses it: backprop's ∂L/∂w11^1 = "
-            f"{two['backprop']:.12g} equals the sum of its {two['count']} paths "
-            f"({two['path_sum']:.12g}). Backpropagation = chain rule + memoization."
+            f"{exact(two['backprop'])} equals the sum of its {two['count']} paths "
+            f"({exact(two['path_sum'])}). Backpropagation = chain rule + memoization."
         )
-        out.append((text.replace("w11^1", "w<sub>11</sub><sup>1</sup>"), text))
+        out.append(_both(text))
     return out
+
+
+def _both(text: str) -> tuple[str, str]:
+    """(HTML, terminal) forms of a summary point: w11^1 as w<sub>11</sub><sup>1</sup> and w₁₁¹."""
+    from memograd.viz.notation import html_name, unicode_name
+
+    return text.replace("w11^1", html_name("w11^1")), text.replace("w11^1", unicode_name("w11^1"))
 
 
 def run(args, ui) -> int:

@@ -83,24 +83,52 @@ def render(data: dict, ui) -> None:
     for k, (p, pre) in enumerate(zip(two["paths"], two["reused_prefixes"]), 1):
         ui.print(f" path {k}: " + " → ".join(unicode_name(n) for n in p["nodes"]))
         _print_path(ui, p, pre)
-    ui.print(f"  factored: ∂L/∂w₁₁¹ = {unicode_name(two['factored'])}")
-    ui.print(f"          = {two['factored_values']}")
-    ui.print(f"  path sum = {two['path_sum']:.15g}")
-    ui.print(f"  backprop = {two['backprop']:.15g}   (engine .grad {two['engine_grad']:.15g})")
+    ui.print(_bracket_lines("  factored: ∂L/∂w₁₁¹ = ", unicode_name(two["factored"])))
+    ui.print(_bracket_lines("                    = ", two["factored_values"]))
+    ui.print(f"  path sum = {exact(two['path_sum'])}")
+    ui.print(f"  backprop = {exact(two['backprop'])}   (engine .grad {exact(two['engine_grad'])})")
     verdict = "[bold green]equal[/]" if data["equal"] else "[bold red]DIFFERENT[/]"
     ui.print(f"  difference {two['difference']:.3g}: {verdict}")
-    for pre in two["reused_prefixes"]:
-        if pre["term"]:
-            users = ", ".join(unicode_name(u) for u in pre["users"][:3])
+    hits = [pre for pre in two["reused_prefixes"] if pre["term"]]
+    if hits:
+        ui.print(
+            "  [bold yellow]memo hits[/], the factors marked (memo): backprop already holds "
+            "their product\n  from the layer-2 weights' gradients; \"we don't need to "
+            'calculate again":'
+        )
+        for pre in hits:
+            users = ", ".join(unicode_name(u) for u in pre["users"])
             ui.print(
-                f"  [bold yellow]memo hit[/]: {pre['term']} = {fmt(pre['value'])} was already "
-                f"computed for ∂L/∂{users}…: we don't need to calculate it again"
+                f"    {_prefix_text(two, pre)} = {unicode_name(pre['term'])} = "
+                f"{fmt(pre['value'], 6)}  (stored for {users})"
             )
     c = data["cost"]
     ui.print(
-        f"All 15 gradients: path by path {c['naive']} operations ({c['paths']} paths), "
-        f"backprop {c['backprop']} (one multiply-add per edge): {c['ratio']:.2f}x fewer."
+        f"All {c['parameters']} gradients: path by path {fmt(c['naive'])} operations "
+        f"({c['paths']} paths), backprop {fmt(c['backprop'])}:\n{c['ratio']:.2f}× fewer. "
+        f"Backprop's {fmt(c['backprop'])} = {c['backprop_multiplications']} multiplications "
+        f"(one per edge) + {c['backprop_additions']} additions."
     )
+
+
+def _bracket_lines(head: str, formula: str) -> str:
+    """The notes' ``a [b + c]`` with one path per line, the ``+`` under the ``[``."""
+    if "[" not in formula:
+        return head + formula
+    at = len(head) + formula.index("[")
+    terms = formula.split(" + ")
+    return "\n".join([head + terms[0], *(" " * at + "+ " + t for t in terms[1:])])
+
+
+def exact(x: float) -> str:
+    """∂L/∂w11^1 printed in full wherever the lesson shows it (terminal, report, summary)."""
+    return f"{x:.15g}"
+
+
+def _prefix_text(two: dict, pre: dict) -> str:
+    """The memo-hit factors of a path, multiplied: ``∂L/∂ŷ · ∂ŷ/∂o₂₁``."""
+    path = next(p for p, q in zip(two["paths"], two["reused_prefixes"]) if q is pre)
+    return " · ".join(unicode_name(f) for f in path["factors"][: pre["upto"]])
 
 
 def _print_path(ui, p: dict, pre: dict | None = None) -> None:
@@ -267,15 +295,15 @@ def html(data: dict) -> str:
             [
                 [
                     "sum of the 2 path products (chain rule, path by path)",
-                    f'<span class="mono" id="path-sum">{two["path_sum"]:.15g}</span>',
+                    f'<span class="mono" id="path-sum">{exact(two["path_sum"])}</span>',
                 ],
                 [
                     "memoized backprop (<code>memograd.graph.backward</code>)",
-                    f'<span class="mono" id="backprop">{two["backprop"]:.15g}</span>',
+                    f'<span class="mono" id="backprop">{exact(two["backprop"])}</span>',
                 ],
                 [
                     "<code>.grad</code> after <code>L.backward()</code>",
-                    f'<span class="mono">{two["engine_grad"]:.15g}</span>',
+                    f'<span class="mono">{exact(two["engine_grad"])}</span>',
                 ],
                 ["difference", f"{two['difference']:.3g}"],
             ],
@@ -302,7 +330,7 @@ def html(data: dict) -> str:
                 "= sum of path prefixes",
                 "already computed for",
                 "naive: times recomputed",
-                "backprop: computed once, read",
+                "backprop: computed once, reused by (×)",
             ],
             rows,
             raw=True,
