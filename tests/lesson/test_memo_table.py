@@ -64,3 +64,18 @@ def test_render_and_html(capsys):
     info = check_report(build_report([(memo_table.KEY, memo_table.TITLE, memo_table.html(data))]))
     assert len(info["svgs"]) == 1
     assert "{" not in info["text"]  # no unformatted template left in names
+
+
+def test_operation_counts_match_the_cost_model_and_section_3_hits():
+    from memograd.lesson import chain_rule
+
+    data = memo_table.compute({})
+    cr = chain_rule.compute({})
+    cost = cr["cost"]
+    # counted by the trace, checked against memograd.paths.cost on the same graph
+    assert data["multiplications"] == data["edges"] == cost["backprop_multiplications"]
+    assert data["additions"] == cost["backprop_additions"] == 4
+    hits = {h["node"]: h["adjoint"] for h in data["section_3_hits"]}
+    for pre in cr["two_paths"]["reused_prefixes"]:
+        node = pre["term"].split("∂", 2)[2]  # '∂L/∂o21' -> 'o21'
+        assert math.isclose(hits[node], pre["value"], rel_tol=1e-12)

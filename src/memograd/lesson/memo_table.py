@@ -14,6 +14,7 @@ from __future__ import annotations
 from memograd.viz.notation import fmt, html_name, unicode_name
 
 KEY = "memo_table"
+SECTION_3_HITS = ("o21", "o22")
 TITLE = "The memo table: backward fills it node by node"
 
 
@@ -129,6 +130,15 @@ def compute(options: dict | None = None) -> dict:
         "summed_entries": [r["node"] for r in rows if len(r["sum_of"]) > 1],
         "reused_values": sum(r["reuse"] for r in interior),
         "path_products_naive": sum(r["paths_from_L"] for r in rows if r["kind"] == "parameter"),
+        # one multiplication per edge; an addition for every contribution after an entry's first
+        "multiplications": stats.edges,
+        "additions": sum(max(len(r["sum_of"]) - 1, 0) for r in rows),
+        # section 3's memo hits: the entries dL/dw11^1's two paths share with the layer-2 weights
+        "section_3_hits": [
+            {"node": r["node"], "step": r["step"], "adjoint": r["adjoint"]}
+            for r in rows
+            if r["node"] in SECTION_3_HITS
+        ],
     }
 
 
@@ -148,7 +158,7 @@ def render(data: dict, ui) -> None:
         ("= sum of", "left"),
         ("pushed to (reuse)", "left"),
         ("paths", "right"),
-        ("table", "right"),
+        ("alive", "right"),
     ):
         t.add_column(col, justify=just)
     for r in data["rows"]:
@@ -167,20 +177,35 @@ def render(data: dict, ui) -> None:
             str(r["table_after"]),
         )
     ui.print(t)
+    ui.print(
+        "paths = chain-rule paths from L to the node (how often path enumeration would "
+        "recompute ∂L/∂node); alive = entries in the table after the step."
+    )
     leaves = [r for r in data["rows"] if r["op"] == "leaf"]
     ui.print(
         f"…and {len(leaves)} leaves (15 parameters, 2 inputs): each reads its complete entry "
         "once and keeps it as .grad."
     )
     ui.print(
-        f"{data['nodes']} entries, each stored once; {data['edges']} multiply-adds (one per edge); "
-        f"at most {data['peak_entries']} entries alive at a time. Entries that sum two "
+        f"{data['nodes']} entries, each stored once; {data['multiplications']} multiplications "
+        f"(one per edge) and {data['additions']} additions; at most {data['peak_entries']} "
+        "entries alive at a time. Entries that sum two "
         f"contributions (the notes' both paths): "
         f"{', '.join(unicode_name(n) for n in data['summed_entries'])}. All "
         f"{data['path_products_naive']} paths from L to the 15 parameters start with ∂L/∂ŷ: "
         f"path by path it is multiplied through {data['path_products_naive']} times, here it "
         "is computed once."
     )
+    hits = "; ".join(
+        f"∂L/∂{unicode_name(h['node'])} = {fmt(h['adjoint'])} (step {h['step']})"
+        for h in data["section_3_hits"]
+    )
+    if hits:
+        ui.print(
+            f"Section 3's memo hits are entries of this table: {hits}. Each is computed once, "
+            "then used for the layer-2 weights and, through o₁₁ and o₁₂, for the layer-1 "
+            "weights such as w₁₁¹."
+        )
 
 
 def html(data: dict) -> str:
@@ -261,7 +286,8 @@ def html(data: dict) -> str:
             main,
             note(
                 f"<strong>{data['nodes']}</strong> entries, each stored exactly once; "
-                f"<strong>{data['edges']}</strong> multiply-adds, one per edge; at most "
+                f"<strong>{data['multiplications']}</strong> multiplications (one per edge) and "
+                f"<strong>{data['additions']}</strong> additions (where two paths meet); at most "
                 f"<strong>{data['peak_entries']}</strong> entries alive at a time. "
                 "The values agree with the engine's <code>.grad</code> (largest difference "
                 f"{fmt(data['max_grad_mismatch'])}).",
@@ -273,8 +299,24 @@ def html(data: dict) -> str:
             f"<strong>{data['path_products_naive']}</strong> paths from L to the 15 parameters "
             "starts with ∂L/∂ŷ: path by path it is multiplied through "
             f"{data['path_products_naive']} times; the memo table computes it once.</p>",
+            _hits_html(data),
             leaf_table,
         ]
+    )
+
+
+def _hits_html(data: dict) -> str:
+    """Where section 3's memo hits (∂L/∂o21, ∂L/∂o22) sit in this table."""
+    hits = "; ".join(
+        f"∂L/∂{html_name(h['node'])} = {fmt(h['adjoint'])} (step {h['step']})"
+        for h in data["section_3_hits"]
+    )
+    if not hits:
+        return ""
+    return (
+        f"<p>Section 3's memo hits are entries of this table: {hits}. Each is computed once, "
+        "then used for the layer-2 weights and, through o<sub>11</sub> and o<sub>12</sub>, for "
+        "the layer-1 weights such as w<sub>11</sub><sup>1</sup>.</p>"
     )
 
 
