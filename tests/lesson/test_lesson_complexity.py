@@ -32,3 +32,32 @@ def test_html_has_two_charts_and_the_numbers():
     info = check_report(build_report([(complexity.KEY, complexity.TITLE, complexity.html(data))]))
     assert len(info["svgs"]) == 2
     assert "135,105" in info["text"]  # naive ops at depth 10, as in the table
+
+
+def test_rows_are_the_complexity_commands_rows():
+    """One source for the counts: the section adds timings to `memograd complexity`'s rows."""
+    from memograd.cli.complexity import measure
+
+    data = complexity.compute({"quick": True})
+    timing = ("enumerate_seconds", "backprop_seconds", "max_difference")
+    counted = [{k: v for k, v in r.items() if k not in timing} for r in data["rows"]]
+    assert counted == measure(2, list(range(1, 11)))
+
+
+def test_terminal_table_fits_80_columns_without_cutting_a_number():
+    import io
+
+    from memograd.cli import UI
+
+    data = complexity.compute({"quick": True})
+    buf = io.StringIO()
+    ui = UI(no_color=True, stdout=buf)
+    ui.console.width = 80
+    complexity.render(data, ui)
+    out = buf.getvalue()
+    assert "…" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    for r in data["rows"]:
+        assert complexity.ratio_text(r["ratio"]) in out
+        if r["enumerate_seconds"] is not None:
+            assert f"{r['enumerate_seconds'] * 1e3:.1f}" in out
