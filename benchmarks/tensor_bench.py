@@ -4,10 +4,13 @@ Configurations: 784-256-256-10 with softmax cross-entropy at batch 1, 32, 256, 2
 with MSE at batch 32; ReLU hidden layers. Engines, in one run, on the same initial weights and
 data:
 
-* ``numpy floor``: a hand-written NumPy forward/backward/update of the same step (what a competent
-  person writes: in-place bias add and ReLU, fused softmax-cross-entropy gradient, ``np.dot``
-  rather than ``@`` (numpy's matmul skips BLAS for ``x.T @ g`` at batch 1: 10x slower), every
-  gradient computed and then every parameter updated);
+* ``numpy floor``: a hand-written NumPy forward/backward/update of the same step as a careful
+  person writes it for fixed shapes: every result in a buffer allocated once (positional ``out=``),
+  ``ufunc.reduce`` rather than the ``np.sum``/``np.mean`` wrappers, in-place bias add and ReLU,
+  fused softmax-cross-entropy gradient, ``np.dot`` rather than ``@`` (numpy's matmul skips BLAS
+  for ``x.T @ g`` at batch 1: 10x slower), transposed views made once;
+* ``numpy plain``: the same step written plainly (a fresh array per result, ``np.sum``,
+  ``np.mean``, keyword ``out=``), for scale: what buffer reuse and direct ufunc calls buy;
 * ``memograd compile_step``: ``mg.tensor.compile_step`` (recorded once, replayed into buffers);
 * ``memograd eager``: the Tensor engine op by op (``loss.backward()``);
 * PyTorch (CPU, ``torch.set_num_threads(1)``), MyGrad and HIPS autograd when installed.
@@ -17,7 +20,8 @@ The SGD update is the same in-place NumPy code for the NumPy-based engines (``g 
 step time of a block of steps (sized to ~20 ms), engines interleaved in a shuffled order each
 round, BLAS threads fixed to 1 with threadpoolctl, after warm-up. Memory: tracemalloc peak of one
 step above what was allocated before it (NumPy reports its buffers to tracemalloc); for
-compile_step plus its persistent buffers; PyTorch allocates in C++ (not traced): n/a.
+compile_step and the floor plus their persistent buffers; PyTorch allocates in C++ (not
+traced): n/a.
 
     python benchmarks/tensor_bench.py [--rounds 15] [--out benchmarks/results/tensor.md]
 """
@@ -75,6 +79,78 @@ def data(sizes, loss, batch, seed=1):
 
 # ----------------------------------------------------------------------------- the engines
 def numpy_floor(params, x, y, loss):
+    """The floor: what a careful NumPy programmer writes for a fixed-shape step. Every result
+    goes into a buffer allocated once (``out=``, positional), reductions call ``ufunc.reduce``
+    directly (``np.sum`` and ``np.mean`` are Python wrappers costing 1-3 us on small arrays),
+    transposes are views made once, ``np.dot`` rather than ``@``, the loss value computed once."""
+    Ws, bs = params[0::2], params[1::2]
+    L = len(Ws)
+    n = len(x)
+    rows = np.arange(n)
+    lr = np.float32(LR)
+    inv_n = np.float32(1.0 / n)
+    f32 = np.float32
+    zs = [np.empty((n, W.shape[1]), f32) for W in Ws]  # pre-activations, ReLU'd in place
+    masks = [np.empty(z.shape, bool) for z in zs[:-1]]
+    gWs = [np.empty_like(W) for W in Ws]
+    gbs = [np.empty_like(b) for b in bs]
+    gins = [None] + [np.empty((n, W.shape[0]), f32) for W in Ws[1:]]  # adjoint of layer input
+    WT = [W.T for W in Ws]  # views: stay valid, the update is in place
+    hT = [x.T] + [z.T for z in zs]
+    m, s = np.empty((n, 1), f32), np.empty((n, 1), f32)
+    e = np.empty(zs[-1].shape, f32)
+    dot, add, sub, mul, div = np.dot, np.add, np.subtract, np.multiply, np.true_divide
+    maximum, greater, exp = np.maximum, np.greater, np.exp
+    add_reduce, max_reduce = np.add.reduce, np.maximum.reduce
+    two_n = f32(2.0 / e.size)
+
+    def step():
+        h = x
+        for i in range(L):
+            z = zs[i]
+            dot(h, Ws[i], z)
+            add(z, bs[i], z)
+            if i < L - 1:
+                maximum(z, 0, out=z)
+            h = z
+        g = e
+        if loss == "ce":
+            max_reduce(z, 1, None, m, True)
+            sub(z, m, e)
+            exp(e, e)
+            add_reduce(e, 1, None, s, True)
+            value = (np.log(s[:, 0]) + m[:, 0] - z[rows, y]).sum() * inv_n
+            div(e, s, e)
+            e[rows, y] -= 1
+            mul(e, inv_n, e)
+        else:
+            sub(z, y, e)
+            value = np.vdot(e, e) / e.size
+            mul(e, two_n, e)
+        for i in range(L - 1, -1, -1):
+            dot(hT[i], g, gWs[i])
+            add_reduce(g, 0, None, gbs[i])
+            if i:
+                gi, mask = gins[i], masks[i - 1]
+                dot(g, WT[i], gi)
+                greater(zs[i - 1], 0, mask)
+                mul(gi, mask, gi)
+                g = gi
+        for i in range(L):
+            gW, gb = gWs[i], gbs[i]
+            mul(gW, lr, gW)
+            sub(Ws[i], gW, Ws[i])
+            mul(gb, lr, gb)
+            sub(bs[i], gb, bs[i])
+        return value
+
+    step.extra_bytes = lambda: sum(a.nbytes for a in (*zs, *masks, *gWs, *gbs, *gins[1:], m, s, e))
+    return step
+
+
+def numpy_plain(params, x, y, loss):
+    """The same step written plainly: a fresh array per result, ``np.sum``/``np.mean``/``.max``
+    (their Python wrappers cost ~1-3 us each on small arrays), keyword ``out=``."""
     Ws, bs = params[0::2], params[1::2]
     L = len(Ws)
     n = len(x)
@@ -222,7 +298,9 @@ def mygrad_step(params, x, y, loss):
         value = softmax_crossentropy(h, y) if loss == "ce" else mygrad.mean((h - y) ** 2)
         value.backward()
         for p in T:
-            p.data -= lr * p.grad
+            g = p.grad
+            g *= lr
+            p.data -= g
         return value.item()
 
     return step
@@ -253,7 +331,8 @@ def autograd_step(params, x, y, loss):
     def step():
         value, grads = value_and_grad(P)
         for p, g in zip(P, grads):
-            p -= lr * g
+            g *= lr
+            p -= g
         return float(value)
 
     return step
@@ -261,6 +340,7 @@ def autograd_step(params, x, y, loss):
 
 ENGINES = [
     ("numpy floor", numpy_floor, None),
+    ("numpy plain", numpy_plain, None),
     ("memograd compile_step", memograd_compiled, None),
     ("memograd eager", memograd_eager, None),
     ("torch", torch_step, "torch"),
