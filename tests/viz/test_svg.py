@@ -91,3 +91,27 @@ def test_text_is_escaped():
     svg = graph_svg([Node("a", "<&>")], [], title="a < b & c")
     root = ET.fromstring(svg)
     assert "<&>" in "".join(root.itertext())
+
+
+def test_every_edge_label_sits_on_a_white_plate_drawn_after_the_edges():
+    """The edge would otherwise run through the label (between w's subscript and superscript)."""
+    nodes, edges = mlp_2221()
+    p1 = {("x1", "o11"), ("o11", "o21")}
+    root = ET.fromstring(graph_svg(nodes, edges, highlights=[Highlight(p1, label="p")]))
+    group = root.find(f"{NS}g")
+    children = list(group)
+    labels = [
+        i
+        for i, el in enumerate(children)
+        if el.tag == NS + "text" and "=" in "".join(el.itertext())
+    ]
+    assert len(labels) == sum(1 for e in edges if e.label)
+    last_edge = max(i for i, el in enumerate(children) if el.tag == NS + "path")
+    for i in labels:
+        plate = children[i - 1]
+        assert plate.tag == NS + "rect" and plate.get("fill") == "#ffffff"
+        assert i - 1 > last_edge  # on top of every edge, highlighted ones included
+        # centred on the label and wide enough for its text
+        x, w = float(plate.get("x")), float(plate.get("width"))
+        assert abs(x + w / 2 - float(children[i].get("x"))) < 0.2
+        assert w >= 4 * len("w11=0.25")

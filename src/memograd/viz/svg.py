@@ -340,6 +340,16 @@ def graph_svg(
             if e.value is not None:
                 text += ("=" if e.label else "") + _html.escape(fmt(e.value, 3))
             color = highlights[ks[0]].color if ks else "#495057"
+            # a white plate under the label: the edge (and a highlighted stroke) would otherwise
+            # run through it, between a name's subscript and superscript
+            plain = (_plain(e.label) if e.label else "") + (
+                ("=" if e.label else "") + fmt(e.value, 3) if e.value is not None else ""
+            )
+            bw = _text_width(plain, 11) * 0.92 + 4
+            labels.append(
+                f'<rect x="{lx - bw / 2:.1f}" y="{ly - 7:.1f}" width="{bw:.1f}" height="15" '
+                'rx="3" fill="#ffffff" fill-opacity="0.9"/>'
+            )
             labels.append(
                 f'<text x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="middle" font-size="11" '
                 f'fill="{color}" stroke="#ffffff" stroke-width="3.5" paint-order="stroke" '
