@@ -50,3 +50,26 @@ def test_render_and_html(capsys):
     for n in data["neurons"]:
         assert fmt(n["o"]) in info["text"]
     assert fmt(data["L"]) in info["text"]
+
+
+def test_forward_table_names_each_weighted_sum_and_fits_80_columns():
+    """Section 3 speaks of σ'(z₂₁) and σ'(z₃₁): the forward pass introduces those names."""
+    import io
+
+    from memograd.cli import UI
+    from memograd.lesson import network
+
+    data = network.compute({})
+    buf = io.StringIO()
+    ui = UI(no_color=True, stdout=buf)
+    ui.console.width = 80
+    network.render(data, ui)
+    lines = buf.getvalue().splitlines()
+    for z in ("z₁₁", "z₁₂", "z₂₁", "z₂₂", "z₃₁"):
+        row = next(line for line in lines if f"{z} = " in line)
+        assert row.rstrip("│ ").endswith(
+            network.fmt(
+                next(n["o"] for n in data["neurons"] if network.unicode_name(n["z_label"]) == z)
+            )
+        )
+    assert max(len(line) for line in lines) <= 80

@@ -83,7 +83,8 @@ def render(data: dict, ui) -> None:
     sizes = "-".join(map(str, data["net"]))
     ui.print(
         f"The notes' network {sizes}: inputs x₁, x₂; layer 1 (o₁₁, o₁₂); layer 2 (o₂₁, o₂₂); "
-        f"output ŷ; loss L = (ŷ - y)². Activation σ everywhere; weights seeded ({data['seed']})."
+        f"output ŷ; loss L = (ŷ - y)². Activation σ everywhere; weights drawn with seed "
+        f"{data['seed']}."
     )
     ui.print("Every neuron has (inputs + 1) trainable parameters:")
     t = Table()
@@ -96,8 +97,8 @@ def render(data: dict, ui) -> None:
     ui.print(t)
     x = ", ".join(f"{unicode_name(k)} = {fmt(v)}" for k, v in data["inputs"].items())
     ui.print(f"Forward pass with {x} and target y = {fmt(data['target'])}:")
-    f = Table(show_header=True)
-    f.add_column("neuron")
+    f = Table(show_header=True, padding=(0, 1, 0, 0))
+    f.add_column("o")
     f.add_column("z = Σ w·input + b")
     f.add_column("o = σ(z)", justify="right")
     for n in data["neurons"]:
@@ -105,7 +106,10 @@ def render(data: dict, ui) -> None:
             _term(w, xv) for w, xv in zip(n["weights"].values(), n["inputs"].values())
         )
         (b,) = n["bias"].values()
-        f.add_row(unicode_name(n["name"]), f"{terms} + {_num(b)} = {fmt(n['z'])}", fmt(n["o"]))
+        z = unicode_name(n["z_label"])
+        f.add_row(
+            unicode_name(n["name"]), f"{z} = {terms} + {_num(b)} = {fmt(n['z'])}", fmt(n["o"])
+        )
     ui.print(f)
     ui.print(
         f"ŷ = {fmt(data['yhat'])},  L = (ŷ - y)² = ({fmt(data['yhat'])} - {fmt(data['target'])})² "
@@ -127,7 +131,7 @@ def html(data: dict) -> str:
         edges,
         title="The notes' 2-2-2-1 network: forward pass",
         layer_titles=layer_titles(ex.model),
-        caption="weight w_ij^k: from neuron i of layer k-1 to neuron j of layer k; "
+        caption="weight wᵢⱼᵏ: from neuron i of layer k-1 to neuron j of layer k; "
         "under each neuron: its output, then its bias",
     )
     rows = []
