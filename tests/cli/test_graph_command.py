@@ -58,7 +58,10 @@ def test_graphviz_missing_is_said_clearly(capsys, monkeypatch):
     assert main(["graph", "--engine", "graphviz"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'dot' program is not installed" in err
-    assert "--format svg" in err
+    assert "without --engine graphviz" in err
+    # and the default, memograd's own layout, still works with no Graphviz at all
+    assert main(["graph", "--format", "svg"]) == 0
+    ET.fromstring(capsys.readouterr().out)
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")

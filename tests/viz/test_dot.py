@@ -36,5 +36,5 @@ def test_render_with_graphviz():
 
 def test_render_without_graphviz_says_so(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(GraphvizMissingError, match="not installed.*--format svg"):
+    with pytest.raises(GraphvizMissingError, match="not installed.*without --engine graphviz"):
         render("digraph g {}")

@@ -2,7 +2,7 @@
 
 Writing DOT needs nothing. Turning it into a picture needs Graphviz's ``dot`` program; when it is
 not installed, :func:`render` raises :class:`GraphvizMissingError` saying so and pointing to the
-project's own SVG (``--format svg``), which needs nothing.
+project's own SVG layout (``memograd graph`` without ``--engine graphviz``), which needs nothing.
 """
 
 from __future__ import annotations
@@ -98,9 +98,10 @@ def render(dot_text: str, fmt_: str = "svg", timeout: float = 60.0) -> str:
     exe = shutil.which("dot")
     if exe is None:
         raise GraphvizMissingError(
-            "Graphviz's 'dot' program is not installed, so DOT cannot be rendered here; "
-            "install Graphviz (e.g. apt-get install graphviz) or use memograd's own SVG drawing "
-            "(memograd graph --format svg), which needs nothing"
+            f"Graphviz's 'dot' program is not installed, so DOT cannot be rendered to {fmt_} "
+            "here; install Graphviz (e.g. apt-get install graphviz), or use memograd's own SVG "
+            "layout, which needs nothing (memograd graph without --engine graphviz; "
+            "--format dot still writes the DOT text)"
         )
     proc = subprocess.run(
         [exe, f"-T{fmt_}"], input=dot_text, capture_output=True, text=True, timeout=timeout
