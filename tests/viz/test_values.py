@@ -5,6 +5,7 @@ import pytest
 from memograd.errors import MemogradValueError
 from memograd.scalar.nn import notes_network
 from memograd.scalar.value import Value
+from memograd.viz.notation import fmt
 from memograd.viz.values import model_svg, network_graph, value_graph, value_svg
 
 
@@ -104,8 +105,15 @@ def test_jupyter_html_of_an_explanation():
     import memograd as mg
 
     ex = notes_network()
-    html = mg.explain(ex.loss, "w11^1")._repr_html_()
+    e = mg.explain(ex.loss, "w11^1")
+    html = e._repr_html_()
     assert html.startswith("<div><svg") and "path sum" in html
+    root = ET.fromstring(html)  # well-formed: the SVG and the table parse as one XML tree
+    assert len(root.findall(".//{http://www.w3.org/2000/svg}svg")) == 1
+    rows = root.findall(".//tr")[1:]
+    assert [r.findall("td")[2].text for r in rows] == [fmt(p.product, 6) for p in e.paths]
+    # names in the notes' notation, as in the report: o<sub>21</sub>, w<sub>11</sub><sup>1</sup>
+    assert "∂o<sub>21</sub>/∂o<sub>11</sub>" in html and "w11^1" not in html.split("</svg>")[1]
 
 
 def test_edges_on_paths_is_forward_reachability():

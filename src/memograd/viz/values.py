@@ -259,11 +259,11 @@ def explanation_svg(explanation, max_paths: int = 12) -> str:
 
 def explanation_html(explanation) -> str:
     """HTML for Jupyter: the paths picture, each path's factors, the sum and the backprop value."""
-    import html as _html
+    from memograd.viz.notation import html_name
 
     rows = []
     for k, p in enumerate(explanation.paths[:50], 1):
-        factors = " · ".join(f"{_html.escape(f.name)} = {fmt(f.value, 6)}" for f in p.factors)
+        factors = " · ".join(f"{html_name(f.name)} = {fmt(f.value, 6)}" for f in p.factors)
         rows.append(f"<tr><td>{k}</td><td>{factors}</td><td>{fmt(p.product, 6)}</td></tr>")
     more = (
         f"<tr><td colspan='3'>… {explanation.count - 50} more paths</td></tr>"
@@ -278,8 +278,8 @@ def explanation_html(explanation) -> str:
         + "</tbody></table>"
         f"<p>path sum = {explanation.path_sum:.15g}; backprop = {explanation.backprop:.15g}; "
         f"difference {explanation.difference:.3g}</p>"
-        f"<p>factored: {_html.escape(explanation.target)} = "
-        f"{_html.escape(explanation.factored)}</p></div>"
+        f"<p>factored: {html_name(explanation.target)} = "
+        f"{html_name(explanation.factored)}</p></div>"
     )
 
 
