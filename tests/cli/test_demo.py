@@ -151,3 +151,25 @@ def test_headless_chromium_renders_the_report(quick_run, tmp_path):
     stats = pixel_stats(screenshot(out, tmp_path / "report.png", size=(1100, 3000)))
     assert stats["nonwhite"] > 0.05, stats  # a blank page is 0
     assert stats["coloured"] > 0.001, stats  # highlighted paths, charts
+
+
+def test_out_naming_a_folder_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    from memograd.lesson import network
+
+    def never(options):
+        raise AssertionError("the lesson ran although --out was unusable")
+
+    monkeypatch.setattr(network, "compute", never)
+    for out in (str(tmp_path), str(tmp_path / "new") + "/"):
+        assert main(["demo", "--only", "network", "--out", out]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is a folder; give a file name" in err
+
+
+def test_unwritable_report_is_one_line_and_exit_1(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = main(["demo", "--quick", "--only", "network", "--out", str(blocker / "r.html")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert f"cannot write the report to {blocker / 'r.html'}" in err

@@ -105,6 +105,17 @@ def _both(text: str) -> tuple[str, str]:
     return text.replace("w11^1", html_name("w11^1")), text.replace("w11^1", unicode_name("w11^1"))
 
 
+def _check_out(out: str) -> None:
+    """--out names a file: refuse a folder before minutes of work, not after."""
+    import os
+
+    if out.endswith(("/", os.sep)) or Path(out).is_dir():
+        raise UsageError(
+            f"--out: {out} is a folder; give a file name, e.g. "
+            f"{os.path.join(out, 'memograd-report.html')}"
+        )
+
+
 def run(args, ui) -> int:
     from memograd.lesson import sections
     from memograd.viz.report import esc
@@ -119,6 +130,8 @@ def run(args, ui) -> int:
                 f"--only: unknown section {', '.join(unknown)}; available: {', '.join(known)}"
             )
         chosen = [s for s in chosen if s.KEY in wanted]
+    if args.out:
+        _check_out(args.out)
     options = {"quick": bool(args.quick)}
     debug = bool(getattr(args, "debug", False))
     data, fragments, failed = {}, [], []
@@ -162,7 +175,10 @@ def run(args, ui) -> int:
                 ("summary", "Summary: the notes' three points, measured", f"<ol>{items}</ol>")
             )
 
-        path = Path(write_report(args.out, fragments)).resolve()
+        try:
+            path = Path(write_report(args.out, fragments)).resolve()
+        except OSError as exc:
+            raise OSError(f"cannot write the report to {args.out}: {exc.strerror or exc}") from None
         data["report"] = str(path)
         if not args.json:
             ui.print(f"\nReport written to [bold]{path}[/]")
