@@ -72,8 +72,8 @@ def summary(data: dict) -> list[tuple[str, str]]:
         if memo and "naive_38" in memo:
             n38 = memo["naive_38"]
             parts.append(
-                f"naive fib(38) would make {fmt(n38['calls_predicted'])} calls where the memo "
-                f"table needs {fmt(n38['memo_calls_counted'])}"
+                f"naive fib(38) would make {fmt(n38['calls_predicted'])} calls where @memoize "
+                f"makes {fmt(n38['memo_calls_counted'])}"
             )
         cost = (data.get("chain_rule") or {}).get("cost")
         if mt and cost:
