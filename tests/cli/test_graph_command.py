@@ -100,7 +100,7 @@ def test_wrt_highlights_every_path_of_w11_1(view, n_edges, capsys):
     # neuron view: w11^1->o11, o11->o21, o11->o22, o21->yhat, o22->yhat, yhat->L;
     # op view: w->z11->o11, o11->z21->o21, o11->z22->o22, o2x->z31 (2), z31->yhat->(yhat-y)->L
     assert len(hot) == n_edges
-    assert "the 2 chain-rule path(s) from L to w₁₁¹" in "".join(root.itertext())
+    assert "the 2 chain-rule paths from L to w₁₁¹" in "".join(root.itertext())
 
 
 def test_wrt_in_dot_and_unknown_name(capsys):

@@ -48,3 +48,21 @@ def test_strict_xml_parse_of_the_whole_document():
 def test_checker_catches_broken_reports(bad, message):
     with pytest.raises(MemogradValueError, match=message):
         check_report(build_report([("x", "X", bad)]))
+
+
+def test_a_wide_figure_shrinks_only_so_far_then_scrolls():
+    import xml.etree.ElementTree as ET
+
+    from memograd.viz.report import MIN_SCALE
+
+    nodes, edges = mlp_2221()
+    svg = graph_svg(nodes, edges)
+    fig = ET.fromstring(figure(svg, "cap"))
+    box = fig.find("div")
+    assert box.get("class") == "scroll"
+    (drawn,) = list(box)
+    width = float(drawn.get("width"))
+    assert drawn.get("style") == f"min-width: {width * MIN_SCALE:.0f}px"
+    # an SVG that brings its own style is left as it is (no duplicate attribute)
+    styled = '<svg xmlns="http://www.w3.org/2000/svg" width="900" style="x"><g/></svg>'
+    ET.fromstring(figure(styled))

@@ -135,7 +135,7 @@ def _paths_highlight(nodes, edges, name: str, ex, view: str):
     return Highlight(
         edges_on_paths(edges, name),
         nodes={name},
-        label=f"the {n} chain-rule path(s) from L to {unicode_name(name)}",
+        label=f"the {n} chain-rule path{'' if n == 1 else 's'} from L to {unicode_name(name)}",
         color="#d9480f",
     )
 

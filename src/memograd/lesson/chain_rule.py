@@ -161,19 +161,21 @@ def _product_html(p: dict, pre: dict | None = None, skip_first: int = 0) -> str:
 
 
 def _values_table(p: dict, pre: dict | None = None) -> str:
+    """A path's factors with their local derivatives and values; with ``pre``, a fourth column
+    marks the memo-hit factors."""
     from memograd.viz.report import table
 
     upto = (pre or {}).get("upto", 0)
     rows, cls = [], []
     for i, (pair, formula, value) in enumerate(zip(p["pairs"], p["formulas"], p["values"])):
-        rows.append(
-            [_frac_of(pair), html_name(formula), fmt(value, 6), "memo hit" if i < upto else ""]
-        )
+        row = [_frac_of(pair), html_name(formula), fmt(value, 6)]
+        rows.append(row + (["memo hit" if i < upto else ""] if pre else []))
         cls.append("hit" if i < upto else "")
-    rows.append(["<strong>product</strong>", "", f"<strong>{fmt(p['product'], 6)}</strong>", ""])
+    product = ["<strong>product</strong>", "", f"<strong>{fmt(p['product'], 6)}</strong>"]
+    rows.append(product + ([""] if pre else []))
     cls.append("")
     return table(
-        ["factor", "local derivative", "value", ""],
+        ["factor", "local derivative", "value", *(["memo"] if pre else [])],
         rows,
         raw=True,
         left=(0, 1, 3),

@@ -177,10 +177,21 @@ def table(
     return "".join(out)
 
 
+MIN_SCALE = 0.75  # a figure shrinks to fit the page down to this scale, then scrolls sideways
+
+
 def figure(svg: str, caption: str = "") -> str:
-    """An inline SVG (markup) with a caption."""
+    """An inline SVG (markup) with a caption. A wide picture shrinks to the page's width but not
+    below ``MIN_SCALE`` of its size (its labels would become unreadable): past that, it scrolls."""
     cap = f"<figcaption>{caption}</figcaption>" if caption else ""
-    return f"<figure>{svg}{cap}</figure>"
+    m = _SVG_WIDTH.match(svg)
+    if m and "style=" not in svg[: svg.find(">")]:
+        floor = float(m["width"]) * MIN_SCALE
+        svg = f'{m[0]} style="min-width: {floor:.0f}px"{svg[m.end() :]}'
+    return f'<figure><div class="scroll">{svg}</div>{cap}</figure>'
+
+
+_SVG_WIDTH = re.compile(r'\s*<svg\b[^>]*?\swidth="(?P<width>[\d.]+)"')
 
 
 def png_figure(png: bytes, alt: str, caption: str = "") -> str:
