@@ -84,8 +84,21 @@ def test_report_contains_the_numbers_of_the_json(quick_run):
     wanted += [fmt(v, 6) for p in cr["two_paths"]["paths"] for v in p["values"]]
     wanted += [fmt(cr["one_path"]["paths"][0]["product"], 6)]
     wanted += [str(cr["cost"]["naive"]), str(cr["cost"]["backprop"])]
+    wanted += [fmt(r["paths_to_w11^1"]) for r in cx["rows"]] + [fmt(r["edges"]) for r in cx["rows"]]
+    wanted += [fmt(h["adjoint"]) for h in memo["section_3_hits"]]
+    wanted += [str(memo["multiplications"]), str(memo["additions"]), str(memo["peak_entries"])]
     if "memoization" in data:
-        wanted += ["63,245,986", "126,491,971"]
+        m = data["memoization"]
+        wanted += [fmt(m["notes_call"]["value"]), fmt(m["naive_38"]["calls_predicted"])]
+        wanted += [str(m["notes_call"]["calls"]), str(m["notes_call"]["hits"])]
+        for run in m["comparison"]["runs"].values():
+            wanted += [fmt(run["value"]), fmt(run["calls"])]
+            if run["hits"] is not None:
+                wanted.append(fmt(run["hits"]))
+    if "training" in data:
+        t = data["training"]
+        wanted += [t["architecture"], str(t["parameters"]), f"{t['test_accuracy']:.3f}"]
+        wanted += [f"{t['samples_per_second']:,}", str(t["steps"])]
     missing = [w for w in wanted if w not in text]
     assert not missing, missing
 
