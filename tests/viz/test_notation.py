@@ -39,3 +39,10 @@ def test_fmt():
     assert fmt(1.5e-7) == "1.500e-07"
     assert fmt(0.0) == "0" and fmt(None) == ""
     assert fmt(123456.7) == "123,457"
+
+
+def test_term_puts_negative_numbers_in_parentheses():
+    from memograd.viz.notation import fmt, term
+
+    assert term(-0.15885683833831) == "(-0.1589)" and term(0.5159) == fmt(0.5159) == "0.5159"
+    assert term(-0.00538722908864124, 6) == "(-0.00538723)"

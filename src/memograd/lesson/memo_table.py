@@ -11,16 +11,11 @@ paths from L to each node: how many times path enumeration would recompute the s
 
 from __future__ import annotations
 
-from memograd.viz.notation import fmt, html_name, unicode_name
+from memograd.viz.notation import fmt, html_name, term, unicode_name
 
 KEY = "memo_table"
 SECTION_3_HITS = ("o21", "o22")
 TITLE = "The memo table: backward fills it node by node"
-
-
-def _num(x) -> str:
-    """A term of a sum: negatives in parentheses."""
-    return f"({fmt(x)})" if x < 0 else fmt(x)
 
 
 def _entry(name: str) -> str:
@@ -217,7 +212,7 @@ def html(data: dict) -> str:
             continue
         summed = (
             " + ".join(
-                f"{_num(c['share'])} <small>(from {html_name(c['from'])})</small>"
+                f"{term(c['share'])} <small>(from {html_name(c['from'])})</small>"
                 for c in r["sum_of"]
             )
             or "seed 1"
@@ -258,7 +253,7 @@ def html(data: dict) -> str:
             html_name(r["node"]),
             r["step"],
             fmt(r["adjoint"]),
-            " + ".join(_num(c["share"]) for c in r["sum_of"]),
+            " + ".join(term(c["share"]) for c in r["sum_of"]),
             r["paths_from_L"],
         ]
         for r in leaves

@@ -7,7 +7,7 @@ the same numbers as ``memograd explain`` with its default seed.
 
 from __future__ import annotations
 
-from memograd.viz.notation import fmt, html_name, unicode_name
+from memograd.viz.notation import fmt, html_name, term, unicode_name
 
 KEY = "network"
 TITLE = "The network: 2-2-2-1, 15 parameters, one forward pass"
@@ -22,13 +22,8 @@ def example(net=NET, seed: int = SEED):
     return notes_network(net=net, activation="sigmoid", loss="mse", seed=seed)
 
 
-def _num(x) -> str:
-    """A number inside a formula: negatives in parentheses."""
-    return f"({fmt(x)})" if x < 0 else fmt(x)
-
-
 def _term(w, x) -> str:
-    return f"{_num(w)}·{_num(x)}"
+    return f"{term(w)}·{term(x)}"
 
 
 def compute(options: dict | None = None) -> dict:
@@ -108,7 +103,7 @@ def render(data: dict, ui) -> None:
         (b,) = n["bias"].values()
         z = unicode_name(n["z_label"])
         f.add_row(
-            unicode_name(n["name"]), f"{z} = {terms} + {_num(b)} = {fmt(n['z'])}", fmt(n["o"])
+            unicode_name(n["name"]), f"{z} = {terms} + {term(b)} = {fmt(n['z'])}", fmt(n["o"])
         )
     ui.print(f)
     ui.print(
@@ -153,7 +148,7 @@ def html(data: dict) -> str:
         frows.append(
             [
                 html_name(n["name"]),
-                html_name(n["z_label"]) + f" = {terms} + {_num(b)} = {fmt(n['z'])}",
+                html_name(n["z_label"]) + f" = {terms} + {term(b)} = {fmt(n['z'])}",
                 f"σ({fmt(n['z'])}) = <strong>{fmt(n['o'])}</strong>",
             ]
         )

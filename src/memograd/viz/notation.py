@@ -107,6 +107,11 @@ def latex_name(name: str) -> str:
     return base + (f"_{{{sub}}}" if sub else "") + (f"^{{{sup}}}" if sup else "")
 
 
+def term(x, digits: int = 4) -> str:
+    """A number as a term inside a formula: ``fmt``, negatives in parentheses (``(-0.1589)``)."""
+    return f"({fmt(x, digits)})" if x < 0 else fmt(x, digits)
+
+
 def fmt(x, digits: int = 4) -> str:
     """A number as the lesson prints it everywhere (terminal, HTML, SVG): ``digits`` significant
     digits, integers with thousands separators, plain ``-``. Tests compare against this."""

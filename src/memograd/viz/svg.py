@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from memograd.errors import MemogradValueError
-from memograd.viz.notation import fmt, split_name, svg_name
+from memograd.viz.notation import fmt, svg_name, unicode_name
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
@@ -221,7 +221,7 @@ def _data_grad(n: Node) -> str:
 
 
 def _record_cells(n: Node) -> list[str]:
-    name = _plain(n.label) if n.label else n.note
+    name = unicode_name(n.label) if n.label else n.note
     cells = [name or "·"]
     if n.label and n.note:  # a named op node: its op beside its name (o11 | σ)
         cells.append(n.note)
@@ -230,14 +230,6 @@ def _record_cells(n: Node) -> list[str]:
     if n.grad is not None:
         cells.append(f"grad {fmt(n.grad)}")
     return cells
-
-
-def _plain(label: str) -> str:
-    parts = split_name(label)
-    if parts is None:
-        return label
-    base, sub, sup = parts
-    return {"yhat": "ŷ"}.get(base, base) + sub + sup
 
 
 # --------------------------------------------------------------------------------------- drawing
@@ -342,7 +334,7 @@ def graph_svg(
             color = highlights[ks[0]].color if ks else "#495057"
             # a white plate under the label: the edge (and a highlighted stroke) would otherwise
             # run through it, between a name's subscript and superscript
-            plain = (_plain(e.label) if e.label else "") + (
+            plain = (unicode_name(e.label) if e.label else "") + (
                 ("=" if e.label else "") + fmt(e.value, 3) if e.value is not None else ""
             )
             bw = _text_width(plain, 11) * 0.92 + 4
