@@ -256,6 +256,21 @@ def test_losses_are_stable_for_huge_logits():
     assert np.isfinite(T([1e4, -1e4]).softmax().numpy()).all()
 
 
+@pytest.mark.parametrize("shift", [0.0, 1000.0, -1000.0, 1e4])
+def test_log_softmax_and_logsumexp_keep_float32_precision_at_large_inputs(shift):
+    # [s, s, s - 2000]: log_softmax = [-log 2, -log 2, ~-2000.69] exactly representable to 1 ulp;
+    # a - logsumexp(a) in float32 loses the digits of s (1000 - 1000.6931 is off by 3e-5)
+    a = np.array([[shift, shift, shift - 2000.0]], np.float32)
+    ls = mg.tensor.log_softmax(T(a)).numpy()
+    np.testing.assert_allclose(ls[0, :2], -np.log(2.0), rtol=1e-6)
+    z = T(a, requires_grad=True)
+    z.logsumexp(axis=1).sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), [[0.5, 0.5, 0.0]], rtol=1e-6, atol=1e-30)
+    z.grad = None
+    z.log_softmax(axis=1)[:, 0].sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), [[0.5, -0.5, 0.0]], rtol=1e-6, atol=1e-30)
+
+
 @SETTINGS
 @given(pair=pairs, reduction=st.sampled_from(["mean", "sum"]))
 def test_mse_and_bce(pair, reduction):

@@ -260,3 +260,54 @@ def test_retain_grad_on_an_intermediate():
     (h * h).sum().backward()
     np.testing.assert_allclose(h.grad.numpy(), 2 * h.numpy())
     np.testing.assert_allclose(x.grad.numpy(), 18 * x.numpy())
+
+
+def test_one_no_grad_instance_entered_twice_restores_each_level():
+    ng = mg.no_grad()
+    with ng:
+        with ng:
+            assert not mg.tensor.is_grad_enabled()
+        assert not mg.tensor.is_grad_enabled()
+    assert mg.tensor.is_grad_enabled()  # it stayed off when one instance kept one saved state
+    with pytest.raises(RuntimeError):
+        with mg.no_grad():
+            with mg.tensor.enable_grad():
+                assert mg.tensor.is_grad_enabled()
+                raise RuntimeError("boom")
+    assert mg.tensor.is_grad_enabled()
+
+
+@pytest.mark.parametrize(
+    "labels, error, words",
+    [
+        ([0, 3], MemogradValueError, ["[0, 3)", "1 of 2 outside", "(2, 3)", "class indices"]),
+        ([0, -1], MemogradValueError, ["from -1 to 0", "remap"]),
+        ([0.0, 1.0], MemogradTypeError, ["float64", "astype(int)"]),
+        (np.eye(3)[:2], MemogradTypeError, ["one-hot", "argmax(axis=1)"]),
+        ([[0], [1]], ShapeError, ["(2, 1)", "(2, 3)", "reshape(-1)"]),
+        ([0, 1, 2], ShapeError, ["(3,)", "expected integer labels of shape (2,)"]),
+    ],
+)
+def test_cross_entropy_bad_labels_say_what_and_how_to_fix(labels, error, words):
+    logits = mg.tensor(np.zeros((2, 3)), requires_grad=True)
+    with pytest.raises(error, match="cross_entropy") as info:
+        mg.tensor.cross_entropy(logits, labels)
+    for w in words:
+        assert w in str(info.value)
+
+
+def test_duplicate_or_non_int_axes_are_clear_errors():
+    x = mg.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ShapeError, match=r"max: axis \(0, -2\) names the same axis twice"):
+        x.max(axis=(0, -2))
+    with pytest.raises(MemogradTypeError, match="sum: axis must be an int"):
+        x.sum(axis=1.0)
+    np.testing.assert_allclose(x.sum(axis=(-1, 0)).numpy(), 6.0)
+
+
+def test_repr_of_results_and_float64():
+    y = mg.tensor([1.0, 2.0], requires_grad=True) * 2
+    assert repr(y) == "tensor([2., 4.], grad_fn=<mul>)"
+    d = mg.tensor([1.0], dtype="float64", requires_grad=True)
+    assert repr(d) == "tensor([1.], dtype=float64, requires_grad=True)"
+    assert "..." in repr(mg.tensor(np.zeros((200, 200))))  # summarised, not 40000 numbers

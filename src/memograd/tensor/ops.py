@@ -189,23 +189,32 @@ def _softmax(a, axis=-1):
 
 
 def _log_softmax(a, axis=-1):
-    return a - _logsumexp(a, axis=axis, keepdims=True)
+    """(a - m) - log Σ e^{a-m}: subtracting the shift first keeps the result exact for large a
+    (a - logsumexp(a) loses the low digits of a: 1000 - 1000.6931 in float32 is off by 3e-5)."""
+    shifted = a - _finite_max(a, axis)
+    with np.errstate(divide="ignore"):
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _check_labels(logits, labels):
     if logits.ndim != 2:
         raise ShapeError(
-            f"cross_entropy: logits must be 2-D (batch, classes), got shape {logits.shape}"
+            f"cross_entropy: logits must be 2-D (batch, classes), got shape {logits.shape}; "
+            "for one example add the batch axis: logits.reshape(1, -1)"
         )
     if labels.shape != (logits.shape[0],):
         raise ShapeError(
             f"cross_entropy: labels of shape {labels.shape} do not match logits of shape "
-            f"{logits.shape}; expected integer labels of shape ({logits.shape[0]},)"
+            f"{logits.shape}; expected integer labels of shape ({logits.shape[0]},), one per row "
+            "(flatten a column of labels with labels.reshape(-1))"
         )
     if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+        bad = labels[(labels < 0) | (labels >= logits.shape[1])]
         raise MemogradValueError(
             f"cross_entropy: labels must lie in [0, {logits.shape[1]}), got values from "
-            f"{labels.min()} to {labels.max()}"
+            f"{labels.min()} to {labels.max()} ({bad.size} of {labels.size} outside) for logits "
+            f"of shape {logits.shape}; labels are class indices 0..{logits.shape[1] - 1} "
+            "(remap them, or give the last layer one output per class)"
         )
 
 
@@ -277,8 +286,9 @@ def _var_vjp(g, y, a, axis=None, keepdims=False, ddof=0):
 
 
 def _logsumexp_vjp(g, y, a, axis=None, keepdims=False):
-    """∂ logsumexp/∂a = e^(a - logsumexp) = softmax(a)."""
-    return _expand(g, a.shape, axis, keepdims) * np.exp(a - _expand(y, a.shape, axis, keepdims))
+    """∂ logsumexp/∂a = e^(a - logsumexp) = softmax(a), computed shifted by the max (e^(a - y)
+    would lose the low digits of a large y: 0.49998 instead of 0.5 at a = 1000 in float32)."""
+    return _expand(g, a.shape, axis, keepdims) * _softmax(a, axis)
 
 
 def _clip_vjp(g, y, a, lo=None, hi=None):
@@ -368,7 +378,7 @@ _RULES = [
     rule("max", lambda a, **k: np.max(a, **k),   _extremum_vjp,                       saves="xy"),
     rule("min", lambda a, **k: np.min(a, **k),   _extremum_vjp,                       saves="xy"),
     rule("var", lambda a, **k: np.var(a, **k),   _var_vjp,                            saves="x"),
-    rule("logsumexp", _logsumexp, _logsumexp_vjp,                                     saves="xy"),
+    rule("logsumexp", _logsumexp, _logsumexp_vjp,                                     saves="x"),
     rule("softmax", _softmax,     lambda g, y, a, axis=-1: y * (g - _sum_kept(g * y, axis)),
                                                                                       saves="y"),
     rule("log_softmax", _log_softmax,

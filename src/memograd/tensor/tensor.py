@@ -84,13 +84,16 @@ class no_grad:
 
     _enabled = False
 
+    def __init__(self):
+        self._previous: list[bool] = []  # a stack: one instance may be entered again inside
+
     def __enter__(self):
-        self._previous = _Mode.grad
+        self._previous.append(_Mode.grad)
         _Mode.grad = self._enabled
         return self
 
     def __exit__(self, *exc):
-        _Mode.grad = self._previous
+        _Mode.grad = self._previous.pop()
         return False
 
     def __call__(self, fn):
@@ -923,9 +926,18 @@ def where(cond, a, b) -> Tensor:
 def _check_axis(name: str, a: Tensor, axis) -> None:
     if axis is None:
         return
-    for ax in (axis,) if _is_int(axis) else axis:
+    axes = (axis,) if _is_int(axis) or not isinstance(axis, (tuple, list)) else tuple(axis)
+    for ax in axes:
+        if not _is_int(ax):
+            raise MemogradTypeError(
+                f"{name}: axis must be an int or a tuple of ints, got {type(ax).__name__} {ax!r}"
+            )
         if not -a.ndim <= ax < builtins.max(a.ndim, 1):
             raise ShapeError(f"{name}: axis {ax} is out of range for shape {a.shape}")
+    if len({ax % builtins.max(a.ndim, 1) for ax in axes}) != len(axes):
+        raise ShapeError(
+            f"{name}: axis {axis} names the same axis twice for shape {a.shape}; list each once"
+        )
 
 
 def _reduction(name: str, a, axis, keepdims, **extra) -> Tensor:
@@ -1102,7 +1114,16 @@ def cross_entropy(logits, labels, reduction: str = "mean") -> Tensor:
         logits = tensor(logits)
     y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
     if y.dtype.kind not in "iu":
-        raise MemogradTypeError(f"cross_entropy: labels must be integers, got dtype {y.dtype}")
+        hint = (
+            "one-hot or probability targets of the logits' shape are not supported: pass "
+            "labels.argmax(axis=1)"
+            if y.ndim == 2
+            else "convert them with labels.astype(int) (class indices 0..C-1)"
+        )
+        raise MemogradTypeError(
+            f"cross_entropy: labels must be integers, got dtype {y.dtype} (shape {y.shape}, "
+            f"logits {logits.shape}); {hint}"
+        )
     _check_reduction("cross_entropy", reduction)
     _check_labels(logits.data, y)
     return _apply(TABLE["cross_entropy"], (logits,), {"labels": y, "reduction": reduction})
