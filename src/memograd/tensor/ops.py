@@ -29,8 +29,12 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum ``g`` over the axes that broadcasting added or stretched, so it gets ``shape`` back.
 
     ``(32, 10) -> (10,)`` sums axis 0; ``(32, 10) -> (32, 1)`` sums axis 1 keeping it."""
-    if g.shape == shape:
+    gshape = g.shape
+    if gshape == shape:
         return g
+    lead = len(gshape) - len(shape)
+    if lead > 0 and gshape[lead:] == shape:  # only leading axes were added (a bias): sum them
+        return np.add.reduce(g, 0 if lead == 1 else tuple(range(lead)))
     if g.ndim < len(shape) or any(n != 1 and m == 1 for m, n in zip(g.shape[::-1], shape[::-1])):
         g = np.broadcast_to(g, np.broadcast_shapes(g.shape, shape))  # a share smaller than x
     lead = g.ndim - len(shape)

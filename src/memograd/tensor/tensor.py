@@ -645,21 +645,26 @@ class Node:
             params = {**params, "kept": self.kept}
         parents = self._parents
         vjp = prim.vjp
-        if type(vjp) is tuple:
-            shares = [None if p is None else f(g, y, *xs, **params) for f, p in zip(vjp, parents)]
-        else:
-            shares = [None if p is None else s for s, p in zip(vjp(g, y, *xs, **params), parents)]
-        for i, share in enumerate(shares):
-            if share is None:
+        every = None if type(vjp) is tuple else vjp(g, y, *xs, **params)  # concatenate, stack
+        # one pass: each needed share, made an array of its input's shape and dtype
+        broadcasts = prim.broadcasts
+        shares = []
+        for i, p in enumerate(parents):
+            if p is None:
+                shares.append(None)
                 continue
+            if every is not None:
+                share = every[i]
+            else:
+                share = vjp[i](g, y, *xs, **params) if params else vjp[i](g, y, *xs)
+            x = xs[i]
             if type(share) is not np.ndarray and not getattr(share, "_traced", False):
                 share = np.asarray(share)
-            x = xs[i]
-            if prim.broadcasts and share.shape != x.shape:
+            if broadcasts and share.shape != x.shape:
                 share = unbroadcast(share, x.shape)
             if share.dtype != x.dtype:
                 share = share.astype(x.dtype)
-            shares[i] = share
+            shares.append(share)
         if not _Mode.retain:
             self.xs = self.kept = self.y = None
             self.freed = True
