@@ -152,3 +152,16 @@ def test_tensor_models_display_as_a_chain_of_layers():
     assert "784 → 256 · 200,960 params" in nodes[0].note and len(edges) == 2
     root = ET.fromstring(model._repr_svg_())
     assert f"{model.num_parameters():,} parameters" in "".join(root.itertext())
+
+
+def test_op_view_writes_the_losss_subtraction_as_the_memo_table_does():
+    """The unnamed node between ŷ and L reads ŷ - y in `memograd graph --view op`, as in the
+    demo's memo table (it was a bare '−')."""
+    from memograd.lesson import memo_table
+
+    ex = notes_network()
+    ex.loss.backward()
+    nodes, _, _ = value_graph(ex.loss, "op")
+    (sub,) = [n for n in nodes if not n.label and n.note == "ŷ - y"]
+    assert sub.data == ex.output.data - ex.targets[0] and sub.grad == 2 * sub.data
+    assert "yhat - y" in [r["node"] for r in memo_table.compute({})["rows"]]

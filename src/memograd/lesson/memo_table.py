@@ -25,18 +25,9 @@ def _entry(name: str) -> str:
 
 def _display(v) -> str:
     """A node's name in the notes' notation; an unnamed op node by its formula (``yhat - y``)."""
-    if v.name:
-        return v.name
-    if getattr(v, "label", None):
-        return v.label
-    from memograd.scalar.value import RULES
+    from memograd.viz.values import op_formula
 
-    rule = RULES.get(v.op)
-    if rule is not None and len(v.parents) == 1:
-        x, f = v.parents[0].display, rule.formula
-        # a one-parent binary op (the other side a constant, e.g. the target y in ŷ - y)
-        return f.replace("{x}", x).replace("{y}", "y") if "{x}" in f else f.replace("x", x)
-    return v.op or "const"
+    return v.name or getattr(v, "label", None) or op_formula(v) or v.op or "const"
 
 
 def _recorder_class():

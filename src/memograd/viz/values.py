@@ -51,6 +51,20 @@ def _op_symbol(v) -> str:
     }.get(v.op, v.op or "const")
 
 
+def op_formula(v) -> str | None:
+    """An unnamed op with one Value operand, the other a constant (the target y), written as its
+    formula: ``ŷ - y`` for the loss's subtraction. ``None`` for any other node."""
+    if v.name or getattr(v, "label", None) or len(v._parents) != 1 or v._parents[0] is None:
+        return None
+    from memograd.scalar.value import RULES
+
+    rule = RULES.get(v.op)
+    if rule is None:
+        return None
+    x, f = v._parents[0].display, rule.formula
+    return f.replace("{x}", x).replace("{y}", "y") if "{x}" in f else f.replace("x", x)
+
+
 def value_graph(
     root, view: str = "op", params: Iterable = ()
 ) -> tuple[list[Node], list[Edge], dict[int, str]]:
@@ -75,7 +89,7 @@ def value_graph(
                 data=v.data,
                 grad=v.grad,
                 kind=_kind(v, root, pset),
-                note=_op_symbol(v) if v._parents else "",
+                note=unicode_name(op_formula(v) or _op_symbol(v)) if v._parents else "",
             )
             for v in order
         ]
