@@ -46,3 +46,22 @@ def test_term_puts_negative_numbers_in_parentheses():
 
     assert term(-0.15885683833831) == "(-0.1589)" and term(0.5159) == fmt(0.5159) == "0.5159"
     assert term(-0.00538722908864124, 6) == "(-0.00538723)"
+
+
+def test_svg_text_after_a_name_returns_to_the_baseline_on_its_own_tspan():
+    """A dy on an empty <tspan> moves nothing in Chromium: the text after w₁₁¹ stayed raised."""
+    import xml.etree.ElementTree as ET
+
+    from memograd.viz.notation import svg_name
+
+    for markup, tail in (
+        (svg_name("w11^1", 11, tail="=0.689"), "=0.689"),
+        (svg_name("b1^1=-0.159", 10.5), "=-0.159"),
+        (svg_name("z21 + w11^2=1", 12), "w112=1"),
+    ):
+        text = ET.fromstring(f'<text xmlns="http://www.w3.org/2000/svg">{markup}</text>')
+        spans = list(text)
+        assert all(s.text for s in spans), markup  # no empty tspan carrying a dy
+        assert "".join(text.itertext()).endswith(tail)
+        # the shifts add up to zero by the last tspan, which holds the text after the name
+        assert abs(sum(float(s.get("dy", 0)) for s in spans)) < 1e-9, markup

@@ -63,12 +63,16 @@ def html_name(name: str) -> str:
     return out
 
 
-def svg_name(name: str, size: float = 13.0) -> str:
+def svg_name(name: str, size: float = 13.0, tail: str = "") -> str:
     """Markup for inside an SVG ``<text>``: base, then subscript and superscript as ``<tspan>``
-    shifted with ``dy`` (browsers agree on ``dy``; ``baseline-shift`` is not portable)."""
+    shifted with ``dy`` (browsers agree on ``dy``; ``baseline-shift`` is not portable), then
+    ``tail`` (plain text, e.g. ``=0.689``) back on the baseline.
+
+    The way back to the baseline is a ``dy`` on ``tail``'s own ``<tspan>``: a ``dy`` on an empty
+    ``<tspan>`` moves nothing in Chromium, and text written after the name stayed raised."""
     parts = split_name(name)
     if parts is None:
-        return _per_token(name, lambda t: svg_name(t, size), _html.escape) if name else ""
+        return _svg_tokens(name, size) + _html.escape(tail) if name else _html.escape(tail)
     base, sub, sup = parts
     small = round(size * 0.7, 1)
     out = _html.escape(_BASES.get(base, base))
@@ -82,9 +86,20 @@ def svg_name(name: str, size: float = 13.0) -> str:
         # with a subscript, the superscript sits right after it (not stacked): readable and simple
         out += f'<tspan dy="{-d}" font-size="{small}">{sup}</tspan>'
         shift -= d
-    if shift:
-        # return to the baseline so that text after the name is not shifted
-        out += f'<tspan dy="{round(-shift, 1)}"></tspan>'
+    if tail:
+        back = f' dy="{round(-shift, 1)}"' if shift else ""
+        out += f"<tspan{back}>{_html.escape(tail)}</tspan>"
+    return out
+
+
+def _svg_tokens(text: str, size: float) -> str:
+    """An expression (``yhat - y``, ``b1^1=-0.159``): each name converted, the text after it
+    passed as its ``tail`` so that it returns to the baseline."""
+    matches = [m for m in _TOKEN.finditer(text) if split_name(m.group(0))]
+    out = _html.escape(text[: matches[0].start()] if matches else text)
+    for k, m in enumerate(matches):
+        end = matches[k + 1].start() if k + 1 < len(matches) else len(text)
+        out += svg_name(m.group(0), size, tail=text[m.end() : end])
     return out
 
 

@@ -208,7 +208,7 @@ def _node_size(n: Node, style: str) -> tuple[float, float]:
     if style == "circle":
         caption = _data_grad(n)
         w = max(56.0, _text_width(caption, 10.5) + 6, _text_width(n.extra, 10.5) + 6)
-        return (w, 44.0 + (16.0 if caption else 0.0) + (14.0 if n.extra else 0.0))
+        return (w, 44.0 + (16.0 if caption else 0.0) + (16.0 if n.extra else 0.0))
     cells = _record_cells(n)
     w = sum(_text_width(c, 11.5) + 14 for c in cells)
     return (max(w, 40.0), 28.0)
@@ -328,15 +328,12 @@ def graph_svg(
         if e.label or e.value is not None:
             t = edge_label_at
             lx, ly = _point(x1, y1, x2, y2, t, style)
-            text = svg_name(e.label, 11) if e.label else ""
-            if e.value is not None:
-                text += ("=" if e.label else "") + _html.escape(fmt(e.value, 3))
+            value = "" if e.value is None else ("=" if e.label else "") + fmt(e.value, 3)
+            text = svg_name(e.label, 11, tail=value) if e.label else _html.escape(value)
             color = highlights[ks[0]].color if ks else "#495057"
             # a white plate under the label: the edge (and a highlighted stroke) would otherwise
             # run through it, between a name's subscript and superscript
-            plain = (unicode_name(e.label) if e.label else "") + (
-                ("=" if e.label else "") + fmt(e.value, 3) if e.value is not None else ""
-            )
+            plain = (unicode_name(e.label) if e.label else "") + value
             bw = _text_width(plain, 11) * 0.92 + 4
             labels.append(
                 f'<rect x="{lx - bw / 2:.1f}" y="{ly - 7:.1f}" width="{bw:.1f}" height="15" '
@@ -440,7 +437,7 @@ def _draw_node(n: Node, cx, cy, size, style, ring, hot) -> str:
                 f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" font-size="10.5" '
                 f'font-family="{MONO}" fill="#495057">{_html.escape(caption)}</text>'
             )
-            y += 14
+            y += 16  # room for the bias name's superscript
         if n.extra:
             parts.append(
                 f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" font-size="10.5" '
