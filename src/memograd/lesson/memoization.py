@@ -29,6 +29,12 @@ TARGET_SECONDS = 1.0  # naive runs on the n it does in about this long (quick: a
 QUICK_N = 16
 PLOT_MEASURED_MAX = (18, 25)  # (quick, full): naive calls counted by running, n = 0..this
 
+# why the two memoized versions differ by two hits for the same number of calls
+HITS_NOTE = (
+    "(The notes' dictionary starts with the base cases 0 and 1 stored, so every call that reaches "
+    "them is a hit; @memoize starts empty and computes them once: two hits fewer.)"
+)
+
 
 def _naive_n_for(seconds: float) -> int:
     """The n whose predicted naive time is closest to ``seconds`` on this machine."""
@@ -177,6 +183,7 @@ def render(data: dict, ui) -> None:
     ui.print(
         f"naive makes {naive['calls']:,} calls, @memoize {memo['calls']:,}: "
         f"[bold]{naive['calls'] / memo['calls']:,.0f}×[/] fewer, the same value.\n"
+        f"{HITS_NOTE}\n"
     )
     n38 = data["naive_38"]
     ui.print(
@@ -312,7 +319,7 @@ def html(data: dict) -> str:
             ),
             f"<p>Naive recursion makes {naive['calls']:,} calls, <code>@memoize</code> "
             f"{memo['calls']:,}: <strong>{naive['calls'] / memo['calls']:,.0f}×</strong> fewer "
-            "for the same value.</p>",
+            f"for the same value. {HITS_NOTE}</p>",
             note(
                 f"For the notes' n = 38, naive recursion would make "
                 f"<strong>{n38['calls_predicted']:,}</strong> calls (<em>predicted</em> by "
