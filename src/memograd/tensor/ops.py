@@ -68,6 +68,11 @@ class Primitive:
 
 
 # --------------------------------------------------------------------------- helpers of formulas
+# Reductions inside formulas call the ufunc directly: np.sum, np.mean and ndarray.sum/max are
+# Python wrappers costing 0.5-3 us each, which is most of an op on small arrays.
+_add_reduce = np.add.reduce
+
+
 def _expand(g: np.ndarray, shape: tuple, axis, keepdims: bool) -> np.ndarray:
     """Put back the reduced ``axis`` of a reduction's adjoint ``g``: it broadcasts to ``shape``."""
     if not keepdims and axis is not None:
@@ -177,19 +182,19 @@ def _logsumexp(a, axis=None, keepdims=False):
     """log Σ e^a = m + log Σ e^{a-m}, m = max a (stable; empty sums give -inf)."""
     m = _finite_max(a, axis)
     with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+        out = np.log(_add_reduce(np.exp(a - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def _finite_max(a, axis):
     """The shift of the stable exp-sums: the max along ``axis`` (kept), 0 where it is not finite."""
-    m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
+    m = np.maximum.reduce(a, axis=axis, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
 
 
 def _softmax(a, axis=-1):
     e = np.exp(a - _finite_max(a, axis))
-    return e / e.sum(axis=axis, keepdims=True)
+    return e / _add_reduce(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(a, axis=-1):
@@ -197,7 +202,7 @@ def _log_softmax(a, axis=-1):
     (a - logsumexp(a) loses the low digits of a: 1000 - 1000.6931 in float32 is off by 3e-5)."""
     shifted = a - _finite_max(a, axis)
     with np.errstate(divide="ignore"):
-        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        return shifted - np.log(_add_reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _check_labels(logits, labels):
@@ -212,7 +217,9 @@ def _check_labels(logits, labels):
             f"{logits.shape}; expected integer labels of shape ({logits.shape[0]},), one per row "
             "(flatten a column of labels with labels.reshape(-1))"
         )
-    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+    if labels.size and (
+        np.minimum.reduce(labels) < 0 or np.maximum.reduce(labels) >= logits.shape[1]
+    ):
         bad = labels[(labels < 0) | (labels >= logits.shape[1])]
         raise MemogradValueError(
             f"cross_entropy: labels must lie in [0, {logits.shape[1]}), got values from "
@@ -222,16 +229,21 @@ def _check_labels(logits, labels):
         )
 
 
+def _both(sa: tuple, sb: tuple) -> tuple:
+    """The broadcast shape of two operands (np.broadcast_shapes costs ~1 us; most are equal)."""
+    return sa if sa == sb else np.broadcast_shapes(sa, sb)
+
+
 def _cast(x, dtype):
     """``x`` as an array of ``dtype`` without copying when it already is (traced arrays too)."""
     return x.astype(dtype, copy=False) if hasattr(x, "astype") else np.asarray(x, dtype=dtype)
 
 
 def _reduce(loss, reduction):
-    if reduction == "mean":
-        return np.mean(loss, dtype=loss.dtype) if loss.size else np.full((), np.nan, loss.dtype)
+    if reduction == "mean":  # Σ then / n, as np.mean computes it, without its Python wrapper
+        return _add_reduce(loss, None) / loss.size if loss.size else np.full((), np.nan, loss.dtype)
     if reduction == "sum":
-        return np.sum(loss)
+        return _add_reduce(loss, None)
     return loss
 
 
@@ -245,9 +257,9 @@ def _reduce_vjp(g, shape, reduction, dtype):
 def _cross_entropy(logits, labels, reduction="mean"):
     """L = mean over rows of logsumexp(z) - z[label] (fused, stable). Keeps e = exp(z - max z)
     and its row sums s for the VJP (so softmax is not computed twice)."""
-    shifted = logits - logits.max(axis=1, keepdims=True) if logits.size else logits
+    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True) if logits.size else logits
     e = np.exp(shifted)
-    s = e.sum(axis=1, keepdims=True)
+    s = _add_reduce(e, axis=1, keepdims=True)
     loss = np.log(s[:, 0]) - shifted[np.arange(len(labels)), labels]
     return _cast(_reduce(loss, reduction), logits.dtype), (e, s)
 
@@ -270,7 +282,7 @@ def _bce_logits(x, t, reduction="mean"):
 
 # ------------------------------------------------------------------------------------ the table
 def _sum_kept(x, axis):
-    return x.sum(axis=axis, keepdims=True)
+    return _add_reduce(x, axis=axis, keepdims=True)
 
 
 def _sum_vjp(g, y, a, axis=None, keepdims=False):
@@ -323,12 +335,12 @@ def _leak(a, slope, dtype):
 
 def _mse_vjp(g, a, b, reduction):
     """∂ mean((a - b)²)/∂a = 2 (a - b)/n."""
-    return 2 * (a - b) * _reduce_vjp(g, np.broadcast_shapes(a.shape, b.shape), reduction, a.dtype)
+    return 2 * (a - b) * _reduce_vjp(g, _both(a.shape, b.shape), reduction, a.dtype)
 
 
 def _bce_vjp(g, x, t, reduction):
     """Adjoint of the per-element BCE terms (shape of x broadcast against t)."""
-    return _reduce_vjp(g, np.broadcast_shapes(x.shape, t.shape), reduction, x.dtype)
+    return _reduce_vjp(g, _both(x.shape, t.shape), reduction, x.dtype)
 
 
 def rule(name, forward, *vjp, saves="", broadcasts=False, view=False, keeps=False, all=None):
