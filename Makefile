@@ -33,8 +33,12 @@ $(VENV)/.bench-stamp: pyproject.toml $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,all,bench]"
 	touch $@
 
+# all benchmarks, printed as markdown (PyTorch joins when installed: pip install torch==2.13.0)
 bench: $(VENV)/.bench-stamp
 	$(BIN)/python benchmarks/memo_bench.py
+	$(BIN)/python benchmarks/scalar_bench.py --steps 3
+	$(BIN)/python benchmarks/tensor_bench.py --rounds 11
+	$(BIN)/python benchmarks/sklearn_compare.py --threads 1 --seeds 2
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
