@@ -115,6 +115,8 @@ def _mm(a, b):
 
 def _matmul_vjp(g, a, b, which: int):
     """∂(a@b)/∂a = g @ bᵀ, ∂/∂b = aᵀ @ g, with numpy's 1-D promotion and batch broadcasting."""
+    if a.ndim == 2 and b.ndim == 2:  # the common case, without the promotions' bookkeeping
+        return np.dot(g, b.T) if which == 0 else np.dot(a.T, g)
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = g
@@ -285,6 +287,17 @@ def _sum_kept(x, axis):
     return _add_reduce(x, axis=axis, keepdims=True)
 
 
+def _sum(a, axis=None, keepdims=False):
+    """Σ over ``axis`` (np.sum's dtypes: integers and bools sum as int64)."""
+    return _add_reduce(a, axis=axis, keepdims=keepdims)
+
+
+def _mean(a, axis=None, keepdims=False):
+    """Σ / n, as np.mean computes it (float32 stays float32; an empty mean is nan)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.true_divide(_sum(a, axis, keepdims), _count(a.shape, axis))
+
+
 def _sum_vjp(g, y, a, axis=None, keepdims=False):
     """Σ: the adjoint is copied back to every summed element."""
     return _sum_to(g, a.shape, axis, keepdims)
@@ -389,8 +402,8 @@ _RULES = [
     rule("abs", np.abs,           lambda g, y, a: g * np.sign(a),                     saves="x"),
     rule("clip", lambda a, lo, hi: np.clip(a, lo, hi), _clip_vjp,                     saves="x"),
     # reductions (numpy's axis and keepdims)
-    rule("sum", lambda a, **k: np.sum(a, **k),   _sum_vjp),
-    rule("mean", lambda a, **k: np.mean(a, **k), _mean_vjp),
+    rule("sum", _sum,             _sum_vjp),
+    rule("mean", _mean,           _mean_vjp),
     rule("max", lambda a, **k: np.max(a, **k),   _extremum_vjp,                       saves="xy"),
     rule("min", lambda a, **k: np.min(a, **k),   _extremum_vjp,                       saves="xy"),
     rule("var", lambda a, **k: np.var(a, **k),   _var_vjp,                            saves="x"),
