@@ -427,6 +427,29 @@ def bench_config(sizes, loss, batch, rounds, engines):
     return times, best, memory, first_loss
 
 
+def _table(title: str, names: list, rows: list, unit, base) -> list[str]:
+    """A markdown table, one row per config: each engine's value (with ``unit`` = (name, scale,
+    format): also its ratio to engine ``base``; None values print n/a)."""
+    lines = [f"\n## {title}\n", "| config | batch | " + " | ".join(names) + " |"]
+    lines.append("|---|---:|" + "---:|" * len(names))
+    for label, batch, values in rows:
+        cells = []
+        for n in names:
+            v = values[n]
+            if v is None:
+                cells.append("n/a")
+            elif unit is None:
+                cells.append(f"{v:.5f}")
+            else:
+                name, scale, fmt = unit
+                cell = f"{fmt.format(v * scale)} {name}"
+                if n != base:
+                    cell += f" ({v / values[base]:.2f}x)"
+                cells.append(cell)
+        lines.append(f"| {label} | {batch} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -478,58 +501,28 @@ def main(argv=None):
         f"\nBLAS (threadpoolctl): {'; '.join(blas)}. Environment: "
         + ", ".join(f"{k}={v if v is not None else '(unset)'}" for k, v in env.items())
     )
+    command = " ".join(["python benchmarks/tensor_bench.py", *(argv or sys.argv[1:])])
     lines.append(
         f"\nMedian of {args.rounds} rounds; step = forward + backward + SGD update. "
-        "Command: `python benchmarks/tensor_bench.py`.\n"
+        f"Command: `{command}`.\n"
     )
-    lines.append("## Time per step (ratio to the NumPy floor)\n")
-    lines.append("| config | batch | " + " | ".join(names) + " |")
-    lines.append("|---|---:|" + "---:|" * len(names))
-    for label, batch, times, _, _, _ in results:
-        floor = times["numpy floor"]
-        cells = [
-            f"{times[n] * 1e6:.0f} us"
-            if n == "numpy floor"
-            else f"{times[n] * 1e6:.0f} us ({times[n] / floor:.2f}x)"
-            for n in names
-        ]
-        lines.append(f"| {label} | {batch} | " + " | ".join(cells) + " |")
-    lines.append(
-        "\n## Best round (minimum over rounds: less sensitive to other load on the machine)\n"
-    )
-    lines.append("| config | batch | " + " | ".join(names) + " |")
-    lines.append("|---|---:|" + "---:|" * len(names))
-    for label, batch, _, _, _, best in results:
-        floor = best["numpy floor"]
-        cells = [
-            f"{best[n] * 1e6:.0f} us"
-            if n == "numpy floor"
-            else f"{best[n] * 1e6:.0f} us ({best[n] / floor:.2f}x)"
-            for n in names
-        ]
-        lines.append(f"| {label} | {batch} | " + " | ".join(cells) + " |")
-    lines.append("\n## Peak memory of one step (tracemalloc, ratio to the floor)\n")
-    lines.append("| config | batch | " + " | ".join(names) + " |")
-    lines.append("|---|---:|" + "---:|" * len(names))
-    for label, batch, _, memory, _, _ in results:
-        floor = memory["numpy floor"]
-        cells = []
-        for n in names:
-            m = memory[n]
-            if m is None:
-                cells.append("n/a")
-            elif n == "numpy floor":
-                cells.append(f"{m / 1024:.0f} KiB")
-            else:
-                cells.append(f"{m / 1024:.0f} KiB ({m / floor:.2f}x)")
-        lines.append(f"| {label} | {batch} | " + " | ".join(cells) + " |")
-    lines.append("\n## First-step loss (all engines start from the same weights)\n")
-    lines.append("| config | batch | " + " | ".join(names) + " |")
-    lines.append("|---|---:|" + "---:|" * len(names))
-    for label, batch, _, _, first, _ in results:
-        lines.append(
-            f"| {label} | {batch} | " + " | ".join(f"{first[n]:.5f}" for n in names) + " |"
-        )
+    us, kib = ("us", 1e6, "{:.0f}"), ("KiB", 1 / 1024, "{:.0f}")
+    # memory is compared with the plain NumPy step when it ran: its peak is the live set of one
+    # step, while the floor keeps every buffer allocated at once (as compile_step does)
+    mem_base = "numpy plain" if "numpy plain" in names else "numpy floor"
+    tables = [
+        ("Time per step (ratio to the NumPy floor)", 2, us, "numpy floor"),
+        (
+            "Best round (minimum over rounds: less sensitive to other load on the machine)",
+            5,
+            us,
+            "numpy floor",
+        ),
+        (f"Peak memory of one step (tracemalloc, ratio to {mem_base})", 3, kib, mem_base),
+        ("First-step loss (all engines start from the same weights)", 4, None, None),
+    ]
+    for title, column, unit, base in tables:
+        lines += _table(title, names, [(r[0], r[1], r[column]) for r in results], unit, base)
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
