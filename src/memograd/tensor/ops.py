@@ -337,8 +337,9 @@ def _unstack_vjp(g, y, *xs, axis=0):
 
 
 def _mse(a, b, reduction="mean"):
-    """L = mean((a - b)²)."""
-    return _cast(_reduce((a - b) ** 2, reduction), a.dtype)
+    """L = mean(d²), d = a - b; keeps d for the VJP (so backward does not subtract again)."""
+    d = a - b
+    return _cast(_reduce(d * d, reduction), a.dtype), d
 
 
 def _leak(a, slope, dtype):
@@ -346,9 +347,9 @@ def _leak(a, slope, dtype):
     return np.where(a > 0, 1, slope).astype(dtype)
 
 
-def _mse_vjp(g, a, b, reduction):
-    """∂ mean((a - b)²)/∂a = 2 (a - b)/n."""
-    return 2 * (a - b) * _reduce_vjp(g, _both(a.shape, b.shape), reduction, a.dtype)
+def _mse_vjp(g, d, reduction, dtype):
+    """∂ mean(d²)/∂a = 2 d/n · g (and the negative for b), d = a - b kept by the forward."""
+    return d * (2 * _reduce_vjp(g, d.shape, reduction, dtype))
 
 
 def _bce_vjp(g, x, t, reduction):
@@ -435,9 +436,9 @@ _RULES = [
     # losses (fused and numerically stable)
     rule("cross_entropy", _cross_entropy, _cross_entropy_vjp,                         keeps=True),
     rule("mse", _mse,
-         lambda g, y, a, b, reduction="mean": _mse_vjp(g, a, b, reduction),
-         lambda g, y, a, b, reduction="mean": -_mse_vjp(g, a, b, reduction),
-                                                                      saves="x", broadcasts=True),
+         lambda g, y, a, b, reduction="mean", kept=None: _mse_vjp(g, kept, reduction, a.dtype),
+         lambda g, y, a, b, reduction="mean", kept=None: -_mse_vjp(g, kept, reduction, a.dtype),
+                                                                    broadcasts=True, keeps=True),
     rule("bce_with_logits", _bce_logits,
          lambda g, y, x, t, reduction="mean": (_sigmoid(x) - t) * _bce_vjp(g, x, t, reduction),
          lambda g, y, x, t, reduction="mean": -x * _bce_vjp(g, x, t, reduction),
