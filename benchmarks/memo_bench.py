@@ -20,11 +20,9 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from memograd.memo import array_key, memoize  # noqa: E402
+from _common import cpu_model, publish
+from memograd.memo import array_key, memoize
 
 
 def body(x):
@@ -88,16 +86,6 @@ CONTENDERS = [
 ]
 
 
-def machine() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200_000)
@@ -129,7 +117,7 @@ def main(argv=None) -> int:
     base = {r[0]: r for r in rows}["functools.lru_cache(maxsize=None)"]
     lines = [
         f"Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.system()} {platform.machine()}, {machine()}; median of {args.repeats} "
+        f"{platform.system()} {platform.machine()}, {cpu_model()}; median of {args.repeats} "
         f"rounds of {args.calls:,} hit calls / {args.calls // 2:,} miss calls; body `return x`. "
         f"Command: `python benchmarks/memo_bench.py --calls {args.calls} --repeats "
         f"{args.repeats}`.",
@@ -145,11 +133,7 @@ def main(argv=None) -> int:
             f"| {hit / base[1]:.2f}× | {miss / base[2]:.2f}× |"
         )
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        from memograd._io import atomic_write_text
-
-        atomic_write_text(args.out, text)
+    publish(text, args.out)
     return 0
 
 

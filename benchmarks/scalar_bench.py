@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import platform
 import random
 import resource
 import statistics
@@ -30,13 +29,10 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from memograd._io import atomic_write_text  # noqa: E402
-from memograd.scalar.nn import MLP  # noqa: E402
-from memograd.scalar.value import Value  # noqa: E402
+from _common import machine, publish
+from memograd.scalar.nn import MLP
+from memograd.scalar.value import Value
 
 
 def moons(n: int = 100, seed: int = 1):
@@ -194,18 +190,6 @@ def chain_in_subprocess(engine: str, n: int, measure_memory: bool) -> dict | Non
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}; Python {platform.python_version()} ({platform.python_implementation()})"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5)
@@ -271,9 +255,7 @@ def main(argv=None) -> int:
             f"{th['free']:.3f} | {th['peak_mib']:.0f} (max RSS growth) |"
         )
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        atomic_write_text(args.out, text)
+    publish(text, args.out)
     return 0
 
 

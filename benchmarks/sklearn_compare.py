@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from _common import publish
 from memograd.train import TrainConfig, Trainer, prepare_data, r2_score
 
 CASES = [
@@ -314,11 +315,7 @@ def main() -> None:
         def_rows = defaults(args.seeds)
         iris = iris_splits(args.seeds)
     text = markdown(cmp_rows, def_rows, args, iris)
-    print(text)
-    if args.out:
-        from memograd._io import atomic_write_text
-
-        atomic_write_text(args.out, text)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":
