@@ -113,6 +113,19 @@ def test_max_ties_share_the_adjoint():
     np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.5, 0.5])
 
 
+def test_kinks_follow_the_documented_rule():
+    x = T([[2.0, 2.0, 1.0], [0.0, 5.0, 5.0]], requires_grad=True)
+    (x.min(axis=1) + x.max(axis=-1, keepdims=True).sum()).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, 0.5, 1.0], [1.0, 0.5, 0.5]])
+    a, b = T([1.0, 2.0, 3.0], requires_grad=True), T([1.0, 0.0, 4.0], requires_grad=True)
+    (mg.tensor.maximum(a, b) + 10 * mg.tensor.minimum(a, b)).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [5.5, 1.0, 10.0])  # tie at 0: half of 1 + 10
+    np.testing.assert_allclose(b.grad.numpy(), [5.5, 10.0, 1.0])
+    z = T([-1.0, 0.0, 1.0], requires_grad=True)
+    (z.relu() + z.abs() + z.clip(0.0, 1.0)).sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), [-1.0, 1.0, 3.0])  # clip passes at both bounds
+
+
 def test_reductions_of_size_zero_dims():
     x = T(np.zeros((0, 3)), requires_grad=True)
     x.sum(axis=0).sum().backward()

@@ -36,6 +36,11 @@ Semantics (as PyTorch users expect):
   (784 != 256)`` (:class:`~memograd.ShapeError`).
 * Comparisons (``<, <=, >, >=, ==, !=``) return bool tensors without gradient; because ``==`` is
   elementwise, a Tensor hashes by identity.
+* **kinks** (a subgradient, by a fixed rule): ``max``/``min`` over an axis share the adjoint
+  equally among tied extrema (``[1, 3, 3].max()`` gives ``[0, 0.5, 0.5]``; PyTorch's full
+  reduction does the same, its ``max(dim)`` picks one index); ``maximum``/``minimum`` give each
+  side half on a tie; ``relu`` and ``abs`` have derivative 0 at 0; ``clip`` passes the adjoint
+  where ``lo <= a <= hi`` (bounds included).
 """
 
 from __future__ import annotations
