@@ -160,6 +160,7 @@ SHAPE_OPS = {
     "reshape": lambda x: x.reshape(-1),
     "transpose": lambda x: x.transpose(),
     "permute": lambda x: x.permute(*reversed(range(x.ndim))),
+    "permute-rotate": lambda x: x.permute(*[-1, *range(x.ndim - 1)]) if x.ndim else x,
     "T": lambda x: x.T,
     "broadcast_to": lambda x: x.broadcast_to((2, *x.shape)),
     "unsqueeze": lambda x: x.unsqueeze(0),
@@ -200,8 +201,24 @@ def test_indexing_with_repeated_integer_arrays_scatter_adds(n, data):
         np.array([True, False, True, False]),
         (np.array([0, 0, 3]), np.array([1, 1, 0])),
         (None, slice(None, None, -1)),
+        np.array([-1, 0, -1]),
+        (np.array([[0, 0], [3, 0]]), np.array([[1, 1], [0, 1]])),
+        (np.array([True, False, True, True]), slice(1, None)),
+        (slice(None), np.array([1, 1, 1])),
     ],
-    ids=["slice", "int", "tuple", "ellipsis", "mask", "pairs", "newaxis-reversed"],
+    ids=[
+        "slice",
+        "int",
+        "tuple",
+        "ellipsis",
+        "mask",
+        "pairs",
+        "newaxis-reversed",
+        "negative-repeated",
+        "2d-index-arrays-repeated",
+        "mask-then-slice",
+        "column-repeated",
+    ],
 )
 def test_indexing_kinds(key):
     x = values((4, 2))
