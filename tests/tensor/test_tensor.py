@@ -311,3 +311,11 @@ def test_repr_of_results_and_float64():
     d = mg.tensor([1.0], dtype="float64", requires_grad=True)
     assert repr(d) == "tensor([1.], dtype=float64, requires_grad=True)"
     assert "..." in repr(mg.tensor(np.zeros((200, 200))))  # summarised, not 40000 numbers
+
+
+def test_broadcast_errors_say_the_rule_and_a_fix():
+    with pytest.raises(ShapeError, match=r"add: shapes \(3, 4\) and \(5,\) do not fit") as info:
+        mg.tensor(np.zeros((3, 4))) + mg.tensor(np.zeros(5))
+    assert "equal or one of them 1" in str(info.value)
+    with pytest.raises(ShapeError, match="greater: shapes"):
+        _ = mg.tensor(np.zeros((3, 4))) > np.zeros(5)

@@ -700,6 +700,13 @@ def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = Non
 
 
 # ---------------------------------------------------------------------------------- dispatch
+_BROADCAST_HINT = (
+    "; numpy broadcasting compares shapes from the last dimension: each pair must be equal or "
+    "one of them 1 (reshape an operand, e.g. b.reshape(-1, 1), or add a size-1 axis with "
+    "unsqueeze)"
+)
+
+
 def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
     """Run ``prim`` forward on the inputs' arrays; record the node if a gradient can flow."""
     arrays = [t.data for t in inputs]
@@ -707,7 +714,8 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
         out = prim.forward(*arrays, **params)
     except ValueError as e:
         shapes = " and ".join(str(a.shape) for a in arrays)
-        raise ShapeError(f"{prim.name}: shapes {shapes} do not fit: {e}") from None
+        hint = _BROADCAST_HINT if prim.broadcasts else ""
+        raise ShapeError(f"{prim.name}: shapes {shapes} do not fit: {e}{hint}") from None
     if prim.keeps:
         out, kept = out
     if type(out) is not np.ndarray and not getattr(out, "_traced", False):
@@ -802,7 +810,7 @@ def _compare(ufunc, a, b) -> Tensor:
         return _wrap(ufunc(a.data, b.data))
     except ValueError as e:
         raise ShapeError(
-            f"{ufunc.__name__}: shapes {a.shape} and {b.shape} do not fit: {e}"
+            f"{ufunc.__name__}: shapes {a.shape} and {b.shape} do not fit: {e}{_BROADCAST_HINT}"
         ) from None
 
 
