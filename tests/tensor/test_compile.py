@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import memograd as mg
-from memograd import GraphError, MemogradTypeError
+from memograd import GraphError, MemogradTypeError, MemogradValueError
 from memograd.tensor import compile_step
 
 rng = np.random.default_rng(0)
@@ -113,6 +113,36 @@ def test_untraceable_code_is_reported():
         mask_step(np.ones(1, np.float32))
     with pytest.raises(MemogradTypeError, match="requires_grad"):
         compile_step(lambda x: x, [mg.tensor([1.0])])
+
+
+def test_label_checks_are_guards_at_replay_not_wrapped_indices():
+    ps = mlp_params([3, 4, 3])
+    step = compile_step(lambda x, y: mg.tensor.cross_entropy(forward(ps, x), y), ps)
+    x = rng.normal(size=(2, 3)).astype(np.float32)
+    step(x, np.array([0, 2]))
+    grads = [p.grad.numpy().copy() for p in ps]
+    # a negative label would index from the end and an out-of-range one fail inside numpy:
+    # the replay notices and the eager engine names the problem
+    with pytest.raises(MemogradValueError, match=r"labels must lie in \[0, 3\)"):
+        step(x, np.array([0, -1]))
+    with pytest.raises(MemogradValueError, match="got values from 0 to 3"):
+        step(x, np.array([3, 0]))
+    step(x, np.array([0, 2]))  # good labels replay as before
+    for p, g in zip(ps, grads):
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-6)
+
+
+def test_a_branch_on_data_is_refused_at_replay_not_replayed_wrongly():
+    w = mg.tensor([2.0], requires_grad=True)
+
+    def loss_fn(x):
+        y = x * w
+        return (y * y).sum() if x.data.sum() > 0 else y.sum()  # a branch on the values
+
+    step = compile_step(loss_fn, [w])
+    assert step(np.ones(1, np.float32)) == 4.0
+    with pytest.raises(GraphError, match="another branch"):
+        step(-np.ones(1, np.float32))
 
 
 from hypothesis import given, settings  # noqa: E402

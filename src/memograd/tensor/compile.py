@@ -28,11 +28,13 @@ Costs and limits (say them plainly):
 
 * shapes are fixed per signature: a new batch size compiles again (one program per signature);
   boolean-mask indexing by input-dependent masks (data-dependent shapes) is refused;
-* control flow that depends on values is frozen at record time (branches on data, ``.item()``),
-  and so are random numbers drawn inside ``loss_fn`` (dropout: the eager check at compile time
-  reports the mismatch); the eager engine's per-call checks of values (label range in
-  cross_entropy) do not run: an out-of-range label still fails as a numpy IndexError, a
-  negative one wraps;
+* control flow that depends on values is recorded once: a condition on traced values (``if``,
+  ``and``/``or`` on an array, the engine's own checks such as cross_entropy's label range)
+  becomes a guard, checked at every replay; when it comes out differently the step is run
+  eagerly, so a bad label raises the eager engine's error (never a silently wrapped index),
+  and a genuine branch on data raises GraphError. Values taken out with ``.item()``/``float()``
+  stay frozen, and so do random numbers drawn inside ``loss_fn`` (dropout: the eager check at
+  compile time reports the mismatch);
 * gradients are *set* on every call (as after ``zero_grad``), not accumulated; ``p.grad`` is a
   Tensor over a buffer the next call overwrites (copy it to keep it);
 * memory: the buffers stay allocated between calls (``step.buffer_bytes``), about the peak of one
@@ -81,8 +83,8 @@ class _Sym:
     def __len__(self):
         return len(self.v)
 
-    def __bool__(self):  # a value-dependent branch: frozen at record time
-        return bool(self.v)
+    def __bool__(self):  # a value-dependent branch: frozen at record time, checked at replay
+        return self.rec.guard(self)
 
     def __float__(self):
         return float(self.v)
@@ -352,10 +354,22 @@ class _Recorder:
             _Instr("setitem", None, (sym, key, value), {}, None, self._writes(sym.k))
         )
 
+    def guard(self, sym: _Sym) -> bool:
+        """``bool`` of a traced value (an argument check, a branch on data): the replay checks
+        that it comes out the same, so other inputs cannot silently take the recorded path."""
+        value = bool(sym.v)
+        if self.slots[sym.k].kind != "const":
+            self.instrs.append(_Instr("guard", None, (sym,), {"expect": value}))
+        return value
+
     def copy(self, sym: _Sym, dtype) -> _Sym:
         out = self.new("buf", sym.v.astype(dtype))
         self.instrs.append(_Instr("copy", None, (sym,), {}, out.k))
         return out
+
+
+class _Diverged(Exception):
+    """Raised by a replay whose inputs fail a condition that held at record time."""
 
 
 class _Pick:
@@ -388,7 +402,7 @@ class _Program:
 
     def __init__(self, rec: _Recorder, outputs: list[int], n_inputs: int, n_params: int):
         self.rec, self.slots = rec, rec.slots
-        self.ns: dict = {"np": np, "_copyto": np.copyto, "_dot": np.dot}
+        self.ns: dict = {"np": np, "_copyto": np.copyto, "_dot": np.dot, "_Diverged": _Diverged}
         self.names: dict[int, str] = {}
         self.buffers: list[np.ndarray] = []
         self.lines: list[str] = []
@@ -406,7 +420,11 @@ class _Program:
         kept = []
         for ins in reversed(instrs):
             defines = [ins.out] if ins.out is not None else []
-            if any(k in needed for k in defines) or any(k in needed for k in ins.writes):
+            if (
+                ins.op == "guard"
+                or any(k in needed for k in defines)
+                or any(k in needed for k in ins.writes)
+            ):
                 kept.append(ins)
                 needed.update(ins.reads())
                 needed.update(ins.writes)
@@ -523,6 +541,9 @@ class _Program:
                 self.lines.append(f"{self._fn(ins.fn)}({args}, {target})")
         elif ins.op == "dot":
             self.lines.append(f"_dot({args}, {out})")
+        elif ins.op == "guard":
+            test = "not " if ins.kwargs["expect"] else ""
+            self.lines.append(f"if {test}{args}: raise _Diverged")
         elif ins.op == "reduce":
             opts = dict(ins.kwargs)
             axis = self._src(opts.pop("axis", None))
@@ -592,10 +613,24 @@ class CompiledStep:
             if last is None:
                 last = self._cache[key] = _Compiled(self, arrays)
             self._last = last
-        last.fn(*arrays)
+        try:
+            last.fn(*arrays)
+        except _Diverged:
+            self._diverged(arrays)
         for p, g in last.param_grads:
             p.grad = g
         return float(last.loss)
+
+    def _diverged(self, arrays) -> None:
+        """A guard failed: run ``loss_fn`` eagerly, which raises the engine's own error for these
+        inputs (a label out of range, say); if it does not, the step branches on values."""
+        with enable_grad():
+            self.loss_fn(*[_wrap(a) for a in arrays])
+        raise GraphError(
+            "compile_step: these inputs take another branch of loss_fn than the recorded ones "
+            "(a condition on values came out differently); compile_step replays one path: use "
+            "the eager engine for this loss_fn"
+        )
 
     @property
     def source(self) -> str:
