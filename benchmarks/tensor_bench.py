@@ -38,14 +38,11 @@ import statistics
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-import memograd as mg  # noqa: E402
-from memograd._io import atomic_write_text  # noqa: E402
+import memograd as mg
+from _common import cpu_model, publish  # also puts the checkout's src/ on sys.path
 
 CONFIGS = [
     ("784-256-256-10 CE", [784, 256, 256, 10], "ce", 1),
@@ -78,17 +75,19 @@ def data(sizes, loss, batch, seed=1):
 
 
 # ----------------------------------------------------------------------------- the engines
+def _layers(params, x):
+    """What both NumPy steps start from: weights, biases, layer count, batch size, row indices,
+    the learning rate and 1/n as float32."""
+    Ws, bs = params[0::2], params[1::2]
+    return Ws, bs, len(Ws), len(x), np.arange(len(x)), np.float32(LR), np.float32(1.0 / len(x))
+
+
 def numpy_floor(params, x, y, loss):
     """The floor: what a careful NumPy programmer writes for a fixed-shape step. Every result
     goes into a buffer allocated once (``out=``, positional), reductions call ``ufunc.reduce``
     directly (``np.sum`` and ``np.mean`` are Python wrappers costing 1-3 us on small arrays),
     transposes are views made once, ``np.dot`` rather than ``@``, the loss value computed once."""
-    Ws, bs = params[0::2], params[1::2]
-    L = len(Ws)
-    n = len(x)
-    rows = np.arange(n)
-    lr = np.float32(LR)
-    inv_n = np.float32(1.0 / n)
+    Ws, bs, L, n, rows, lr, inv_n = _layers(params, x)
     f32 = np.float32
     zs = [np.empty((n, W.shape[1]), f32) for W in Ws]  # pre-activations, ReLU'd in place
     masks = [np.empty(z.shape, bool) for z in zs[:-1]]
@@ -151,12 +150,7 @@ def numpy_floor(params, x, y, loss):
 def numpy_plain(params, x, y, loss):
     """The same step written plainly: a fresh array per result, ``np.sum``/``np.mean``/``.max``
     (their Python wrappers cost ~1-3 us each on small arrays), keyword ``out=``."""
-    Ws, bs = params[0::2], params[1::2]
-    L = len(Ws)
-    n = len(x)
-    rows = np.arange(n)
-    lr = np.float32(LR)
-    inv_n = np.float32(1.0 / n)
+    Ws, bs, L, n, rows, lr, inv_n = _layers(params, x)
 
     def step():
         hs = [x]
@@ -367,16 +361,6 @@ def version(dist):
         return None
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def peak_bytes(step) -> int:
     gc.collect()
     tracemalloc.start()
@@ -523,10 +507,7 @@ def main(argv=None):
     ]
     for title, column, unit, base in tables:
         lines += _table(title, names, [(r[0], r[1], r[column]) for r in results], unit, base)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        atomic_write_text(args.out, text)
+    publish("\n".join(lines) + "\n", args.out)
 
 
 if __name__ == "__main__":
