@@ -126,6 +126,14 @@ def test_kinks_follow_the_documented_rule():
     np.testing.assert_allclose(z.grad.numpy(), [-1.0, 1.0, 3.0])  # clip passes at both bounds
 
 
+def test_reductions_of_a_0d_tensor_along_axis_0_are_the_value():
+    for name in ("sum", "mean", "max", "min", "logsumexp"):
+        x = T(np.float64(2.5), requires_grad=True)
+        y = getattr(x, name)(axis=0)
+        y.backward()
+        assert y.item() == 2.5 and x.grad.item() == 1.0, name
+
+
 def test_reductions_of_size_zero_dims():
     x = T(np.zeros((0, 3)), requires_grad=True)
     x.sum(axis=0).sum().backward()

@@ -75,6 +75,8 @@ _add_reduce = np.add.reduce
 
 def _expand(g: np.ndarray, shape: tuple, axis, keepdims: bool) -> np.ndarray:
     """Put back the reduced ``axis`` of a reduction's adjoint ``g``: it broadcasts to ``shape``."""
+    if not shape:  # a 0-d input: nothing was reduced
+        return g
     if not keepdims and axis is not None:
         g = np.expand_dims(g, _norm_axes(axis, len(shape)))
     elif not keepdims:
@@ -88,7 +90,8 @@ def _norm_axes(axis, ndim: int) -> tuple:
 
 
 def _count(shape: tuple, axis) -> int:
-    if axis is None:
+    """How many elements a reduction over ``axis`` combines (1 for a 0-d array, any axis)."""
+    if axis is None or not shape:
         return math.prod(shape)
     return math.prod(shape[a] for a in _norm_axes(axis, len(shape)))
 
