@@ -52,6 +52,7 @@ CONFIGS = [
     ("2-16-16-1 MSE", [2, 16, 16, 1], "mse", 32),
 ]
 LR = 0.01
+LR32 = np.float32(LR)
 
 
 def init(sizes, seed=0):
@@ -209,12 +210,17 @@ def _mg_model(params, loss):
     return T, loss_fn
 
 
+def sgd_update(pairs) -> None:
+    """The SGD update every NumPy-based engine shares, as the floor writes it: p -= lr * g in
+    place, two ufunc calls per parameter (``pairs``: (value array, gradient array))."""
+    mul, sub, lr = np.multiply, np.subtract, LR32
+    for a, g in pairs:
+        mul(g, lr, g)
+        sub(a, g, a)
+
+
 def _sgd(T):
-    lr = np.float32(LR)
-    for p in T:
-        g = p.grad.data
-        g *= lr
-        p.data -= g
+    sgd_update([(p.data, p.grad.data) for p in T])
 
 
 def memograd_compiled(params, x, y, loss):
@@ -281,7 +287,6 @@ def mygrad_step(params, x, y, loss):
     mygrad.turn_memory_guarding_off()
     T = [mygrad.tensor(p) for p in params]
     L = len(T) // 2
-    lr = np.float32(LR)
 
     def step():
         h = x
@@ -291,10 +296,7 @@ def mygrad_step(params, x, y, loss):
                 h = relu(h)
         value = softmax_crossentropy(h, y) if loss == "ce" else mygrad.mean((h - y) ** 2)
         value.backward()
-        for p in T:
-            g = p.grad
-            g *= lr
-            p.data -= g
+        sgd_update([(p.data, p.grad) for p in T])
         return value.item()
 
     return step
@@ -308,7 +310,6 @@ def autograd_step(params, x, y, loss):
     L = len(params) // 2
     rows = np.arange(len(x))
     P = [p.copy() for p in params]
-    lr = np.float32(LR)
 
     def objective(P):
         h = x
@@ -324,9 +325,7 @@ def autograd_step(params, x, y, loss):
 
     def step():
         value, grads = value_and_grad(P)
-        for p, g in zip(P, grads):
-            g *= lr
-            p -= g
+        sgd_update(zip(P, grads))
         return float(value)
 
     return step

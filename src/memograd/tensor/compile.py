@@ -604,10 +604,11 @@ class CompiledStep:
         self._last: _Compiled | None = None
 
     def __call__(self, *inputs) -> float:
-        arrays = [x.data if type(x) is Tensor else x for x in inputs]
         last = self._last
-        if last is None or not last.accepts(arrays):
-            arrays = [np.asarray(a) for a in arrays]
+        if last is not None and last.accepts(inputs):  # the common case: same plain arrays
+            arrays = inputs
+        else:
+            arrays = [np.asarray(x.data if type(x) is Tensor else x) for x in inputs]
             key = tuple((a.shape, a.dtype.str) for a in arrays)
             last = self._cache.get(key)
             if last is None:

@@ -342,6 +342,9 @@ def _unstack_vjp(g, y, *xs, axis=0):
 def _mse(a, b, reduction="mean"):
     """L = mean(d²), d = a - b; keeps d for the VJP (so backward does not subtract again)."""
     d = a - b
+    if reduction != "none" and d.size:
+        total = np.vdot(d, d)  # Σ d² in one call (no d² temporary)
+        return _cast(total / d.size if reduction == "mean" else total, a.dtype), d
     return _cast(_reduce(d * d, reduction), a.dtype), d
 
 
