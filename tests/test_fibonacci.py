@@ -1,3 +1,4 @@
+import math
 import sys
 
 import pytest
@@ -256,3 +257,19 @@ def test_human_seconds():
     assert F.human_seconds(0.5) == "500.0 ms"
     assert F.human_seconds(3 * 3600) == "3.0 hours"
     assert "years" in F.human_seconds(1e12)
+
+
+def test_iter_and_doubling_refuse_huge_n_without_force_and_say_how_many_digits():
+    from memograd import fibonacci as F
+    from memograd.errors import MemogradValueError
+
+    for method, limit in (("iter", F.ITER_MAX_N), ("doubling", F.DOUBLING_MAX_N)):
+        with pytest.raises(F.ResultTooLarge, match=r"digits.*--force") as info:
+            F.measure(limit + 1, method)
+        assert isinstance(info.value, MemogradValueError)
+        # F(n) has floor(n log10(phi) + log10(1/sqrt 5)) + 1 digits; the message's estimate is close
+        shown = int(str(info.value).split("about ")[1].split(" digits")[0].replace(",", ""))
+        exact = int((limit + 1) * math.log10((1 + 5**0.5) / 2) - math.log10(5) / 2) + 1
+        assert abs(shown - exact) <= 2
+    runs = F.compare(F.ITER_MAX_N + 1, ("iter",))
+    assert runs[0].skipped and "digits" in runs[0].skipped

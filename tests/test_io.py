@@ -37,3 +37,10 @@ def test_new_file_gets_the_mode_open_would_give_and_replacing_keeps_the_old_mode
     os.chmod(target, 0o600)
     atomic_write_text(target, "y")
     assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_folder_as_target_is_a_clear_error_and_left_alone(tmp_path):
+    (tmp_path / "d").mkdir()
+    with pytest.raises(IsADirectoryError, match="is a folder; give a file name"):
+        atomic_write_text(tmp_path / "d", "x")
+    assert (tmp_path / "d").is_dir() and list((tmp_path).iterdir()) == [tmp_path / "d"]

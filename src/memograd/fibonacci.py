@@ -35,6 +35,10 @@ NAIVE_TIME_LIMIT = 60.0  # seconds of predicted naive work before it refuses wit
 NAIVE_MAX_N = 900  # beyond this, naive recursion would not end in the age of the universe
 TABLE_MEMORY_LIMIT = 2**30  # predicted bytes of the dict/memo table before they refuse
 TREE_MAX_N = 10
+# without force, the bottom-up loop (about n^2/100 ns here: 10 s at 10^6) and fast doubling
+# (big-integer products of ~0.21 n digits) refuse n past these
+ITER_MAX_N = 2_000_000
+DOUBLING_MAX_N = 50_000_000
 # On interpreters that cap recursion through C code (CPython 3.12, 3.13: see
 # memograd.memo.C_RECURSION_CAPPED), the memo method fills its table in steps of this many levels.
 MEMO_CHUNK = 250
@@ -52,6 +56,10 @@ class NaiveTooSlow(MemogradValueError):
 
 class TableTooLarge(MemogradValueError):
     """A memo table of every G(k), k <= n, would not fit in memory comfortably."""
+
+
+class ResultTooLarge(MemogradValueError):
+    """F(n) itself is so large that computing it would take minutes (or memory without end)."""
 
 
 @dataclass
@@ -443,6 +451,16 @@ def _guard(method: str, n: int, base: tuple[int, int], force: bool, time_limit: 
                 calls,
                 seconds,
             )
+    elif method in ("iter", "doubling") and not force:
+        limit = ITER_MAX_N if method == "iter" else DOUBLING_MAX_N
+        if n > limit:
+            digits = int(n * _LOG2_PHI * math.log10(2)) + 1
+            raise ResultTooLarge(
+                f"fib: F({n}) has about {digits:,} digits; the {method} method refuses n > "
+                f"{limit:,} (minutes of big-integer work or more); pass --force (force=True) to "
+                "run it anyway"
+                + (", or use method 'doubling'" if method == "iter" and n <= DOUBLING_MAX_N else "")
+            )
     elif method in ("dict", "memo") and not force:
         size = predicted_table_bytes(n, base)
         if size > TABLE_MEMORY_LIMIT:
@@ -504,7 +522,7 @@ def compare(
         _check_method(method)
         try:
             runs.append(measure(n, method, base, force=force, time_limit=time_limit))
-        except (NaiveTooSlow, TableTooLarge) as exc:
+        except (NaiveTooSlow, TableTooLarge, ResultTooLarge) as exc:
             run = FibRun(method, n, base, None, calls=0, additions=0, skipped=str(exc))
             if isinstance(exc, NaiveTooSlow):
                 run.predicted_calls = exc.predicted_calls

@@ -135,3 +135,11 @@ def test_huge_predicted_naive_count_is_shortened_and_title_does_not_wrap(capsys)
     assert max(len(run) for run in re.findall(r"[\d,]+", out)) < 40  # no 210-digit number
     code, out, _ = run_cli(capsys, "5", "--base", "1", "1")
     assert out.splitlines()[0] == "G(5) with G(0)=1, G(1)=1 (the notes' base, d = {0: 1, 1: 1})"
+
+
+def test_huge_n_with_iter_is_refused_in_one_line(capsys):
+    from memograd.cli import main
+
+    assert main(["fib", "100000000000", "--method", "doubling"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "digits" in err and "--force" in err

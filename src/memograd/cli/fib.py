@@ -88,7 +88,8 @@ def run(args, ui) -> int:
     else:
         try:
             runs = [F.measure(n, args.method, base, force=args.force)]
-        except (F.NaiveTooSlow, F.TableTooLarge) as exc:  # a refusal, not a crash: exit 1
+        # a refusal, not a crash: exit 1
+        except (F.NaiveTooSlow, F.TableTooLarge, F.ResultTooLarge) as exc:
             message = str(exc).removeprefix("fib: ")
             print(f"memograd fib: error: {message}", file=sys.stderr)
             return 1

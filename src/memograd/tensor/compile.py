@@ -750,7 +750,9 @@ class _Compiled:
                 raise GraphError(
                     f"compile_step: the compiled step disagrees with the eager engine on {what} "
                     f"(max difference {np.max(np.abs(got - want), initial=0):.3g}); "
-                    "use the eager engine for this loss_fn and report it"
+                    "loss_fn is not deterministic for fixed inputs (a random draw such as "
+                    "dropout in training mode, or state changed between calls); call model.eval()"
+                    " or use the eager engine for this loss_fn"
                 )
 
 
