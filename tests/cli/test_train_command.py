@@ -270,3 +270,21 @@ def test_a_run_trained_on_a_relative_csv_path_evaluates_from_elsewhere(
     monkeypatch.chdir(elsewhere)
     code, stdout, err = run(capsys, "eval", "--model", str(tmp_path / "run"), "--json")
     assert code == 0 and json.loads(stdout)["samples"] == 12, err
+
+
+def test_ctrl_c_while_writing_the_run_files_keeps_the_model_and_says_so(
+    tmp_path, capsys, monkeypatch
+):
+    import memograd.train as T
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(T, "write_run_files", interrupted)
+    out = tmp_path / "run"
+    code, _, err = run(capsys, "train", *FAST, "--out", str(out))
+    assert code == 130
+    assert err.count("\n") == 1 and "after training" in err and str(out) in err
+    code, stdout, err = run(capsys, "eval", "--model", str(out), "--json")
+    assert code == 0, err
+    assert 0.0 <= json.loads(stdout)["accuracy"] <= 1.0

@@ -377,7 +377,16 @@ def run(args, ui) -> int:
         return 130
     files = {}
     if out is not None:
-        files = write_run_files(result, out, plots=not args.no_plots)
+        try:
+            files = write_run_files(result, out, plots=not args.no_plots)
+        except KeyboardInterrupt:
+            print(
+                f"memograd train: interrupted after training, while writing the run files; the "
+                f"trained model is in {out} (its plots may be missing: rerun with "
+                f"`memograd eval --model {out}` to score it)",
+                file=sys.stderr,
+            )
+            return 130
     if args.json:
         ui.json({**result.metrics, **({"run": str(out), "files": files} if out else {})})
     else:
