@@ -143,3 +143,18 @@ def test_huge_n_with_iter_is_refused_in_one_line(capsys):
     assert main(["fib", "100000000000", "--method", "doubling"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "digits" in err and "--force" in err
+
+
+def test_tree_never_wraps_or_truncates_in_80_columns(capsys):
+    from rich.cells import cell_len
+
+    from memograd.cli import main
+
+    n = 6
+    assert main(["fib", str(n), "--tree", "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    assert all(cell_len(line.rstrip()) <= 80 for line in out.splitlines())
+    calls = 2 * 13 - 1  # 2*F(7) - 1 naive calls; n + 1 distinct subproblems, the rest repeats
+    assert out.count("↺ repeat") == calls - (n + 1)
+    assert out.count("✓ hit") == (2 * n - 1) - (n + 1)  # memoized: 2n - 1 calls, n + 1 misses

@@ -258,8 +258,23 @@ def _render_trees(n, base, ui, F) -> None:
         f"a subproblem already solved (↺)\n[bold]memoized[/]: {memo.count():,} calls, "
         f"{memo.count('hit')} answered from the cache (✓)"
     )
+    left, right = tree_text(naive, F), tree_text(memo, F)
+    # side by side (4 cells of padding on each side of each column) would wrap: stack them
+    if _width(left) + _width(right) + 16 > ui.console.width:
+        ui.print("\n[bold]naive[/]")
+        ui.print(left, end="", no_wrap=True, overflow="ignore", crop=False)
+        ui.print("[bold]memoized[/]")
+        ui.print(right, end="", no_wrap=True, overflow="ignore", crop=False)
+        return
     grid = Table(show_header=True, box=None, padding=(0, 4))
-    grid.add_column("naive")
-    grid.add_column("memoized")
-    grid.add_row(tree_text(naive, F), tree_text(memo, F))
+    grid.add_column("naive", no_wrap=True)
+    grid.add_column("memoized", no_wrap=True)
+    grid.add_row(left, right)
     ui.print(grid)
+
+
+def _width(text) -> int:
+    """Widest line of a rich Text, in terminal cells."""
+    from rich.cells import cell_len
+
+    return max((cell_len(line) for line in text.plain.splitlines()), default=0)
