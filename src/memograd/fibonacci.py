@@ -612,3 +612,8 @@ def tree_lines(node: TreeNode) -> list[tuple[str, TreeNode]]:
 
     walk(node, "", "")
     return lines
+
+
+def tree_rows(node: TreeNode) -> list[list]:
+    """``tree_lines`` as JSON-ready rows: [prefix, k, value, mark] per line."""
+    return [[prefix, nd.k, nd.value, nd.mark] for prefix, nd in tree_lines(node)]

@@ -14,6 +14,7 @@ import math
 import time
 
 from memograd import fibonacci as F
+from memograd.cli.fib import tree_text
 
 KEY = "memoization"
 TITLE = "Memoization: the notes' Fibonacci, counted"
@@ -46,10 +47,6 @@ def _naive_n_for(seconds: float) -> int:
             return n if abs(F.naive_calls(n) * per_call - seconds) < abs(prev - seconds) else best
         best = n
     return best
-
-
-def _tree_lines(root: F.TreeNode) -> list[list]:
-    return [[prefix, node.k, node.value, node.mark] for prefix, node in F.tree_lines(root)]
 
 
 def compute(options: dict | None = None) -> dict:
@@ -104,12 +101,12 @@ def compute(options: dict | None = None) -> dict:
             "naive": {
                 "calls": naive_tree.count(),
                 "repeats": naive_tree.count("repeat"),
-                "lines": _tree_lines(naive_tree),
+                "lines": F.tree_rows(naive_tree),
             },
             "memo": {
                 "calls": memo_tree.count(),
                 "hits": memo_tree.count("hit"),
-                "lines": _tree_lines(memo_tree),
+                "lines": F.tree_rows(memo_tree),
             },
         },
         "plot": {
@@ -125,23 +122,6 @@ def compute(options: dict | None = None) -> dict:
 
 def _fmt(x) -> str:
     return "-" if x is None else f"{x:,}"
-
-
-def _tree_text(lines):
-    from rich.text import Text
-
-    text = Text()
-    for prefix, k, value, mark in lines:
-        text.append(prefix, style="dim")
-        label = f"fib({k}) = {value}"
-        if mark == "repeat":
-            text.append(label + "  ↺ repeat", style="red")
-        elif mark == "hit":
-            text.append(label + "  ✓ hit", style="green bold")
-        else:
-            text.append(label)
-        text.append("\n")
-    return text
 
 
 def render(data: dict, ui) -> None:
@@ -202,7 +182,7 @@ def render(data: dict, ui) -> None:
     grid = Table(box=None, padding=(0, 4))
     grid.add_column("naive")
     grid.add_column("memoized")
-    grid.add_row(_tree_text(tr["naive"]["lines"]), _tree_text(tr["memo"]["lines"]))
+    grid.add_row(tree_text(tr["naive"]["lines"]), tree_text(tr["memo"]["lines"]))
     ui.print(grid)
 
     ui.print("Naive calls against n (log scale; * predicted by the closed form):")
