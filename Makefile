@@ -16,7 +16,7 @@ $(VENV)/.demo-stamp: pyproject.toml $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-stamp: pyproject.toml $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,all]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,all,interop,distributed,browser,fast]"
 	touch $@ $(VENV)/.demo-stamp
 
 demo: $(VENV)/.demo-stamp
@@ -30,7 +30,7 @@ test: lint
 	$(BIN)/python -m pytest -n 2 -q
 
 $(VENV)/.bench-stamp: pyproject.toml $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,all,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,all,interop,distributed,browser,fast,bench]"
 	touch $@
 
 # all benchmarks, printed as markdown (PyTorch joins when installed: pip install torch==2.13.0)

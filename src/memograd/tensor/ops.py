@@ -452,3 +452,12 @@ _RULES = [
 ]
 # fmt: on
 TABLE: dict[str, Primitive] = {p.name: p for p in _RULES}
+
+
+def register(*rows: Primitive) -> None:
+    """Add rows to THE table. Op families may live in their own modules and register here; a name
+    can be registered once (a second row for the same op would make the table ambiguous)."""
+    for p in rows:
+        if p.name in TABLE:
+            raise ValueError(f"register: the table already has a row named {p.name!r}")
+        TABLE[p.name] = p
