@@ -234,10 +234,11 @@ def test_more_epochs_after_an_early_stop_train_again(tmp_path):
 
 def test_score_train_off_skips_the_training_accuracy_and_files_still_work(tmp_path):
     from memograd.train import write_run_files
+    from memograd.viz.training_plots import write_plots
 
     r = fit(TrainConfig(**SMALL, score_train=False), tmp_path / "r")
     assert all("train_accuracy" not in h and "val_accuracy" in h for h in r.history)
-    files = write_run_files(r, tmp_path / "r")
+    files = {**write_run_files(r, tmp_path / "r"), **write_plots(r, tmp_path / "r")}
     assert "train_accuracy" not in (tmp_path / "r" / "metrics.csv").read_text().splitlines()[0]
     pytest.importorskip("matplotlib")
     assert {"curves", "confusion", "boundary"} <= set(files)
@@ -245,9 +246,9 @@ def test_score_train_off_skips_the_training_accuracy_and_files_still_work(tmp_pa
 
 def test_a_2d_regression_run_gets_curves_and_a_surface_but_no_confusion_matrix(tmp_path):
     pytest.importorskip("matplotlib")
-    from memograd.train import write_run_files
+    from memograd.viz.training_plots import write_plots
 
     r = fit(TrainConfig(dataset="toy", epochs=2, hidden=[4]), tmp_path / "r")
-    files = write_run_files(r, tmp_path / "r")
+    files = write_plots(r, tmp_path / "r")
     assert {"curves", "boundary"} <= set(files) and "confusion" not in files
     assert (tmp_path / "r" / "boundary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -288,3 +288,20 @@ def test_ctrl_c_while_writing_the_run_files_keeps_the_model_and_says_so(
     code, stdout, err = run(capsys, "eval", "--model", str(out), "--json")
     assert code == 0, err
     assert 0.0 <= json.loads(stdout)["accuracy"] <= 1.0
+
+
+def test_train_out_without_matplotlib_says_no_plots_were_written_and_why(
+    tmp_path, capsys, monkeypatch
+):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    out = tmp_path / "run"
+    code, stdout, err = run(capsys, "train", *FAST, "--out", str(out))
+    assert code == 0, err
+    assert "no plots written: matplotlib is not installed" in stdout
+    assert "memograd[plot]" in stdout
+    assert not list(out.glob("*.png")) and (out / "metrics.csv").exists()
+    code, stdout, err = run(capsys, "train", *FAST, "--out", str(out), "--force", "--json")
+    assert code == 0, err
+    assert "matplotlib is not installed" in json.loads(stdout)["plots_skipped"]

@@ -375,10 +375,15 @@ def run(args, ui) -> int:
     except TrainingInterrupted as exc:
         print(f"memograd train: {exc}", file=sys.stderr)
         return 130
-    files = {}
+    files, no_plots = {}, None
     if out is not None:
         try:
-            files = write_run_files(result, out, plots=not args.no_plots)
+            files = write_run_files(result, out)
+            if not args.no_plots:
+                from memograd.viz.training_plots import plots_unavailable, write_plots
+
+                no_plots = plots_unavailable()
+                files.update(write_plots(result, out))
         except KeyboardInterrupt:
             print(
                 f"memograd train: interrupted after training, while writing the run files; the "
@@ -388,7 +393,12 @@ def run(args, ui) -> int:
             )
             return 130
     if args.json:
-        ui.json({**result.metrics, **({"run": str(out), "files": files} if out else {})})
+        extra = {"run": str(out), "files": files} if out else {}
+        if no_plots:
+            extra["plots_skipped"] = no_plots
+        ui.json({**result.metrics, **extra})
     else:
         ui.print(summary_table(result.metrics, files))
+        if no_plots:
+            ui.print(f"no plots written: {no_plots}", markup=False)
     return 0

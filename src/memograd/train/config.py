@@ -1,0 +1,97 @@
+"""What defines a run: :class:`TrainConfig` (stored in its checkpoint) and its checks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+from memograd.checkpoint import default_format, have_safetensors
+from memograd.errors import MemogradValueError
+from memograd.nn.losses import LOSSES
+from memograd.optim import OPTIMIZERS
+
+DEFAULT_ADAMW_DECAY = 0.2  # chosen on digits/iris/wine/moons/diabetes, seeds 0-4 (see benchmarks)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run (stored in its checkpoint, so ``--resume`` needs nothing)."""
+
+    dataset: str | None = "digits"
+    csv: str | None = None
+    target: str | None = None
+    task: str | None = None
+    n_samples: int | None = None
+    noise: float | None = None
+    hidden: list[int] = field(default_factory=lambda: [64, 64])
+    activation: str = "relu"
+    dropout: float = 0.0
+    init: str | None = None
+    bias_init: str = "zeros"  # or "uniform" (scikit-learn's)
+    loss: str | None = None  # default: cross_entropy for classes, mse for regression
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    momentum: float = 0.9  # for sgd and rmsprop
+    nesterov: bool = False
+    weight_decay: float | None = None  # None: 0.2 for adamw (decoupled), 0 for the others
+    schedule: str = "none"
+    warmup: int = 0  # epochs of linear warm-up
+    clip: float | None = None
+    epochs: int = 100
+    batch_size: int = 32
+    patience: int | None = 20
+    restore_best: bool = True  # end with the weights of the best validation epoch
+    compile: bool = True  # use the engine's compiled step (mg.tensor.compile_step) when it can
+    # "safetensors" (when that package is installed) or "npz"
+    checkpoint_format: str = field(default_factory=default_format)
+    score_train: bool = True  # record the training split's accuracy after every epoch
+    val: float = 0.1
+    test: float = 0.2
+    seed: int = 0
+    dtype: str = "float32"
+
+    def validate(self) -> None:
+        def bad(msg):
+            raise MemogradValueError(msg)
+
+        if (self.dataset is None) == (self.csv is None):
+            bad("give either a dataset name or a CSV file (with its target column)")
+        if self.epochs < 1:
+            bad(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            bad(f"batch size must be >= 1, got {self.batch_size}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            bad(f"learning rate must be > 0, got {self.lr}")
+        if any(h < 1 for h in self.hidden):
+            bad(f"hidden widths must be >= 1, got {self.hidden}")
+        if self.optimizer.lower() not in OPTIMIZERS:
+            bad(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.loss is not None and self.loss not in LOSSES:
+            bad(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        if self.patience is not None and self.patience < 1:
+            bad(f"patience must be >= 1, got {self.patience}")
+        if not 0 <= self.dropout < 1:
+            bad(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.dtype not in ("float32", "float64"):
+            bad(f"dtype must be float32 or float64, got {self.dtype}")
+        if self.weight_decay is not None and self.weight_decay < 0:
+            bad(f"weight decay must be >= 0, got {self.weight_decay}")
+        if self.checkpoint_format not in ("safetensors", "npz"):
+            bad(f"checkpoint format must be safetensors or npz, got {self.checkpoint_format!r}")
+        if self.checkpoint_format == "safetensors" and not have_safetensors():
+            bad(
+                "checkpoint format safetensors needs the safetensors package "
+                "(pip install 'memograd[checkpoint]'); or choose npz"
+            )
+        if self.warmup < 0:
+            bad(f"warmup must be >= 0 epochs, got {self.warmup}")
+
+    def resolved_weight_decay(self) -> float:
+        if self.weight_decay is not None:
+            return float(self.weight_decay)
+        return DEFAULT_ADAMW_DECAY if self.optimizer.lower() == "adamw" else 0.0
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
