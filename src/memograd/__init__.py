@@ -11,6 +11,7 @@ NumPy-heavy engines until they are used)::
 from __future__ import annotations
 
 import importlib
+import sys as _sys
 
 from memograd.errors import (
     CheckpointError,
@@ -68,6 +69,11 @@ __all__ = [
 # functions are bound here, eagerly, after their modules: ``mg.paths(...)`` is the function.
 from memograd.gradcheck import gradcheck  # noqa: E402, F401
 from memograd.paths import count_paths, explain, paths  # noqa: E402, F401
+
+# Inside IPython/Jupyter, memograd.viz gives Value and MLP their notebook pictures (_repr_svg_);
+# the engines know nothing of pictures, and a plain ``import memograd`` does not load viz.
+if "IPython" in _sys.modules:  # pragma: no cover - exercised in notebooks
+    importlib.import_module("memograd.viz.values")
 
 
 def __getattr__(name: str):

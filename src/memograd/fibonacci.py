@@ -545,75 +545,16 @@ def fib(n: int, method: str = "memo", base=STANDARD, *, force: bool = False) -> 
     return run.value
 
 
-# ---------------------------------------------------------------- recursion trees
+# ---------------------------------------------------------------- recursion trees (fibtree.py)
+
+_TREE_NAMES = ("TreeNode", "recursion_tree", "tree_lines", "tree_rows", "tree_text")
 
 
-@dataclass
-class TreeNode:
-    """A call in a recursion tree. ``mark``: '' (first time), 'repeat' (naive: this subproblem was
-    already solved earlier in the tree), 'hit' (memo: answered from the cache, no children)."""
+def __getattr__(name: str):
+    """The recursion trees live in :mod:`memograd.fibtree`; ``fibonacci.recursion_tree`` etc.
+    still work (imported on first use)."""
+    if name in _TREE_NAMES:
+        from memograd import fibtree
 
-    k: int
-    value: int
-    mark: str = ""
-    children: list[TreeNode] = field(default_factory=list)
-
-    def count(self, mark: str | None = None) -> int:
-        own = 1 if mark is None or self.mark == mark else 0
-        return own + sum(c.count(mark) for c in self.children)
-
-    def as_dict(self) -> dict:
-        d = {"k": self.k, "value": self.value, "mark": self.mark}
-        if self.children:
-            d["children"] = [c.as_dict() for c in self.children]
-        return d
-
-
-def recursion_tree(n: int, method: str = "naive", base=STANDARD) -> TreeNode:
-    """The call tree of ``naive`` (repeated subproblems marked 'repeat') or ``memo`` (cache hits
-    marked 'hit') for n <= 10."""
-    n = _check_n(n)
-    a, b = _check_base(base)
-    if method not in ("naive", "memo"):
-        raise MemogradValueError(
-            f"recursion_tree: method must be 'naive' or 'memo', got {method!r}"
-        )
-    if n > TREE_MAX_N:
-        raise MemogradValueError(
-            f"recursion_tree: n must be <= {TREE_MAX_N} (the naive tree of n has 2*F(n+1) - 1 "
-            f"nodes: {naive_calls(n):,} for n={n}), got {n}"
-        )
-    seen: dict[int, int] = {}
-
-    def grow(k: int) -> TreeNode:
-        if method == "memo" and k in seen:
-            return TreeNode(k, seen[k], "hit")
-        node = TreeNode(k, 0, "repeat" if k in seen else "")
-        if k < 2:
-            node.value = b if k else a
-        else:
-            node.children = [grow(k - 1), grow(k - 2)]
-            node.value = node.children[0].value + node.children[1].value
-        seen.setdefault(k, node.value)
-        return node
-
-    return grow(n)
-
-
-def tree_lines(node: TreeNode) -> list[tuple[str, TreeNode]]:
-    """Text layout of a tree: (prefix drawn with box characters, node) per line, pre-order."""
-    lines: list[tuple[str, TreeNode]] = []
-
-    def walk(nd: TreeNode, prefix: str, branch: str) -> None:
-        lines.append((prefix + branch, nd))
-        child_prefix = prefix + ("" if not branch else "    " if branch == "└── " else "│   ")
-        for i, child in enumerate(nd.children):
-            walk(child, child_prefix, "└── " if i == len(nd.children) - 1 else "├── ")
-
-    walk(node, "", "")
-    return lines
-
-
-def tree_rows(node: TreeNode) -> list[list]:
-    """``tree_lines`` as JSON-ready rows: [prefix, k, value, mark] per line."""
-    return [[prefix, nd.k, nd.value, nd.mark] for prefix, nd in tree_lines(node)]
+        return getattr(fibtree, name)
+    raise AttributeError(f"module 'memograd.fibonacci' has no attribute {name!r}")

@@ -337,3 +337,26 @@ def test_every_op_against_gradcheck(op, a, b):
     if op in ("relu", "abs") and abs(a * b if op == "relu" else a - b) < 1e-3:
         return  # too close to the kink for finite differences
     assert gradcheck(OPS[op], [a, b], atol=1e-6, rtol=1e-5).ok
+
+
+def test_the_engine_knows_nothing_of_pictures():
+    """issue 14: the arrow runs viz -> engine only; viz gives Value its notebook picture."""
+    import ast
+    from pathlib import Path
+
+    import memograd.scalar
+
+    for path in Path(memograd.scalar.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            assert not any(n.startswith(("memograd.viz", "memograd.cli")) for n in names), path
+    import memograd.viz.values  # noqa: F401  (registers the picture)
+
+    v = Value(2.0, "x") * 3.0
+    assert v._repr_svg_().lstrip().startswith("<svg")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 
 from memograd.cli import UsageError
+from memograd.complexity import measure
 
 HELP = "how path enumeration explodes with depth while memoized backprop stays linear"
 DESCRIPTION = (
@@ -60,23 +61,6 @@ def parse_depths(spec: str) -> list[int]:
     if bad:
         raise UsageError(f"--depths: every depth must be in 1..{MAX_DEPTH}, got {bad[0]}")
     return sorted(set(out))
-
-
-def measure(width: int, depths: list[int]) -> list[dict]:
-    """One row per depth, counted on the real graph of a (width, width x depth, 1) network."""
-    from memograd.paths import cost, count_paths
-    from memograd.scalar.nn import notes_network
-
-    rows = []
-    for depth in depths:
-        sizes = (width, *([width] * depth), 1)
-        ex = notes_network(net=sizes, activation="sigmoid", loss="mse", seed=0)
-        c = cost(ex.loss, ex.model.parameters())
-        row = {"depth": depth, "net": "-".join(map(str, sizes)), **c.to_dict()}
-        row["paths_all_parameters"] = row.pop("paths")
-        row["paths_to_w11^1"] = count_paths(ex.loss, "w11^1")
-        rows.append(row)
-    return rows
 
 
 def plot(rows: list[dict], width: int, path: str) -> str:

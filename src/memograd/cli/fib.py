@@ -230,24 +230,6 @@ def _render(n, base, runs, data, ui, F) -> None:
         )
 
 
-def tree_text(rows):
-    """rich Text of a recursion tree from ``fibonacci.tree_rows``: ↺ repeated subproblem, ✓ hit."""
-    from rich.text import Text
-
-    text = Text()
-    for prefix, k, value, mark in rows:
-        text.append(prefix, style="dim")
-        label = f"fib({k}) = {value}"
-        if mark == "repeat":
-            text.append(label + "  ↺ repeat", style="red")
-        elif mark == "hit":
-            text.append(label + "  ✓ hit", style="green bold")
-        else:
-            text.append(label)
-        text.append("\n")
-    return text
-
-
 def _render_trees(n, base, ui, F) -> None:
     from rich.table import Table
 
@@ -258,7 +240,7 @@ def _render_trees(n, base, ui, F) -> None:
         f"a subproblem already solved (↺)\n[bold]memoized[/]: {memo.count():,} calls, "
         f"{memo.count('hit')} answered from the cache (✓)"
     )
-    left, right = tree_text(F.tree_rows(naive)), tree_text(F.tree_rows(memo))
+    left, right = F.tree_text(F.tree_rows(naive)), F.tree_text(F.tree_rows(memo))
     # side by side (4 cells of padding on each side of each column) would wrap: stack them
     if _width(left) + _width(right) + 16 > ui.console.width:
         ui.print("\n[bold]naive[/]")

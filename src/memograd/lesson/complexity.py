@@ -61,9 +61,9 @@ def _time_backward(ex, repeat: int = 5) -> float:
 
 
 def compute(options: dict | None = None) -> dict:
-    """The rows of ``memograd complexity`` (one source: :func:`memograd.cli.complexity.measure`),
+    """The rows of ``memograd complexity`` (one source: :func:`memograd.complexity.measure`),
     plus, for the depths small enough, every path enumerated, timed and checked."""
-    from memograd.cli.complexity import measure
+    from memograd.complexity import measure
 
     quick = bool((options or {}).get("quick"))
     depths = list(range(1, 11 if quick else 17))

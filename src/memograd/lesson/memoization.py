@@ -14,7 +14,7 @@ import math
 import time
 
 from memograd import fibonacci as F
-from memograd.cli.fib import tree_text
+from memograd.fibtree import tree_text
 
 KEY = "memoization"
 TITLE = "Memoization: the notes' Fibonacci, counted"

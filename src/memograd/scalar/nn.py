@@ -272,12 +272,6 @@ class MLP:
         sizes = "-".join(map(str, self.sizes))
         return f"MLP({sizes}, activation={self.activation!r}, {n} parameters)"
 
-    def _repr_svg_(self):
-        """Jupyter display: the network drawn as in the notes (a weight per edge)."""
-        from memograd.viz.values import repr_svg
-
-        return repr_svg(self)
-
 
 def _read_weights(source) -> tuple[dict, str]:
     raw, where = read_json_object(source)

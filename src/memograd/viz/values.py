@@ -20,6 +20,8 @@ from collections.abc import Iterable
 
 from memograd.errors import MemogradValueError
 from memograd.graph import topological_order
+from memograd.scalar.nn import MLP
+from memograd.scalar.value import RULES, Value
 from memograd.viz.notation import fmt, unicode_name
 from memograd.viz.svg import Edge, Highlight, Node, graph_svg
 
@@ -56,8 +58,6 @@ def op_formula(v) -> str | None:
     formula: ``ŷ - y`` for the loss's subtraction. ``None`` for any other node."""
     if v.name or getattr(v, "label", None) or len(v._parents) != 1 or v._parents[0] is None:
         return None
-    from memograd.scalar.value import RULES
-
     rule = RULES.get(v.op)
     if rule is None:
         return None
@@ -336,3 +336,18 @@ def module_svg(module, max_layers: int = 60) -> str | None:
     return graph_svg(
         nodes, edges, style="record", title=f"{type(module).__name__}: {total:,} parameters"
     )
+
+
+# --- notebook pictures: viz gives the engine's classes their _repr_svg_ --------------------------
+# The engines know nothing of pictures (the arrow runs viz -> engine only). ``import memograd``
+# inside IPython/Jupyter imports this module, so a Value or an MLP shows as its drawing there.
+
+
+def _value_repr_svg(self) -> str | None:
+    """Jupyter display: the graph under this Value (each node ``name | data | grad``), or the
+    network drawn as in the notes for an MLP; ``None`` (text repr) when too big to draw."""
+    return repr_svg(self)
+
+
+Value._repr_svg_ = _value_repr_svg  # type: ignore[attr-defined]
+MLP._repr_svg_ = _value_repr_svg  # type: ignore[attr-defined]
