@@ -320,3 +320,18 @@ def test_tensor_parameters_update_in_place_without_building_a_graph():
     opt.step()
     with pytest.raises(GraphError):
         stale.backward()
+
+
+@pytest.mark.parametrize("kind, hp", CASES)
+@pytest.mark.parametrize("size", [3, 40000])  # gathered (small) and per-parameter (large) paths
+def test_a_step_never_changes_the_gradients_it_reads(kind, hp, size):
+    rng = np.random.default_rng(2)
+    params = [P(rng.normal(size=size)), P(rng.normal(size=(2, 3)))]
+    grads = [rng.normal(size=p.data.shape) for p in params]
+    opt = make_optimizer(kind, params, **hp)
+    for _ in range(2):
+        for p, g in zip(params, grads):
+            p.grad = g.copy()
+        opt.step()
+        for p, g in zip(params, grads):
+            assert np.array_equal(p.grad, g)

@@ -200,17 +200,37 @@ def _flat_base(arrays: list[np.ndarray], total: int) -> np.ndarray | None:
     return base
 
 
+_mul, _add, _sub, _div, _sqrt, _copyto = (
+    np.multiply,
+    np.add,
+    np.subtract,
+    np.true_divide,
+    np.sqrt,
+    np.copyto,
+)
+# below this many values in all, gathering the gradients into one flat vector (one copy) and
+# updating it with a dozen calls beats a dozen calls per parameter
+_GATHER_BELOW = 1 << 15
+
+
 class Optimizer:
     """Base class: the parameters, the update counter ``t`` and the state arrays ("slots").
 
     Subclasses define ``SLOTS`` (names of their state arrays, e.g. ``("m", "v")``) and
-    ``_update(p, g, lr, k, state)``: one update of the values ``p`` (in place) from the gradient
-    ``g`` at the parameter's k-th step, with ``state[slot]`` arrays shaped like ``p``.
+    ``_update(p, g, lr, k, st)``: one update of the values ``p`` (in place) from the gradient
+    ``g`` at the parameter's k-th step, with ``st[slot]`` arrays shaped like ``p`` and two scratch
+    arrays ``st["s0"]``, ``st["s1"]``. Updates are written as ufunc calls into those buffers
+    (``out=``), so a step allocates nothing and never touches ``p.grad``.
 
-    Fused path: each slot is ONE flat array for all parameters, so when every parameter has a
-    gradient the update runs once on the concatenated vectors (a dozen NumPy calls in all instead
-    of a dozen per parameter) and the new values are copied back into each parameter; otherwise
-    the same ``_update`` runs per parameter on views of the flat slots. Both give the same bits."""
+    Each slot is ONE flat array for all parameters (per-parameter views of it are made once).
+    Three ways to run a step, all giving the same bits:
+
+    * flat: when the parameters tile one buffer (``Module.flatten_parameters``) and so do their
+      gradients (``compile_step`` with ``optimizer=`` lays them out so), ``_update`` runs once on
+      the flat vectors: no copy at all;
+    * gathered: small models (fewer than 32768 values) concatenate the gradients (and parameters,
+      when not flat) and update once: a dozen calls instead of a dozen per parameter;
+    * per parameter: otherwise, in place on each parameter (SGD: two calls per parameter)."""
 
     SLOTS: tuple[str, ...] = ()
 
@@ -249,10 +269,22 @@ class Optimizer:
         self.steps = np.zeros(len(arrays), dtype=np.int64)  # updates each parameter has had
         self.state: dict[str, np.ndarray] = {s: np.zeros(total, self._dtype) for s in self.SLOTS}
         self._gbuf = np.empty(total, self._dtype)
+        self._scratch = (np.empty(total, self._dtype), np.empty(total, self._dtype))
         # parameters laid out back to back in one buffer (Module.flatten_parameters) are updated
         # through that buffer directly; otherwise they are gathered and copied back
         self._flat = _flat_base(arrays, total) if self._fusable else None
         self._pbuf = self._flat if self._flat is not None else np.empty(total, self._dtype)
+        self._flat_st = {**self.state, "s0": self._scratch[0], "s1": self._scratch[1]}
+        self._views = [self._param_views(a, lo, hi) for a, (lo, hi) in zip(arrays, self._bounds)]
+        self._seen_grads: list | None = None
+        self._gflat: np.ndarray | None = None
+
+    def _param_views(self, a: np.ndarray, lo: int, hi: int) -> dict:
+        """Parameter i's views of the flat slots, and scratch arrays of its own dtype."""
+        views = {k: v[lo:hi].reshape(a.shape) for k, v in self.state.items()}
+        for name, s in zip(("s0", "s1"), self._scratch):
+            views[name] = s[lo:hi].reshape(a.shape) if a.dtype == s.dtype else np.empty_like(a)
+        return views
 
     # -- the public API
     @property
@@ -289,24 +321,27 @@ class Optimizer:
         self.t += 1
         lr = self.lr * self.schedule(self.t)
         steps = self.steps
-        if self._fusable and complete and (len(steps) == 1 or steps.min() == steps.max()):
+        same = complete and self._fusable and (len(steps) == 1 or steps.min() == steps.max())
+        flat = same and self._flat is not None and self._still_flat(arrays)
+        gflat = self._flat_grads(grads) if flat else None
+        if gflat is not None:  # parameters and gradients both tile one buffer: no copy
+            self._update(self._flat, gflat, lr, int(steps[0]) + 1, self._flat_st)
+            steps += 1
+        elif same and len(self._gbuf) < _GATHER_BELOW:
             np.concatenate([g.reshape(-1) for g in grads], out=self._gbuf)
-            flat = self._flat is not None and self._still_flat(arrays)
             if not flat:
                 np.concatenate([a.reshape(-1) for a in arrays], out=self._pbuf)
-            self._update(self._pbuf, self._gbuf, lr, int(steps[0]) + 1, self.state)
+            self._update(self._pbuf, self._gbuf, lr, int(steps[0]) + 1, self._flat_st)
             if not flat:
                 for a, (lo, hi) in zip(arrays, self._bounds):
-                    np.copyto(a, self._pbuf[lo:hi].reshape(a.shape))
+                    _copyto(a, self._pbuf[lo:hi].reshape(a.shape))
             steps += 1
         else:
-            for i, (a, g) in enumerate(zip(arrays, grads)):
-                if g is None:
-                    continue
-                lo, hi = self._bounds[i]
-                views = {k: v[lo:hi].reshape(a.shape) for k, v in self.state.items()}
-                steps[i] += 1
-                self._update(a, g, lr, int(steps[i]), views)
+            views, update = self._views, self._update
+            for i, g in enumerate(grads):
+                if g is not None:
+                    steps[i] += 1
+                    update(arrays[i], g, lr, int(steps[i]), views[i])
         for p, g in zip(self.params, grads):
             if g is not None:
                 vc = getattr(p, "_vc", None)  # the Tensor engine's version counter: in-place edit
@@ -324,8 +359,30 @@ class Optimizer:
         self._flat_arrays = None
         return False
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, k: int, state: dict) -> None:
+    def _flat_grads(self, grads: list[np.ndarray]) -> np.ndarray | None:
+        """The flat buffer the gradients tile in parameter order (as ``compile_step`` with
+        ``optimizer=`` leaves them), or None; the answer for the same arrays is remembered."""
+        seen = self._seen_grads
+        if (
+            seen is not None
+            and len(seen) == len(grads)
+            and all(a is b for a, b in zip(grads, seen))
+        ):
+            return self._gflat
+        self._seen_grads, self._gflat = list(grads), _flat_base(grads, len(self._gbuf))
+        return self._gflat
+
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, k: int, st: dict) -> None:
         raise NotImplementedError  # pragma: no cover
+
+    def _l2(self, p, g, st):
+        """g + λp into scratch s0 (the gradient itself is never changed)."""
+        if not self.weight_decay:
+            return g
+        s0 = st["s0"]
+        _mul(p, self.weight_decay, s0)
+        _add(g, s0, s0)
+        return s0
 
     def hyperparameters(self) -> dict:
         return {"lr": self.lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
@@ -381,7 +438,9 @@ class Optimizer:
             raise MemogradValueError(
                 f"{name}.load_state_dict: t and steps must be >= 0, one step count per parameter"
             )
-        self.state, self.t, self.steps = new, t, steps
+        for k, v in new.items():  # in place: the per-parameter views stay valid
+            self.state[k][...] = v
+        self.t, self.steps = t, steps
         if "schedule" in state:
             self.schedule = schedule_from_dict(state["schedule"])
 
@@ -424,18 +483,29 @@ class SGD(Optimizer):
             "nesterov": self.nesterov,
         }
 
-    def _update(self, p, g, lr, k, state):
-        if self.weight_decay:
-            g = g + self.weight_decay * p
-        if self.momentum:
-            b = state["momentum_buffer"]
+    def _update(self, p, g, lr, k, st):
+        g = self._l2(p, g, st)
+        s1 = st["s1"]
+        mu = self.momentum
+        if mu:
+            b = st["momentum_buffer"]
             if k == 1:
-                b[...] = g
+                _copyto(b, g)
             else:
-                b *= self.momentum
-                b += (1.0 - self.dampening) * g
-            g = g + self.momentum * b if self.nesterov else b
-        p -= lr * g
+                _mul(b, mu, b)
+                if self.dampening:
+                    _mul(g, 1.0 - self.dampening, s1)
+                    _add(b, s1, b)
+                else:
+                    _add(b, g, b)
+            if self.nesterov:
+                _mul(b, mu, s1)
+                _add(g, s1, s1)
+                g = s1
+            else:
+                g = b
+        _mul(g, lr, s1)  # p -= lr * g: two calls
+        _sub(p, s1, p)
 
 
 class Adam(Optimizer):
@@ -465,23 +535,26 @@ class Adam(Optimizer):
     def hyperparameters(self) -> dict:
         return {**super().hyperparameters(), "betas": list(self.betas), "eps": self.eps}
 
-    def _decay(self, p, g, lr):
-        return g + self.weight_decay * p if self.weight_decay else g
+    def _decay(self, p, g, lr, st):
+        return self._l2(p, g, st)
 
-    def _update(self, p, g, lr, k, state):
+    def _update(self, p, g, lr, k, st):
         b1, b2 = self.betas
-        g = self._decay(p, g, lr)
-        m, v = state["m"], state["v"]
-        m *= b1
-        m += (1.0 - b1) * g
-        v *= b2
-        v += (1.0 - b2) * (g * g)
-        correction1 = 1.0 - b1**k
-        root_correction2 = math.sqrt(1.0 - b2**k)
-        denom = np.sqrt(v)
-        denom /= root_correction2
-        denom += self.eps
-        p -= (lr / correction1) * m / denom
+        g = self._decay(p, g, lr, st)
+        m, v, s0, s1 = st["m"], st["v"], st["s0"], st["s1"]
+        _mul(m, b1, m)  # m = b1 m + (1 - b1) g
+        _mul(g, 1.0 - b1, s1)
+        _add(m, s1, m)
+        _mul(v, b2, v)  # v = b2 v + (1 - b2) g²
+        _mul(g, g, s1)
+        _mul(s1, 1.0 - b2, s1)
+        _add(v, s1, v)
+        _sqrt(v, s1)  # denominator √v / √(1 - b2^k) + eps
+        _div(s1, math.sqrt(1.0 - b2**k), s1)
+        _add(s1, self.eps, s1)
+        _mul(m, lr / (1.0 - b1**k), s0)  # p -= (lr / (1 - b1^k)) m / denominator
+        _div(s0, s1, s0)
+        _sub(p, s0, p)
 
 
 class AdamW(Adam):
@@ -491,9 +564,9 @@ class AdamW(Adam):
         kwargs.setdefault("weight_decay", 0.01)
         super().__init__(parameters, lr, betas, eps, **kwargs)
 
-    def _decay(self, p, g, lr):
+    def _decay(self, p, g, lr, st):
         if self.weight_decay:
-            p *= 1.0 - lr * self.weight_decay
+            _mul(p, 1.0 - lr * self.weight_decay, p)
         return g
 
 
@@ -529,19 +602,24 @@ class RMSprop(Optimizer):
             "momentum": self.momentum,
         }
 
-    def _update(self, p, g, lr, k, state):
-        if self.weight_decay:
-            g = g + self.weight_decay * p
-        v = state["square_avg"]
-        v *= self.alpha
-        v += (1.0 - self.alpha) * (g * g)
-        d = g / (np.sqrt(v) + self.eps)
+    def _update(self, p, g, lr, k, st):
+        g = self._l2(p, g, st)
+        v, s1 = st["square_avg"], st["s1"]
+        _mul(v, self.alpha, v)  # v = α v + (1 - α) g²
+        _mul(g, g, s1)
+        _mul(s1, 1.0 - self.alpha, s1)
+        _add(v, s1, v)
+        _sqrt(v, s1)  # d = g / (√v + eps)
+        _add(s1, self.eps, s1)
+        _div(g, s1, s1)
+        d = s1
         if self.momentum:
-            b = state["momentum_buffer"]
-            b *= self.momentum
-            b += d
+            b = st["momentum_buffer"]
+            _mul(b, self.momentum, b)
+            _add(b, d, b)
             d = b
-        p -= lr * d
+        _mul(d, lr, s1)
+        _sub(p, s1, p)
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}

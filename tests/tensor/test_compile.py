@@ -187,3 +187,44 @@ def test_float32_step_has_no_float64_buffer():
     arrays = [v for v in step._last.fn.__globals__.values() if isinstance(v, np.ndarray)]
     assert arrays and all(a.dtype != np.float64 for a in arrays)
     assert all(p.grad.dtype == np.float32 for p in ps)
+
+
+def test_all_and_any_inside_loss_fn_become_guards():
+    w = mg.tensor([2.0], requires_grad=True)
+
+    def loss_fn(x):
+        if not np.isfinite(x.data).all() or (x.data > 1e6).any():
+            raise mg.MemogradValueError("loss_fn: inputs must be finite and at most 1e6")
+        return (x * w).sum()
+
+    step = compile_step(loss_fn, [w])
+    assert step(np.ones(2, np.float32)) == 4.0
+    np.testing.assert_allclose(w.grad.numpy(), [2.0])
+    with pytest.raises(mg.MemogradValueError, match="must be finite"):  # the eager error
+        step(np.array([1.0, np.nan], np.float32))
+    with pytest.raises(mg.MemogradValueError, match="at most 1e6"):
+        step(np.array([1.0, 1e7], np.float32))
+    assert step(np.full(2, 0.5, np.float32)) == 2.0  # good inputs replay as recorded
+
+
+def test_an_ndarray_method_the_tracer_lacks_is_a_clear_error():
+    w = mg.tensor([1.0], requires_grad=True)
+    step = compile_step(lambda x: (x * w).sum() + float(x.data.cumsum()[0]), [w])
+    with pytest.raises(GraphError, match=r"no \.cumsum\(\).*np\.cumsum"):
+        step(np.ones(1, np.float32))
+    from memograd.tensor.compile import _Sym
+
+    assert _Sym._traced and not hasattr(object.__new__(_Sym), "no_such_thing")
+
+
+@pytest.mark.parametrize("name", ["out=None); import os; (", "1x", "class", ""])
+def test_keyword_names_must_be_identifiers_before_they_reach_the_source(name):
+    from memograd.tensor import compile as C
+
+    rec = C._Recorder()
+    x = rec.new("input", np.ones(2), index=0)
+    out = rec.new("buf", np.ones(2))
+    rec.instrs.append(C._Instr("call", np.positive, (x,), {name: 1}, out.k))
+    with pytest.raises(GraphError, match="not a Python identifier"):
+        C._Program(rec, [out.k], 1, 0)
+    assert C._identifier("axis") == "axis"

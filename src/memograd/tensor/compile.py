@@ -48,6 +48,7 @@ Costs and limits (say them plainly):
 
 from __future__ import annotations
 
+import keyword
 import math
 from collections.abc import Callable, Iterable
 
@@ -125,6 +126,21 @@ class _Sym:
     def mean(self, axis=None, dtype=None, keepdims=False):
         return np.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
+    def all(self, axis=None, keepdims=False):
+        return np.all(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis=None, keepdims=False):
+        return np.any(self, axis=axis, keepdims=keepdims)
+
+    def __getattr__(self, name):  # only for names the class does not define
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise _Unsupported(
+            f"compile_step: traced arrays have no .{name}() (loss_fn called an ndarray method "
+            f"compile_step does not record); use the numpy function (np.{name}(x)) or the eager "
+            "engine for this loss_fn"
+        )
+
     def reshape(self, *shape):
         return np.reshape(self, shape[0] if len(shape) == 1 else shape)
 
@@ -175,6 +191,20 @@ _Sym.__neg__ = lambda s: np.negative(s)
 _Sym.__abs__ = lambda s: np.absolute(s)
 _Sym.__invert__ = lambda s: np.invert(s)
 _Sym.__hash__ = object.__hash__
+
+
+class _Unsupported(GraphError, AttributeError):
+    """An ndarray method a traced array does not have (still an AttributeError for getattr)."""
+
+
+def _identifier(name) -> str:
+    """A keyword-argument name pasted into the generated source: a plain identifier only."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise GraphError(
+            f"compile_step: keyword argument name {name!r} is not a Python identifier; "
+            "compile_step only records calls with plain keyword names"
+        )
+    return name
 
 
 class _Slot:
@@ -531,7 +561,7 @@ class _Program:
 
     def _emit(self, ins: _Instr, owner: dict, once: dict) -> None:
         args = ", ".join(self._src(a) for a in ins.args)
-        kwargs = "".join(f", {k}={self._src(v)}" for k, v in ins.kwargs.items())
+        kwargs = "".join(f", {_identifier(k)}={self._src(v)}" for k, v in ins.kwargs.items())
         out = self.names.get(ins.out) if ins.out is not None else None
         if ins.op == "ufunc":
             target = out if out is not None else self._name(ins.writes[0])
@@ -549,7 +579,7 @@ class _Program:
             axis = self._src(opts.pop("axis", None))
             dtype = self._src(opts.pop("dtype", None))
             keep = self._src(opts.pop("keepdims", False))
-            extra = "".join(f", {k}={self._src(v)}" for k, v in opts.items())
+            extra = "".join(f", {_identifier(k)}={self._src(v)}" for k, v in opts.items())
             self.lines.append(
                 f"{self._fn(ins.fn)}.reduce({args}, {axis}, {dtype}, {out}, {keep}{extra})"
             )
