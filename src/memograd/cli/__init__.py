@@ -17,7 +17,7 @@ from memograd import __version__
 from memograd.errors import MemogradError
 
 # subcommands in the order --help lists them; a module that does not exist yet is left out
-COMMANDS = ("demo", "fib", "explain", "complexity", "graph", "train", "eval", "predict")
+COMMANDS = ("demo", "fib", "explain", "complexity", "graph", "train", "eval", "predict", "play")
 
 
 class UsageError(MemogradError, ValueError):
