@@ -136,8 +136,10 @@ def network(req: dict) -> dict:
     values = named_values(ex.loss)
     sizes = ex.model.sizes
     layers: list[list[dict]] = [
-        [{"name": x.name, "layer": 0, "index": i, "data": x.data, "grad": x.grad}
-         for i, x in enumerate(ex.inputs, 1)]
+        [
+            {"name": x.name, "layer": 0, "index": i, "data": x.data, "grad": x.grad}
+            for i, x in enumerate(ex.inputs, 1)
+        ]
     ]
     edges, biases = [], []
     prev = [x.name for x in ex.inputs]
@@ -150,8 +152,14 @@ def network(req: dict) -> dict:
             )
             for i, w in enumerate(neuron.w):
                 edges.append(
-                    {"name": w.name, "from": prev[i], "to": neuron.name, "layer": k,
-                     "data": w.data, "grad": w.grad}
+                    {
+                        "name": w.name,
+                        "from": prev[i],
+                        "to": neuron.name,
+                        "layer": k,
+                        "data": w.data,
+                        "grad": w.grad,
+                    }
                 )
             b = neuron.b
             biases.append(
@@ -159,7 +167,7 @@ def network(req: dict) -> dict:
             )
         layers.append(row)
         prev = [n["name"] for n in row]
-    c = cost(ex.loss)
+    c = cost(ex.loss, ex.model.parameters())
     return {
         "net": list(sizes),
         "activation": ex.activation,
@@ -243,7 +251,7 @@ def trace(req: dict) -> dict:
         mults += len(s["pushes"])
         adds += sum(1 for p in s["pushes"] if p["adds"])
         s["multiplications"], s["additions"] = mults, adds
-    c = cost(ex.loss)
+    c = cost(ex.loss, ex.model.parameters())
     return {
         "nodes": nodes,
         "steps": steps,

@@ -60,6 +60,8 @@ class Handler(BaseHTTPRequestHandler):
         if path in ASSETS:
             name, ctype = ASSETS[path]
             self._send(HTTPStatus.OK, asset(name), ctype)
+        elif path == "/favicon.ico":
+            self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
         elif path == "/api/presets":
             self._json(HTTPStatus.OK, api.presets())
         else:

@@ -22,8 +22,10 @@ def _matrices(ex) -> list[tuple[np.ndarray, np.ndarray]]:
     out = []
     for k in range(1, len(sizes)):
         W = np.array(
-            [[w[weight_name(i, j, k)] for j in range(1, sizes[k] + 1)]
-             for i in range(1, sizes[k - 1] + 1)],
+            [
+                [w[weight_name(i, j, k)] for j in range(1, sizes[k] + 1)]
+                for i in range(1, sizes[k - 1] + 1)
+            ],
             dtype=np.float64,
         )
         b = np.array([w[bias_name(j, k)] for j in range(1, sizes[k] + 1)], dtype=np.float64)

@@ -98,14 +98,20 @@ function drawNetwork() {
   S.hl = svgEl("g", {}, svg);
   for (const e of net.edges) {
     const a = pos[e.from], b = pos[e.to];
-    const line = svgEl("line", {
-      x1: a.x + r, y1: a.y, x2: b.x - r, y2: b.y, class: "net-edge", "data-name": e.name,
-      "data-from": e.from, "data-to": e.to, "data-value": e.data, "data-grad": e.grad,
-      stroke: e.data >= 0 ? "var(--pos)" : "var(--neg)", "stroke-width": (0.6 + 5 * Math.abs(e.data) / maxW).toFixed(2),
-      "stroke-opacity": dense ? 0.55 : 0.8, tabindex: 0, role: "button",
-      "aria-label": `weight ${e.name} = ${fmt(e.data)}, gradient ${fmt(e.grad)}`,
+    const g = svgEl("g", {
+      class: "net-edge", "data-name": e.name, "data-from": e.from, "data-to": e.to, "data-value": e.data,
+      "data-grad": e.grad, tabindex: 0, role: "button", "aria-label": `weight ${e.name} = ${fmt(e.data)}, gradient ${fmt(e.grad)}`,
     }, gEdges);
-    svgEl("title", { text: `${pretty(e.name)} = ${fmt(e.data)}\n∂L/∂${pretty(e.name)} = ${fmt(e.grad)}` }, line);
+    const [x1, y1, x2, y2] = [a.x + r, a.y, b.x - r, b.y];
+    const len = Math.hypot(x2 - x1, y2 - y1) || 1, nx = -(y2 - y1) / len * 5, ny = (x2 - x1) / len * 5;
+    svgEl("polygon", {  // the click target: a 10 px band around the edge
+      points: `${x1 + nx},${y1 + ny} ${x2 + nx},${y2 + ny} ${x2 - nx},${y2 - ny} ${x1 - nx},${y1 - ny}`, fill: "transparent",
+    }, g);
+    svgEl("line", {
+      x1, y1, x2, y2, stroke: e.data >= 0 ? "var(--pos)" : "var(--neg)", "stroke-width": (0.6 + 5 * Math.abs(e.data) / maxW).toFixed(2),
+      "stroke-opacity": dense ? 0.55 : 0.8, "pointer-events": "none",
+    }, g);
+    svgEl("title", { text: `${pretty(e.name)} = ${fmt(e.data)}\n∂L/∂${pretty(e.name)} = ${fmt(e.grad)}` }, g);
     if (!dense) {
       const t = 0.3 + 0.4 * ((net.edges.indexOf(e) % 3) / 2);
       svgEl("text", { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t - 4, "text-anchor": "middle", "font-size": 12, "pointer-events": "none", text: pretty(e.name) }, gEdges);
@@ -217,7 +223,7 @@ function renderExplain() {
       const tr = el("tr", {}, tb);
       const prefix = "∂L/∂" + prettyName(p.nodes[k + 1]);
       el("td", { class: "formula", text: prettyFactor(f) + (k > 0 && hits.has(prefixName(p.nodes[k])) ? "" : "") }, tr);
-      el("td", { class: "formula", text: p.formulas[k] }, tr);
+      el("td", { class: "formula", text: prettyText(p.formulas[k]) }, tr);
       el("td", { class: "num", text: fmt(p.values[k]), title: prefix }, tr);
     });
     el("p", { text: `product = ${fmt(p.product)}` }, div);
@@ -245,7 +251,7 @@ function renderExplain() {
 }
 const prettyName = (n) => pretty(n);
 const prefixName = (n) => "∂L/∂" + pretty(n);
-function prettyText(s) { return String(s).replace(/\b([wbox][0-9,]+(?:\^[0-9]+)?|yhat)\b/g, (m) => pretty(m)); }
+function prettyText(s) { return String(s).replace(/\b([wboxz][0-9,]+(?:\^[0-9]+)?|yhat)(?![0-9,^])/g, (m) => pretty(m)); }
 function prettyFactor(f) { return prettyText(f); }
 
 // ------------------------------------------------------------- 3. backward, step by step
@@ -370,7 +376,8 @@ function drawLogChart(host, xs, series, xlabel, ylabel) {
     svgEl("line", { x1: L, x2: W - R, y1: Y(10 ** e), y2: Y(10 ** e), stroke: "#e2e8f0" }, svg);
     svgEl("text", { x: L - 6, y: Y(10 ** e) + 4, "text-anchor": "end", "font-size": 12, text: "10" + sup(String(e)) }, svg);
   }
-  xs.forEach((x) => svgEl("text", { x: X(x), y: H - B + 16, "text-anchor": "middle", "font-size": 12, text: x }, svg));
+  const every = Math.max(1, Math.ceil(xs.length / 10));  // at most ~10 tick labels
+  xs.forEach((x, k) => { if (k % every === 0 || k === xs.length - 1) svgEl("text", { x: X(x), y: H - B + 16, "text-anchor": "middle", "font-size": 12, text: x }, svg); });
   svgEl("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", "font-size": 12, text: xlabel }, svg);
   svgEl("text", { x: 12, y: T + (H - B - T) / 2, transform: `rotate(-90 12 ${T + (H - B - T) / 2})`, "text-anchor": "middle", "font-size": 12, text: ylabel }, svg);
   series.forEach((s, i) => {
@@ -423,7 +430,7 @@ function showTraining(r) {
   r.grid.values.forEach((row, i) => row.forEach((v, j) => {
     const t = (v - r.grid.threshold) / Math.max(1e-9, v >= r.grid.threshold ? vmax - r.grid.threshold : r.grid.threshold - vmin);
     const c = t >= 0 ? `rgba(43,108,176,${(0.15 + 0.5 * Math.min(1, t)).toFixed(2)})` : `rgba(221,107,32,${(0.15 + 0.5 * Math.min(1, -t)).toFixed(2)})`;
-    svgEl("rect", { x: j * cell, y: W - (i + 1) * cell, width: cell + 0.5, height: cell + 0.5, fill: c }, svg);
+    svgEl("rect", { x: j * cell, y: W - (i + 1) * cell, width: cell + 0.6, height: cell + 0.6, fill: c, "shape-rendering": "crispEdges" }, svg);
   }));
   r.points.x.forEach((p, k) => svgEl("circle", {
     cx: (p[0] - x0) / (x1 - x0) * W, cy: W - (p[1] - y0) / (y1 - y0) * W, r: 2.6,
