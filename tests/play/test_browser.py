@@ -88,7 +88,8 @@ def _explain_shown(page):
 def _events_shown(page):
     return page.eval_on_selector_all(
         "#trace-log li",
-        "els => els.map(e => [e.dataset.kind, e.dataset.parent ?? e.dataset.node, e.dataset.value])",
+        "els => els.map(e => [e.dataset.kind, e.dataset.parent ?? e.dataset.node, "
+        "e.dataset.value])",
     )
 
 
@@ -182,7 +183,8 @@ def test_depth_slider_counts_equal_memograd_complexity_json(browser, server):
     page.wait_for_function("document.querySelectorAll('#complexity-table tbody tr').length === 7")
     rows = page.eval_on_selector_all(
         "#complexity-table tbody tr",
-        "els => els.map(e => [+e.dataset.depth, +e.dataset.paths, +e.dataset.naive, +e.dataset.backprop])",
+        "els => els.map(e => [+e.dataset.depth, +e.dataset.paths, +e.dataset.naive, "
+        "+e.dataset.backprop])",
     )
     out = subprocess.run(
         [
