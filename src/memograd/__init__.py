@@ -6,6 +6,17 @@ NumPy-heavy engines until they are used)::
     import memograd as mg
     mg.memoize, mg.fib, mg.Value, mg.tensor, mg.Tensor, mg.no_grad,
     mg.grad, mg.value_and_grad, mg.vjp, mg.paths, mg.explain, mg.gradcheck, mg.nn, mg.optim
+
+Layers (lowest first; a module imports only from its own layer or below, and no two units import
+each other; ``tests/test_layering.py`` reads this block and enforces it):
+    core: graph, errors, _io
+    engines: scalar, tensor
+    library: memo, fibonacci, paths, complexity, gradcheck, nn, optim, data, checkpoint, train, export, sklearn, blas
+    api: memograd
+    presentation: viz, lesson, play
+    cli: cli
+
+``api`` is this file: the public names, re-exported. ``python -m memograd`` belongs to ``cli``.
 """
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from memograd.viz.notation import fmt, html_name, latex_name, partial, split_name, unicode_name
@@ -65,3 +67,36 @@ def test_svg_text_after_a_name_returns_to_the_baseline_on_its_own_tspan():
         assert "".join(text.itertext()).endswith(tail)
         # the shifts add up to zero by the last tspan, which holds the text after the name
         assert abs(sum(float(s.get("dy", 0)) for s in spans)) < 1e-9, markup
+
+
+@pytest.mark.parametrize(
+    "name, uni, html, latex",
+    [
+        ("w10,1^2", "w₁₀,₁²", "w<sub>10,1</sub><sup>2</sup>", "w_{10,1}^{2}"),
+        ("o1,10", "o₁,₁₀", "o<sub>1,10</sub>", "o_{1,10}"),
+        ("w16,16^2", "w₁₆,₁₆²", "w<sub>16,16</sub><sup>2</sup>", "w_{16,16}^{2}"),
+        ("b12^2", "b₁₂²", "b<sub>12</sub><sup>2</sup>", "b_{12}^{2}"),
+    ],
+)
+def test_indices_of_ten_or_more_render_as_one_subscript(name, uni, html, latex):
+    assert unicode_name(name) == uni
+    assert html_name(name) == html
+    assert latex_name(name) == latex
+
+
+def test_every_name_the_engines_produce_renders_without_raw_markers():
+    """Issue 13.1: no name of a 12-16-12-1 network (indices past 9 in every position) shows a raw
+    ``^`` or a digit on the baseline in any of the three forms."""
+    from memograd.scalar.nn import MLP, notes_network
+
+    ex = notes_network(net=(12, 16, 12, 1), seed=0)
+    names = [*ex.model.named_parameters()]
+    names += [n.name for layer in MLP(12, [16, 12, 1]).layers for n in layer.neurons]
+    names += [f"x{i}" for i in range(1, 13)] + ["L", "yhat"]
+    for name in names:
+        assert split_name(name) is not None, name
+        uni = unicode_name(name)
+        assert "^" not in uni and not any(c.isdigit() and c.isascii() for c in uni), (name, uni)
+        html = html_name(name)
+        assert "^" not in html and not re.search(r"(^|>)[^<]*\d", html.split("<", 1)[0]), html
+        assert "^" not in re.sub(r"\^\{", "", latex_name(name)), latex_name(name)

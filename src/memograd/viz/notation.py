@@ -2,8 +2,9 @@
 Unicode for the terminal (``w₁₁¹``, ``ŷ``) and HTML/SVG markup (``w<sub>11</sub><sup>1</sup>``).
 
 A name is ``letters`` + optional ``digits`` (written as a subscript) + optional ``^digits`` (a
-superscript, the layer): ``w11^1``, ``b1^2``, ``o11``, ``x2``, ``yhat``, ``L``. Anything else is
-shown as it is.
+superscript, the layer): ``w11^1``, ``b1^2``, ``o11``, ``x2``, ``yhat``, ``L``. Past index 9 the
+engines separate the indices with commas (``w10,1^2``, ``o1,10``): the whole ``10,1`` is the
+subscript. Anything else is shown as it is.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import html as _html
 import math
 import re
 
-_NAME = re.compile(r"^(?P<base>[A-Za-z]+?|yhat)(?P<sub>\d*)(?:\^(?P<sup>-?\d+))?$")
-_SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+_NAME = re.compile(r"^(?P<base>[A-Za-z]+?|yhat)(?P<sub>(?:\d+(?:,\d+)*)?)(?:\^(?P<sup>-?\d+))?$")
+_SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")  # a comma stays a comma
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _BASES = {"yhat": "ŷ", "sigma": "σ"}
 
@@ -26,7 +27,7 @@ def split_name(name: str) -> tuple[str, str, str] | None:
     return m["base"], m["sub"] or "", m["sup"] or ""
 
 
-_TOKEN = re.compile(r"[A-Za-z]+\d*(?:\^-?\d+)?")
+_TOKEN = re.compile(r"[A-Za-z]+(?:\d+(?:,\d+)*)?(?:\^-?\d+)?")
 
 
 def _per_token(name: str, one, escape) -> str:
