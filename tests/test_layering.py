@@ -42,12 +42,18 @@ def stated_layers() -> list[tuple[str, list[str]]]:
     layers = []
     for line in block.splitlines()[1:]:
         m = re.match(r"^\s+(\w+):\s+(.+?)\s*$", line)
-        if not m:
-            if layers and not line.strip():
+        if not line.strip():
+            if layers:
                 break
             continue
-        units = [u.strip(" .`") for u in m[2].split(",")]
-        layers.append((m[1], [u for u in units if u]))
+        if m:
+            layers.append((m[1], []))
+            text = m[2]
+        elif layers:  # a continuation line of the layer above
+            text = line
+        else:
+            continue
+        layers[-1][1].extend(u.strip(" .`") for u in text.split(",") if u.strip(" .`"))
     return layers
 
 

@@ -63,3 +63,11 @@ def test_usage_errors(capsys, argv, message):
     assert main(["complexity", "--depths", "1", *argv]) == 2  # the last --depths wins
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("spec", ["1-99999999999999999999", "99999999999999999999", "1,0", "65"])
+def test_out_of_range_depths_are_one_line_usage_errors(spec, capsys):
+    """Issue 11: `--depths 1-99999999999999999999` was an OverflowError traceback."""
+    assert main(["complexity", "--depths", spec]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "every depth must be in 1..64" in err

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -295,3 +296,60 @@ def test_json_alone_rechecks_every_gradient_and_factor_with_numpy(capsys, argv):
             for child, parent, value in zip(p["nodes"], p["nodes"][1:], p["values"]):
                 expected = expected_factor(child, parent, net)
                 assert value == pytest.approx(expected, rel=1e-12, abs=1e-15), (child, parent)
+
+
+def test_empty_wrt_is_an_error_not_w11_1(capsys):
+    """Issue 11: `explain --wrt ''` silently explained w11^1."""
+    assert main(["explain", "--wrt", ""]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "unknown parameter ''" in captured.err
+
+
+def test_json_flag_is_format_json(capsys):
+    """Issue 13.10: `explain --json` exited 2."""
+    assert main(["explain", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["wrt"] == "w11^1" and len(d["paths"]) == 2
+    assert main(["explain", "--json", "--format", "latex"]) == 2
+    assert "disagree" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["svg", "html", "json", "latex", "text"])
+def test_out_writes_every_format(fmt, tmp_path, capsys):
+    """Issue 13.5: the explain figure can be saved (svg, or html with the table)."""
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / f"paths.{fmt}"
+    assert main(["explain", "--wrt", "w11^1", "--format", fmt, "--out", str(out)]) == 0
+    assert str(out.resolve()) in capsys.readouterr().out
+    text = out.read_text()
+    if fmt == "svg":
+        root = ET.fromstring(text)
+        assert root.get("viewBox") and "2 path(s)" in "".join(root.itertext())
+    elif fmt == "html":
+        from memograd.viz.wellformed import check_report
+
+        check_report(text)
+        assert "memograd explain" in text and "<svg" in text
+    elif fmt == "json":
+        assert len(json.loads(text)["paths"]) == 2
+    elif fmt == "latex":
+        assert r"\frac" in text
+    else:
+        assert "path sum" in text and "\x1b" not in text
+
+
+def test_svg_needs_one_parameter(capsys):
+    assert main(["explain", "--all", "--format", "svg"]) == 2
+    assert "--wrt NAME" in capsys.readouterr().err
+
+
+def test_all_on_a_big_net_is_one_line_per_parameter(capsys):
+    """Issue 13.9: `explain --net 2,8,8,8,8,1 --all` printed 32,000 lines; past 16 parameters the
+    terminal gets one line each (the JSON still has every path)."""
+    assert main(["explain", "--net", "2,4,4,1", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert "37 parameters, one line each" in out
+    assert "path 1:" not in out and len(out.splitlines()) < 80
+    for name in ("w11^1", "w44^2", "b1^3"):
+        assert re.search(rf"^\s*{re.escape(name)}\s", out, re.M), name

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -32,24 +33,150 @@ class _Parser(argparse.ArgumentParser):
 
 
 class UI:
-    """What a command needs to talk to the user: a rich console and JSON output."""
+    """What a command needs to talk to the user: a rich console on stdout, one on stderr for
+    progress, and JSON output.
 
-    def __init__(self, no_color: bool = False, stdout=None):
+    Colour follows the usual conventions: ``--no-color`` or a non-empty ``NO_COLOR`` turns it off,
+    a non-empty ``FORCE_COLOR`` turns it on even in a pipe, otherwise it is on for a terminal only
+    (rich's own detection; ``no_color=None`` lets rich read ``NO_COLOR``)."""
+
+    def __init__(self, no_color: bool = False, stdout=None, stderr=None):
         from rich.console import Console
 
         self.stdout = stdout or sys.stdout
-        self.no_color = no_color
-        self.console = Console(
-            file=self.stdout, no_color=no_color, highlight=False, soft_wrap=False
-        )
+        self.no_color = bool(no_color) or os.environ.get("NO_COLOR", "") != ""
+        options = {"no_color": True if no_color else None, "highlight": False}
+        self.console = Console(file=self.stdout, soft_wrap=False, **options)
+        self.err = Console(file=stderr or sys.stderr, **options)
+        # rich exits with status 1 on a broken pipe; main() treats it as the normal end
+        self.console.on_broken_pipe = _raise_broken_pipe  # type: ignore[method-assign]
 
     def print(self, *objects, **kwargs) -> None:
-        self.console.print(*objects, **kwargs)
+        from rich.table import Table
+
+        for obj in objects:
+            if isinstance(obj, Table):
+                self.table(obj, **kwargs)
+            else:
+                self.console.print(obj, **kwargs)
+
+    def table(self, table, **kwargs) -> None:
+        """A rich Table that never cuts a cell: as it is when it fits; wider than the terminal,
+        one block of ``column: value`` lines per row; into a pipe or file (no width there), at
+        its natural width."""
+        console = self.console
+        natural = console.measure(table, options=console.options.update_width(10**4)).maximum
+        if natural <= console.width:
+            console.print(table, **kwargs)
+        elif not console.is_terminal:
+            width = console.width  # print(width=) is clamped to the console's width
+            console.width = natural
+            try:
+                console.print(table, **kwargs)
+            finally:
+                console.width = width
+        else:
+            _stacked(console, table, **kwargs)
+
+    def progress(self, description: str, total: float | None = None):
+        """A progress bar on stderr (transient; drawn only on a terminal), as a context manager
+        whose value has ``advance(n=1)`` and ``update(description)``."""
+        return _Progress(self.err, description, total)
 
     def json(self, data) -> None:
         """Print ``data`` as one JSON object on stdout."""
         self.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
         self.stdout.flush()
+
+
+class _Progress:
+    """rich's Progress with a bar, the count, the elapsed time and the estimate of the time left
+    (when the total is known), on stderr so that stdout stays the result."""
+
+    def __init__(self, console, description: str, total: float | None):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = [SpinnerColumn(), TextColumn("{task.description}")]
+        if total is not None:
+            columns += [BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+        columns.append(TimeElapsedColumn())
+        self._progress = Progress(*columns, console=console, transient=True)
+        self._task = self._progress.add_task(description, total=total)
+
+    def __enter__(self):
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def advance(self, n: float = 1) -> None:
+        self._progress.advance(self._task, n)
+
+    def update(self, description: str) -> None:
+        self._progress.update(self._task, description=description)
+
+
+def _stacked(console, table, **kwargs) -> None:
+    """A table too wide for the terminal, row by row: ``header: cell`` per line."""
+    from rich.text import Text
+
+    headers = [
+        Text.from_markup(str(c.header)).plain if isinstance(c.header, str) else str(c.header)
+        for c in table.columns
+    ]
+    columns = [list(c.cells) for c in table.columns]
+    if table.title:
+        console.print(table.title, **kwargs)
+    rows = max((len(c) for c in columns), default=0)
+    for r in range(rows):
+        for h, cells in zip(headers, columns):
+            cell = cells[r] if r < len(cells) else ""
+            if isinstance(cell, str):
+                cell = Text.from_markup(cell)
+            line = Text.assemble((f"{' '.join(h.split())}: ", "bold"))
+            line.append_text(cell if isinstance(cell, Text) else Text(str(cell)))
+            console.print(line, soft_wrap=True)
+        console.print("")
+
+
+def user_text(text) -> str:
+    """A user-given string (a path, a label, a name) made safe to print through rich: markup
+    brackets escaped, control characters (terminal escape sequences) shown as ``\\x1b``."""
+    from rich.markup import escape
+
+    out = "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in str(text)
+    )
+    return escape(out)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and examples as written; every option's help ends with its default when it
+    has one and the help does not already say it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (
+            default is not None
+            and default is not False
+            and default is not argparse.SUPPRESS
+            and "default" not in text
+            and action.option_strings
+        ):
+            shown = " ".join(map(str, default)) if isinstance(default, list | tuple) else default
+            text += f" (default: {str(shown).replace('%', '%%')})"
+        return text
 
 
 def _json_default(obj):
@@ -107,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=module.HELP,
             description=getattr(module, "DESCRIPTION", module.HELP),
             epilog="example:\n  " + "\n  ".join(_as_list(module.EXAMPLE)),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=HelpFormatter,
             parents=[common],
         )
         module.add_arguments(cmd)
@@ -145,12 +272,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 1
+        # the reader went away (``memograd demo | head -1``): not a failure; silence the flush
+        # of the dead pipe at interpreter exit
+        _silence_stdout()
+        return 0
     except (MemogradError, OSError, ValueError, TypeError) as exc:
         if debug:
             raise
         _fail(prog, exc)
         return 1
+
+
+def _raise_broken_pipe() -> None:
+    raise BrokenPipeError
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
+        pass
 
 
 def _prog_from_argv(argv: list[str]) -> str | None:

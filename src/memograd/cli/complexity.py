@@ -33,7 +33,10 @@ MAX_PARAMETERS = 2_000_000  # over all depths: about 20 s and a few GiB of scala
 def add_arguments(parser) -> None:
     parser.add_argument("--width", type=int, default=2, help="neurons per hidden layer (>= 1)")
     parser.add_argument(
-        "--depths", default="1-12", metavar="A-B|A,B,...", help="hidden-layer counts to measure"
+        "--depths",
+        default="1-12",
+        metavar="A-B|A,B,...",
+        help=f"hidden-layer counts to measure, each in 1..{MAX_DEPTH}",
     )
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     parser.add_argument(
@@ -52,14 +55,14 @@ def parse_depths(spec: str) -> list[int]:
             raise UsageError(
                 f"--depths: expected a range like 1-12 or a list like 1,2,4, got {spec!r}"
             ) from None
+        bad = [b for b in bounds if not 1 <= b <= MAX_DEPTH]
+        if bad:  # checked before range(): a bound of 10**20 must not build a list
+            raise UsageError(f"--depths: every depth must be in 1..{MAX_DEPTH}, got {bad[0]:,}")
         if len(bounds) == 2 and bounds[0] > bounds[1]:
             raise UsageError(f"--depths: empty range {part!r} (start > end)")
         out.extend(range(bounds[0], bounds[-1] + 1))
     if not out:
         raise UsageError("--depths: give at least one depth")
-    bad = [d for d in out if d < 1 or d > MAX_DEPTH]
-    if bad:
-        raise UsageError(f"--depths: every depth must be in 1..{MAX_DEPTH}, got {bad[0]}")
     return sorted(set(out))
 
 

@@ -144,6 +144,8 @@ def run(args, ui) -> int:
             if not args.json:
                 section.render(result, ui)
             fragment = section.html(result) if args.out else ""
+        except BrokenPipeError:  # the reader left (| head): not the section's failure
+            raise
         except Exception as exc:  # any failure of a section is reported, not hidden
             if debug:
                 raise

@@ -7,7 +7,10 @@ sum, the backprop value and their difference, the factored form and the memo-tab
 
 from __future__ import annotations
 
-from memograd.cli import UsageError
+import json
+import sys
+
+from memograd.cli import UsageError, _json_default
 
 HELP = "show every chain-rule path of dL/dw, their sum, and backprop's memoized value"
 DESCRIPTION = (
@@ -23,6 +26,8 @@ EXAMPLE = [
     "memograd explain --net 2,3,3,1 --activation tanh --all --format json",
     "memograd explain --wrt w11^2 --view op --format latex",
 ]
+FORMATS = ("text", "latex", "json", "svg", "html")
+SUMMARY_PAST = 16  # --all on a terminal: one line per parameter past this many
 
 
 def add_arguments(parser) -> None:
@@ -46,10 +51,31 @@ def add_arguments(parser) -> None:
         help="JSON: {name: value} or {'weights': {...}, 'inputs': ..., 'target': ...}",
     )
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--wrt", metavar="NAME", help="the parameter, e.g. w11^1 (default)")
-    which.add_argument("--all", action="store_true", help="every parameter")
-    parser.add_argument("--view", default="neuron", choices=("neuron", "op"))
-    parser.add_argument("--format", default="text", choices=("text", "latex", "json"))
+    which.add_argument("--wrt", metavar="NAME", help="the parameter (default: w11^1)")
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help=f"every parameter (past {SUMMARY_PAST} parameters the terminal gets one line each)",
+    )
+    parser.add_argument(
+        "--view",
+        default="neuron",
+        choices=("neuron", "op"),
+        help="neuron: paths through named nodes, as the notes write them; op: through every "
+        "engine node",
+    )
+    parser.add_argument(
+        "--format",
+        default=None,
+        choices=FORMATS,
+        help="text (default), latex, json, svg (the paths picture) or html (picture and table)",
+    )
+    parser.add_argument("--json", action="store_true", help="the same as --format json")
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the output to FILE (default: stdout; svg and html are refused on a terminal)",
+    )
 
 
 DEFAULTS = {"net": "2,2,2,1", "activation": "sigmoid", "loss": "mse"}
@@ -92,19 +118,53 @@ def build(args):
     )
 
 
+def _format(args) -> str:
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format} disagree; give one of them")
+    fmt = "json" if args.json else (args.format or "text")
+    if args.out is not None and not args.out.strip():
+        raise UsageError("--out: empty file name; give a file such as paths.svg")
+    if fmt in ("svg", "html"):
+        if args.all:
+            raise UsageError(f"--format {fmt} draws one parameter's paths: give --wrt NAME")
+        if args.out is None and _is_terminal(ui_stream(args)):
+            raise UsageError(
+                f"--format {fmt} is markup, not for the terminal: give --out FILE (e.g. --out "
+                f"paths.{fmt}) or redirect stdout"
+            )
+    return fmt
+
+
+def ui_stream(args):
+    return getattr(args, "_stdout", None) or sys.stdout
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):
+        return False
+
+
 def run(args, ui) -> int:
     from memograd.paths import MAX_PATHS, count_paths, explain
 
+    args._stdout = ui.stdout
+    fmt = _format(args)
     ex = build(args)
     params = ex.model.named_parameters()
     if args.all:
         names = list(params)
     else:
-        name = args.wrt or "w11^1"
+        name = "w11^1" if args.wrt is None else args.wrt
         if name not in params:
+            shown = list(params)
+            valid = ", ".join(shown[:12]) + (
+                f", … ({len(shown)} in all)" if len(shown) > 12 else ""
+            )
             raise UsageError(
-                f"--wrt: unknown parameter {name!r}; valid names for --net {args.net}: "
-                f"{', '.join(params)}"
+                f"--wrt: unknown parameter {name!r}; valid names for --net {args.net}: {valid}"
             )
         names = [name]
     for name in names:
@@ -116,22 +176,66 @@ def run(args, ui) -> int:
                 "or count paths at any depth with memograd complexity"
             )
     plist = list(params.values())
-    explanations = [explain(ex.loss, params[n], view=args.view, params=plist) for n in names]
-    if args.format == "json":
+    explanations = []
+    with ui.progress(f"explaining {len(names)} gradient(s)", total=len(names)) as bar:
+        for n in names:
+            explanations.append(explain(ex.loss, params[n], view=args.view, params=plist))
+            bar.advance()
+    if fmt == "json":
         data = {**ex.to_dict(), "seed": args.seed, "view": args.view}
         data["explanations"] = [e.to_dict() for e in explanations]
         if len(explanations) == 1:
             data.update(explanations[0].to_dict())
-        ui.json(data)
+        if args.out is None:
+            ui.json(data)
+            return 0
+        text = json.dumps(data, indent=2, default=_json_default) + "\n"
+    elif fmt == "latex":
+        text = "\n\n".join(e.latex() for e in explanations) + "\n"
+    elif fmt == "svg":
+        from memograd.viz.values import explanation_svg
+
+        text = explanation_svg(explanations[0]) + "\n"
+    elif fmt == "html":
+        from memograd.viz.report import build_report
+        from memograd.viz.values import explanation_html
+
+        e = explanations[0]
+        text = build_report(
+            [("paths", f"The chain-rule paths of ∂L/∂{e.target}", explanation_html(e))],
+            title=f"memograd explain: ∂L/∂{e.target}",
+            generator="memograd explain",
+        )
+    elif args.out is None:
+        _render(ex, explanations, args, ui, summary=len(explanations) > SUMMARY_PAST)
         return 0
-    if args.format == "latex":
-        ui.stdout.write("\n\n".join(e.latex() for e in explanations) + "\n")
+    else:  # text into a file: everything, plain, no summary
+        import io
+
+        from memograd.cli import UI
+
+        buf = io.StringIO()
+        _render(ex, explanations, args, UI(no_color=True, stdout=buf), summary=False)
+        text = buf.getvalue()
+    if args.out is None:
+        ui.stdout.write(text)
+        ui.stdout.flush()
         return 0
-    _render(ex, explanations, args, ui)
+    from pathlib import Path
+
+    from memograd import _io
+    from memograd.cli import user_text
+
+    path = Path(_io.atomic_write_text(args.out, text)).resolve()
+    ui.print(
+        f"{fmt} explanation of {len(explanations)} gradient(s) written to "
+        f"[bold]{user_text(path)}[/]",
+        soft_wrap=True,
+    )
     return 0
 
 
-def _render(ex, explanations, args, ui) -> None:
+def _render(ex, explanations, args, ui, summary: bool = False) -> None:
     from rich.table import Table
 
     from memograd.paths import SHOWN, display
@@ -153,7 +257,12 @@ def _render(ex, explanations, args, ui) -> None:
     targets = d["target"] if isinstance(d["target"], list) else [d["target"]]
     target = ", ".join(f"{t:.6g}" for t in targets)
     ui.print(f"input {inputs}; target {target}; {outputs}; L = {d['L']:.6g}", markup=False)
-    for e in explanations:
+    if summary:
+        _summary(explanations, ui)
+        explanations_shown = []
+    else:
+        explanations_shown = explanations
+    for e in explanations_shown:
         ui.print("")
         ui.print(f"[bold]{e.target}[/]: {e.count} path(s), {e.view} view")
         for i, p in enumerate(e.paths[:SHOWN], 1):
@@ -220,3 +329,28 @@ def _render(ex, explanations, args, ui) -> None:
             f"  memoized backprop: {c.backprop_multiplications} multiplications (one per edge) "
             f"+ {c.backprop_additions} additions = {c.backprop}: {c.ratio:.2f}x fewer"
         )
+
+
+def _summary(explanations, ui) -> None:
+    """``--all`` with many parameters, on the terminal: one line each (the paths' tables of
+    thousands of paths would be tens of thousands of lines)."""
+    from rich.table import Table
+
+    ui.print("")
+    table = Table(
+        title=f"{len(explanations)} parameters, one line each (paths: --wrt NAME; every path: "
+        "--format json or --out FILE)",
+        title_justify="left",
+        show_edge=False,
+    )
+    for col in ("parameter", "paths", "path sum", "backprop", "difference"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+    for e in explanations:
+        table.add_row(
+            e.wrt,
+            f"{e.count:,}",
+            f"{e.path_sum:.10g}",
+            f"{e.backprop:.10g}",
+            f"{e.difference:.2g}",
+        )
+    ui.print(table)

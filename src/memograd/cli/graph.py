@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from memograd.cli import UsageError
+from memograd.cli import UsageError, user_text
 
 HELP = "draw the computation graph (data | grad per node), neuron- or op-level"
 DESCRIPTION = textwrap.fill(
@@ -32,7 +32,9 @@ MAX_NODES = 600
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--net", default="2,2,2,1", help="inputs,widths... (default 2,2,2,1)")
+    parser.add_argument(
+        "--net", default="2,2,2,1", metavar="N0,N1,...", help="inputs, then layer widths"
+    )
     parser.add_argument(
         "--view",
         choices=("neuron", "op"),
@@ -53,7 +55,10 @@ def add_arguments(parser) -> None:
         help="who lays out svg/html: memograd's own layout (default) or Graphviz's dot",
     )
     parser.add_argument(
-        "--activation", default="sigmoid", help="sigmoid, tanh, relu or linear (default sigmoid)"
+        "--activation",
+        choices=("sigmoid", "tanh", "relu", "linear"),
+        default="sigmoid",
+        help="every neuron's activation",
     )
     parser.add_argument("--seed", type=int, default=0, help="weights, input and target seed")
     parser.add_argument(
@@ -61,17 +66,50 @@ def add_arguments(parser) -> None:
         metavar="NAME",
         help="highlight every chain-rule path from L to this node (e.g. w11^1)",
     )
-    parser.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write to FILE (default: stdout, when it is not a terminal; svg and html are "
+        "refused on a terminal)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="with --out: print what was written (path, nodes, edges) as JSON",
+    )
 
 
-def build(net: str, view: str, activation: str = "sigmoid", seed: int = 0):
-    """The example's loss graph after backward: (nodes, edges, example)."""
+MAX_DOT_NODES = 20_000  # DOT text of more nodes is megabytes that Graphviz cannot lay out
+
+
+def predicted_nodes(sizes, view: str) -> int:
+    """Nodes of the graph before it is built (the size guard): inputs, parameters, one named
+    output per neuron and L; the op view adds a weighted sum per neuron and the loss's ops."""
+    params = sum(n * (m + 1) for m, n in zip(sizes, sizes[1:]))
+    neurons = sum(sizes[1:])
+    named = sizes[0] + params + neurons + 1
+    outputs = sizes[-1]  # the loss: ŷ - y (L is the square) or, per output, - and ², +, ÷ (L)
+    return named if view == "neuron" else named + neurons + (1 if outputs == 1 else 3 * outputs - 1)
+
+
+def build(net: str, view: str, activation: str = "sigmoid", seed: int = 0, limit=None):
+    """The example's loss graph after backward: (nodes, edges, example). With ``limit``, a
+    network whose graph would have more nodes is refused before it is built."""
     from memograd.errors import MemogradValueError
     from memograd.scalar.nn import notes_network, parse_net
     from memograd.viz.values import value_graph
 
     try:
         sizes = parse_net(net)
+    except MemogradValueError as exc:
+        raise UsageError(f"--net: {exc}") from None
+    if limit is not None and predicted_nodes(sizes, view) > limit:
+        raise UsageError(
+            f"--net {net}: the {view}-level graph would have {predicted_nodes(sizes, view):,} "
+            f"nodes, more than this format can show (limit {limit:,}); use a smaller --net"
+            + (", --view neuron, or --format dot" if limit < MAX_DOT_NODES else "")
+        )
+    try:
         ex = notes_network(net=sizes, activation=activation, loss="mse", seed=seed)
     except MemogradValueError as exc:
         raise UsageError(str(exc)) from None
@@ -85,10 +123,23 @@ def run(args, ui) -> int:
     from memograd.viz.dot import render, to_dot
     from memograd.viz.svg import graph_svg
 
-    nodes, edges, ex = build(args.net, args.view, args.activation, args.seed)
+    if args.out is not None and not args.out.strip():
+        raise UsageError(
+            "--out: empty file name; give a file such as graph.svg, or leave --out "
+            "out to write to stdout"
+        )
+    if args.out is None and args.fmt != "dot" and _is_terminal(ui.stdout):
+        raise UsageError(
+            f"--format {args.fmt} is XML, not for the terminal: give --out FILE (e.g. --out "
+            f"graph.{args.fmt}), redirect stdout (> graph.{args.fmt}), or use --format dot"
+        )
+    if args.json and args.out is None:
+        raise UsageError("--json describes the file written with --out; give --out FILE")
+    limit = MAX_DOT_NODES if args.fmt == "dot" or args.engine == "graphviz" else MAX_NODES
+    nodes, edges, ex = build(args.net, args.view, args.activation, args.seed, limit=limit)
     sizes = "-".join(map(str, ex.model.sizes))
     highlights = []
-    if args.wrt:
+    if args.wrt is not None:
         highlights = [_paths_highlight(nodes, edges, args.wrt, ex, args.view)]
     title = (
         f"{sizes} network, {args.view}-level graph: data | grad per node (L = {ex.loss.data:.4g})"
@@ -108,16 +159,37 @@ def run(args, ui) -> int:
                 )
             svg = graph_svg(nodes, edges, style="record", title=title, highlights=highlights)
         text = svg if args.fmt == "svg" else _page(svg, title, ex)
-    if args.out:
-        path = _io.atomic_write_text(args.out, text)
+    if args.out is not None:
+        path = Path(_io.atomic_write_text(args.out, text)).resolve()
+        if args.json:
+            ui.json(
+                {
+                    "path": str(path),
+                    "format": args.fmt,
+                    "view": args.view,
+                    "net": sizes,
+                    "nodes": len(nodes),
+                    "edges": len(edges),
+                }
+            )
+            return 0
         ui.print(
             f"{args.view}-level graph of {sizes} ({len(nodes)} nodes, {len(edges)} edges) "
-            f"written to [bold]{Path(path).resolve()}[/]"
+            f"written to [bold]{user_text(path)}[/]",
+            soft_wrap=True,
         )
     else:
         ui.stdout.write(text if text.endswith("\n") else text + "\n")
         ui.stdout.flush()
     return 0
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):
+        return False
 
 
 def _paths_highlight(nodes, edges, name: str, ex, view: str):
@@ -128,8 +200,11 @@ def _paths_highlight(nodes, edges, name: str, ex, view: str):
     from memograd.viz.values import edges_on_paths
 
     ids = {n.id for n in nodes}
+    if not name.strip():
+        raise UsageError("--wrt: empty name; give a node name such as w11^1")
     if name not in ids:
-        valid = ", ".join(n.id for n in nodes if n.label)
+        names = [n.id for n in nodes if n.label]
+        valid = ", ".join(names[:12]) + (f", … ({len(names)} in all)" if len(names) > 12 else "")
         raise UsageError(f"--wrt: no node named {name!r} in this graph; valid names: {valid}")
     n = count_paths(ex.loss, name, view=view)
     return Highlight(
@@ -151,4 +226,6 @@ def _page(svg: str, title: str, ex) -> str:
     body = figure(svg, "Each node: name | data | grad (∂L/∂node).") + table(
         ["parameter", "data", "grad ∂L/∂parameter"], rows, raw=True
     )
-    return build_report([("graph", title, body)], title="memograd: computation graph")
+    return build_report(
+        [("graph", title, body)], title="memograd: computation graph", generator="memograd graph"
+    )
