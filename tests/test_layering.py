@@ -30,7 +30,9 @@ KNOWN: dict[tuple[str, str], str] = {
     ("scalar", "viz"): "issue 14.2: scalar's notebook reprs import viz (helper scalar)",
     ("nn", "viz"): "issue 14.2: nn.Module's notebook repr imports viz",
     ("paths", "viz"): "issue 14.2: Explanation's notebook repr imports viz",
-    ("train", ROOT): "issue 14.3: train.py imports the package root (helper hostile)",
+    ("train", ROOT): "issue 14.3: train imports the package root (helper hostile)",
+    ("fibonacci", "fibtree"): "issue 14.1: fibonacci's __getattr__ re-exports fibtree, which "
+    "imports fibonacci (helper scalar)",
 }
 
 

@@ -11,8 +11,8 @@ Layers (lowest first; a module imports only from its own layer or below, and no 
 each other; ``tests/test_layering.py`` reads this block and enforces it):
     core: graph, errors, _io
     engines: scalar, tensor
-    library: memo, fibonacci, paths, complexity, gradcheck, nn, optim, data, checkpoint, train,
-        export, sklearn, blas
+    library: memo, fibonacci, fibtree, paths, complexity, gradcheck, nn, optim, data, checkpoint,
+        train, export, sklearn, blas
     api: memograd
     presentation: viz, lesson, play
     cli: cli
