@@ -60,6 +60,7 @@ _EXPORTS = {
     "data": None,
     "graph": None,
     "scalar": None,
+    "play": None,  # the package memograd.play, callable: mg.play(model) shows the page
 }
 
 __all__ = [

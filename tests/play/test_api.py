@@ -155,3 +155,24 @@ def test_every_weight_explained_agrees_with_backprop(hidden, seed, x):
         ans = api.call("explain", {**req, "wrt": e["name"]})
         assert ans["backprop"] == pytest.approx(e["grad"], rel=1e-9, abs=1e-15)
         assert ans["path_sum"] == pytest.approx(e["grad"], rel=1e-9, abs=1e-12)
+
+
+def test_mg_play_serves_the_model_and_renders_an_iframe():
+    import json
+    import urllib.parse
+    import urllib.request
+
+    model = mg.scalar.nn.MLP(2, [3, 1], "tanh", "tanh", seed=4)
+    view = mg.play(model)
+    assert view.url.startswith("http://127.0.0.1:")
+    assert "<iframe" in view._repr_html_() and 'title="memograd play"' in view._repr_html_()
+    state = json.loads(urllib.parse.unquote(view.url.split("#state=", 1)[1]))
+    assert state["net"] == [2, 3, 1] and state["weights"] == model.weights()
+    with urllib.request.urlopen(view.url.split("#")[0] + "api/presets", timeout=30) as r:
+        assert r.status == 200
+    ans = api.call("network", state)
+    assert ans["weights"] == model.weights()
+    with pytest.raises(api.ApiError, match="one activation in every layer"):
+        mg.play(mg.scalar.nn.MLP(2, [3, 1], "tanh", "linear"))
+    with pytest.raises(api.ApiError, match="net must be 2"):
+        mg.play(mg.scalar.nn.MLP(3, [3, 1], "tanh", "tanh"))

@@ -10,6 +10,9 @@ In Jupyter, ``mg.play()`` (or ``mg.play(model)`` for a scalar ``MLP``) shows the
 
 from __future__ import annotations
 
+import sys
+import types
+
 __all__ = ["play", "PlayView"]
 
 
@@ -64,3 +67,14 @@ def play(model=None, *, port: int = 0, height: int = 900) -> PlayView:
         }
         url += "#state=" + quote(json.dumps(state, separators=(",", ":")))
     return PlayView(url, height)
+
+
+class _CallableModule(types.ModuleType):
+    """``mg.play`` names both this package and :func:`play`: calling the package shows the page,
+    whichever of the two Python resolved first (as ``mg.tensor``)."""
+
+    def __call__(self, model=None, *, port: int = 0, height: int = 900) -> PlayView:
+        return play(model, port=port, height=height)
+
+
+sys.modules[__name__].__class__ = _CallableModule

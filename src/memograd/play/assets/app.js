@@ -70,11 +70,11 @@ function el(tag, attrs, parent, ns) {
 const svgEl = (tag, attrs, parent) => el(tag, attrs, parent, true);
 
 // ------------------------------------------------------------------------- 1. the network
-const GEOM = { colW: 200, top: 40, rowH: 64, r: 17 };
+const GEOM = { colW: 170, top: 40, rowH: 110, r: 19 };
 
 function layout(net) {
   const maxRows = Math.max(...net.layers.map((l) => l.length));
-  const rowH = Math.max(26, Math.min(GEOM.rowH, 560 / maxRows));
+  const rowH = Math.max(26, Math.min(GEOM.rowH, 600 / maxRows));
   const height = GEOM.top * 2 + rowH * (maxRows - 1) + 20;
   const pos = {};
   net.layers.forEach((layer, k) => {
@@ -192,6 +192,7 @@ function drawPaths() {
 
 // ------------------------------------------------------------------------ 2. the paths
 async function select(name) {
+  const t0 = performance.now();
   S.selected = name;
   markSelected();
   try {
@@ -201,6 +202,7 @@ async function select(name) {
   drawPaths();
   renderExplain();
   fillEdit();
+  window.memogradSelectMs = performance.now() - t0;  // click to paths drawn (benchmarks read it)
 }
 
 function renderExplain() {
@@ -281,7 +283,7 @@ function renderTrace() {
     li("evict", `   evict ${traceName(s.node)} (read once, never needed again)`, { "data-node": s.node });
     current = s;
   }
-  if (log.lastChild) { log.lastChild.classList.add("now"); log.lastChild.scrollIntoView({ block: "nearest" }); }
+  if (log.lastChild) { log.lastChild.classList.add("now"); log.scrollTop = log.scrollHeight; }  // the log only, not the page
   for (const [id, v] of table) {
     const tr = el("tr", { "data-node": id }, body);
     el("td", { text: "∂L/∂" + traceName(id) }, tr);
@@ -382,7 +384,8 @@ function drawLogChart(host, xs, series, xlabel, ylabel) {
   svgEl("text", { x: 12, y: T + (H - B - T) / 2, transform: `rotate(-90 12 ${T + (H - B - T) / 2})`, "text-anchor": "middle", "font-size": 12, text: ylabel }, svg);
   series.forEach((s, i) => {
     svgEl("polyline", { points: xs.map((x, k) => `${X(x)},${Y(Math.max(s.ys[k], 10 ** lo))}`).join(" "), fill: "none", stroke: s.color, "stroke-width": 2.5 }, svg);
-    svgEl("text", { x: W - R + 8, y: T + 14 + i * 18, fill: s.color, "font-size": 12, text: s.name }, svg);
+    svgEl("line", { x1: W - R + 6, x2: W - R + 24, y1: T + 10 + i * 18, y2: T + 10 + i * 18, stroke: s.color, "stroke-width": 3 }, svg);
+    svgEl("text", { x: W - R + 28, y: T + 14 + i * 18, "font-size": 12, text: s.name }, svg);
   });
 }
 
@@ -565,6 +568,7 @@ async function main() {
   await refresh(true);
   await loadComplexity();
   await loadFib(false);
+  window.memogradReadyMs = performance.now();
   document.body.setAttribute("data-ready", "1");
 }
 main();
