@@ -6,7 +6,6 @@ import math
 import shutil
 import subprocess
 import sys
-import threading
 from urllib.parse import urlparse
 
 import pytest
@@ -37,17 +36,6 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
-
-
-@pytest.fixture(scope="module")
-def server():
-    from memograd.play.server import make_server
-
-    srv = make_server()
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
 
 
 def _open(browser, url, width=1280):

@@ -7,18 +7,7 @@ import urllib.request
 import pytest
 
 from memograd.play import api
-from memograd.play.server import MAX_BODY, make_server
-
-
-@pytest.fixture(scope="module")
-def server():
-    import threading
-
-    srv = make_server()
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+from memograd.play.server import MAX_BODY
 
 
 def _post(server, route, body: bytes, ctype="application/json"):
