@@ -273,3 +273,32 @@ def test_iter_and_doubling_refuse_huge_n_without_force_and_say_how_many_digits()
         assert abs(shown - exact) <= 2
     runs = F.compare(F.ITER_MAX_N + 1, ("iter",))
     assert runs[0].skipped and "digits" in runs[0].skipped
+
+
+def test_doubling_with_gmpy2_gives_the_same_number_and_counts(monkeypatch):
+    pytest.importorskip("gmpy2")
+    small = F.measure(30_001, "doubling", (2, 5))  # from _GMP_FROM_N: GMP integers
+    assert small.extra["integers"] == "gmpy2"
+    assert type(small.value) is int
+    monkeypatch.setattr(F, "_GMP_FROM_N", 10**9)  # the same steps on Python ints
+    plain = F.measure(30_001, "doubling", (2, 5))
+    assert plain.extra["integers"] == "python int"
+    assert plain.value == small.value == F.fib(30_001, "iter", (2, 5))
+    assert (plain.multiplications, plain.additions) == (small.multiplications, small.additions)
+    assert F.short_value(small.value) == F.short_value(plain.value)
+
+
+def test_digit_count_and_short_value_of_huge_numbers():
+    x = 7 * 10**5000 + 123
+    assert F.digit_count(x) == 5001 == F.digit_count(-x)
+    assert F.digit_count(10**5000 - 1) == 5000
+    assert F.short_value(x, keep=4) == "7000…0123 (5,001 digits)"
+
+
+def test_small_naive_runs_do_not_time_the_machine_first(monkeypatch):
+    monkeypatch.setattr(F, "_seconds_per_naive_call", None)
+    F.measure(20, "naive")  # 21,891 calls: under a minute at any plausible speed
+    assert F._seconds_per_naive_call is None
+    with pytest.raises(F.NaiveTooSlow):  # a tiny limit still needs the measured cost
+        F.measure(20, "naive", time_limit=1e-9)
+    assert F._seconds_per_naive_call is not None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import sys as _sys
+import types as _types
 
 from memograd.errors import (
     CheckpointError,
@@ -77,11 +78,28 @@ __all__ = [
 ]
 
 
-# ``memograd.paths`` and ``memograd.gradcheck`` are both submodules and functions. Importing the
-# submodule binds the *module* to the package attribute (Python does that on first import), so the
-# functions are bound here, eagerly, after their modules: ``mg.paths(...)`` is the function.
-from memograd.gradcheck import gradcheck  # noqa: E402, F401
-from memograd.paths import count_paths, explain, paths  # noqa: E402, F401
+class _Package(_types.ModuleType):
+    """``memograd.paths`` and ``memograd.gradcheck`` are both submodules and functions. Importing a
+    submodule binds the *module* to the package attribute, so these two names are properties that
+    answer with the function, imported on first use (``import memograd`` does not load NumPy)."""
+
+
+def _function_named_like_its_module(name: str) -> property:
+    def get(package):
+        value = vars(package).get(name)
+        if value is not None and not isinstance(value, _types.ModuleType):
+            return value  # set by the user (e.g. monkeypatch)
+        return getattr(importlib.import_module(f"memograd.{name}"), name)
+
+    def put(package, value) -> None:
+        vars(package)[name] = value  # the import system binding the submodule lands here too
+
+    return property(get, put)
+
+
+for _name in ("paths", "gradcheck"):
+    setattr(_Package, _name, _function_named_like_its_module(_name))
+_sys.modules[__name__].__class__ = _Package
 
 # Inside IPython/Jupyter, memograd.viz gives Value and MLP their notebook pictures (_repr_svg_);
 # the engines know nothing of pictures, and a plain ``import memograd`` does not load viz.

@@ -183,13 +183,25 @@ def memoized_calls(n: int) -> int:
     return 2 * n - 1 if n >= 1 else 1
 
 
+def _big(x: int):
+    """``x`` as a GMP integer when gmpy2 is installed (its powers and divisions of 10^5-digit
+    numbers are much faster than Python's), else unchanged."""
+    try:
+        from gmpy2 import mpz
+    except ImportError:
+        return x
+    return mpz(x)
+
+
 def digit_count(x: int) -> int:
     """Decimal digits of |x| without converting it to a string (fast for huge ints)."""
     x = abs(x)
     if x < 10:
         return 1
     guess = int((x.bit_length() - 1) * math.log10(2)) + 1  # exact or one too small
-    return guess + 1 if x >= 10**guess else guess
+    if guess < 1000:
+        return guess + 1 if x >= 10**guess else guess
+    return guess + 1 if _big(x) >= _big(10) ** guess else guess
 
 
 def short_value(x: int, keep: int = 12, with_digits: bool = True) -> str:
@@ -199,9 +211,9 @@ def short_value(x: int, keep: int = 12, with_digits: bool = True) -> str:
     if digits <= 2 * keep:
         return f"{x:,}"
     sign = "-" if x < 0 else ""
-    x = abs(x)
-    head = x // 10 ** (digits - keep)
-    tail = x % 10**keep
+    big = _big(abs(x)) if digits > 1000 else abs(x)
+    head = int(big // _big(10) ** (digits - keep))
+    tail = int(big % 10**keep)
     count = f" ({digits:,} digits)" if with_digits else ""
     return f"{sign}{head}…{tail:0{keep}d}{count}"
 
@@ -356,11 +368,30 @@ def _iter(n: int, a: int, b: int) -> FibRun:
     return FibRun("iter", n, (a, b), value, calls=1, additions=additions, seconds=seconds)
 
 
+_GMP_FROM_N = 20_000  # F(n) has n/4.8 digits: from here GMP's multiplication pays for its import
+
+
+def _big_ints(n: int):
+    """(zero, one) as gmpy2's GMP integers for large n when gmpy2 is installed (the ``fast``
+    extra: its multiplication is several times faster on numbers of 10^4+ digits), else ints."""
+    if n >= _GMP_FROM_N:
+        try:
+            from gmpy2 import mpz
+        except ImportError:
+            pass
+        else:
+            return mpz(0), mpz(1), "gmpy2"
+    return 0, 1, "python int"
+
+
 def _doubling(n: int, a: int, b: int) -> FibRun:
     """Fast doubling over the bits of n, from the top: (F(k), F(k+1)) -> (F(2k), F(2k+1)),
-    then one step forward when the bit is 1. Counts +/- as additions (a shift as none)."""
+    then one step forward when the bit is 1. Counts +/- as additions (a shift as none). The
+    numbers are GMP integers when gmpy2 is installed (same steps, same counts; the result is
+    returned as a Python int)."""
+    zero, one, backend = _big_ints(n)
     start = time.perf_counter()
-    f0, f1 = 0, 1  # (F(k), F(k+1)) for k = 0
+    f0, f1 = zero, one  # (F(k), F(k+1)) for k = 0
     mults = adds = 0
     for bit in bin(n)[2:]:
         f0, f1 = f0 * ((f1 << 1) - f0), f0 * f0 + f1 * f1
@@ -370,9 +401,9 @@ def _doubling(n: int, a: int, b: int) -> FibRun:
             f0, f1 = f1, f0 + f1
             adds += 1
     if (a, b) == STANDARD:
-        value = f0
+        value = int(f0)
     else:  # G(n) = a*F(n-1) + b*F(n), with F(n-1) = F(n+1) - F(n) (also right for n = 0)
-        value = a * (f1 - f0) + b * f0
+        value = int(a * (f1 - f0) + b * f0)
         mults += 2
         adds += 2
     seconds = time.perf_counter() - start
@@ -385,6 +416,7 @@ def _doubling(n: int, a: int, b: int) -> FibRun:
         additions=adds,
         multiplications=mults,
         seconds=seconds,
+        extra={"integers": backend},
     )
 
 
@@ -394,6 +426,7 @@ _RUNNERS = {"naive": _naive, "dict": _dict, "memo": _memo, "iter": _iter, "doubl
 # ---------------------------------------------------------------- predictions and guards
 
 _seconds_per_naive_call: float | None = None
+_SLOWEST_NAIVE_CALL = 1e-5  # seconds; a counted naive call takes well under 1 µs on a laptop
 
 
 def naive_seconds_per_call() -> float:
@@ -440,8 +473,11 @@ def _guard(method: str, n: int, base: tuple[int, int], force: bool, time_limit: 
                 naive_calls(n),
                 math.inf,
             )
+        calls = naive_calls(n)
+        if force or calls * _SLOWEST_NAIVE_CALL <= time_limit:
+            return  # under the limit even at a pessimistic speed: no need to measure this machine
         calls, seconds = predict_naive(n)
-        if not force and seconds > time_limit:
+        if seconds > time_limit:
             raise NaiveTooSlow(
                 f"fib: naive recursion for n={n} is predicted to make {calls:,} calls "
                 f"(2*F(n+1) - 1), about {human_seconds(seconds)} at "
@@ -499,7 +535,10 @@ def measure(
     method = _check_method(method)
     a, b = _check_base(base)
     _guard(method, n, (a, b), force, time_limit)
-    predicted = predict_naive(n) if method == "naive" else (None, None)
+    predicted = (None, None)
+    if method == "naive":  # seconds only when this machine's cost was measured (by the guard)
+        per_call = _seconds_per_naive_call
+        predicted = (naive_calls(n), None if per_call is None else naive_calls(n) * per_call)
     run = _RUNNERS[method](n, a, b)
     run.predicted_calls, run.predicted_seconds = predicted
     return run

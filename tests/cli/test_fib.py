@@ -158,3 +158,36 @@ def test_tree_never_wraps_or_truncates_in_80_columns(capsys):
     calls = 2 * 13 - 1  # 2*F(7) - 1 naive calls; n + 1 distinct subproblems, the rest repeats
     assert out.count("↺ repeat") == calls - (n + 1)
     assert out.count("✓ hit") == (2 * n - 1) - (n + 1)  # memoized: 2n - 1 calls, n + 1 misses
+
+
+def test_fib_and_help_do_not_import_what_they_do_not_use():
+    """Start-up (issue 12): `memograd fib` and `memograd --help` load neither NumPy nor the
+    engines nor other commands' options (each is imported by the command that needs it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, contextlib\n"
+        "from memograd.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['fib', '12', '--method', 'all']) == 0\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ('numpy', 'memograd.tensor', 'memograd.train', 'memograd.scalar', 'gmpy2')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_command_alone_gets_its_options_and_help_lists_every_command(capsys):
+    from memograd.cli import COMMANDS
+
+    assert main(["fib", "7", "--method", "iter", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["methods"]["iter"]["value"] == 13
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in COMMANDS)

@@ -208,7 +208,10 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command``, only that subcommand gets its options (the others are
+    listed with their help line only; ``""``: none, enough for ``memograd --help``), so that
+    ``memograd fib 30`` does not import what ``train`` needs to describe its options."""
     common = _common_options()
     parser = _Parser(
         prog="memograd",
@@ -237,9 +240,21 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=HelpFormatter,
             parents=[common],
         )
-        module.add_arguments(cmd)
+        if command is None or name == command:
+            module.add_arguments(cmd)
         cmd.set_defaults(_run=module.run, _prog=f"memograd {name}")
     return parser
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The subcommand named on the command line: the first word that is not an option (the
+    top-level options take no value). ``None`` when there is none or it is unknown."""
+    for a in argv:
+        if a == "--":
+            return None
+        if not a.startswith("-"):
+            return a if a in COMMANDS else None
+    return None
 
 
 def _as_list(example) -> list[str]:
@@ -251,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     prog = "memograd"
     try:
-        parser = build_parser()
+        parser = build_parser(_command_in(argv) or "")  # "": the command list only
         args = parser.parse_args(argv)
         prog = getattr(args, "_prog", "memograd")
         if not getattr(args, "_run", None):

@@ -212,6 +212,160 @@ def _d_abs(x, z):
     return (1.0 if x > 0 else (-1.0 if x < 0 else 0.0),)
 
 
+# --- issue 10's functions: trigonometric, hyperbolic, their inverses, logs, sign -----------------
+# Each forward keeps the module's rules: nan in -> nan out (caught at backward), overflow -> ±inf,
+# an argument outside the real domain -> MemogradValueError naming the op, the value and the fix.
+
+
+def _nan_or_domain(op: str, x, domain: str, fix: str):
+    if x != x:
+        return x
+    raise _domain(op, f"argument must be {domain}, got {x!r}; {fix}")
+
+
+def _overflowing(f, x, odd: bool = False):
+    """f(x), or ±inf where it overflows (the sign of x for an odd f, else +inf)."""
+    try:
+        return f(x)
+    except OverflowError:
+        return math.copysign(_INF, x) if odd else _INF
+
+
+def _f_tan(x):
+    return math.tan(x) if _isfinite(x) else math.nan
+
+
+def _f_sinh(x):
+    return _overflowing(math.sinh, x, odd=True)
+
+
+def _f_cosh(x):
+    return _overflowing(math.cosh, x)
+
+
+def _f_arcsin(x):
+    if not -1.0 <= x <= 1.0:
+        return _nan_or_domain("arcsin", x, "in [-1, 1]", "clamp it to [-1, 1]")
+    return math.asin(x)
+
+
+def _f_arccos(x):
+    if not -1.0 <= x <= 1.0:
+        return _nan_or_domain("arccos", x, "in [-1, 1]", "clamp it to [-1, 1]")
+    return math.acos(x)
+
+
+def _f_arctan(x):
+    return math.atan(x)
+
+
+def _f_arcsinh(x):
+    return math.asinh(x)
+
+
+def _f_arccosh(x):
+    if not x >= 1.0:
+        return _nan_or_domain("arccosh", x, ">= 1", "clamp it (max(x, 1))")
+    return math.acosh(x)
+
+
+def _f_arctanh(x):
+    if not -1.0 < x < 1.0:
+        return _nan_or_domain(
+            "arctanh", x, "in (-1, 1) (±1 is ±inf)", "clamp it to [-1 + eps, 1 - eps]"
+        )
+    return math.atanh(x)
+
+
+def _f_log2(x):
+    if not x > 0:
+        return _nan_or_domain("log2", x, "> 0", "clamp it (max(x, eps)) or add an epsilon")
+    return math.log2(x)
+
+
+def _f_log10(x):
+    if not x > 0:
+        return _nan_or_domain("log10", x, "> 0", "clamp it (max(x, eps)) or add an epsilon")
+    return math.log10(x)
+
+
+def _f_log1p(x):
+    if not x > -1.0:
+        return _nan_or_domain("log1p", x, "> -1", "clamp it (max(x, -1 + eps))")
+    return math.log1p(x)
+
+
+def _f_expm1(x):
+    return _overflowing(math.expm1, x)
+
+
+def _f_sign(x):
+    return 1.0 if x > 0 else (-1.0 if x < 0 else (0.0 if x == 0 else x))  # nan stays nan
+
+
+def _d_tan(x, z):
+    return (1.0 + z * z,)
+
+
+def _d_sinh(x, z):
+    return (_f_cosh(x),)
+
+
+def _d_cosh(x, z):
+    return (_f_sinh(x),)
+
+
+def _d_arcsin(x, z):
+    r = 1.0 - x * x
+    return (1.0 / math.sqrt(r) if r > 0 else _INF,)
+
+
+def _d_arccos(x, z):
+    r = 1.0 - x * x
+    return (-1.0 / math.sqrt(r) if r > 0 else -_INF,)
+
+
+def _d_arctan(x, z):
+    return (1.0 / (1.0 + x * x),)
+
+
+def _d_arcsinh(x, z):
+    return (1.0 / math.hypot(x, 1.0),)
+
+
+def _d_arccosh(x, z):
+    r = (x - 1.0) * (x + 1.0)
+    return (1.0 / math.sqrt(r) if r > 0 else _INF,)
+
+
+def _d_arctanh(x, z):
+    return (1.0 / ((1.0 - x) * (1.0 + x)),)
+
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def _d_log2(x, z):
+    return (1.0 / (x * _LN2),)
+
+
+def _d_log10(x, z):
+    return (1.0 / (x * _LN10),)
+
+
+def _d_log1p(x, z):
+    return (1.0 / (1.0 + x),)
+
+
+def _d_expm1(x, z):
+    return (z + 1.0,)
+
+
+def _d_sign(x, z):
+    return (0.0,)
+
+
 def _f_wsum(*_):  # pragma: no cover - wsum is built by wsum(), listed for its formulas
     raise NotImplementedError
 
@@ -234,6 +388,20 @@ RULES: dict[str, Rule] = {
         Rule("sin", "sin({x})", ("cos({x})",), _f_sin, _d_sin),
         Rule("cos", "cos({x})", ("-sin({x})",), _f_cos, _d_cos),
         Rule("abs", "|{x}|", ("sign({x}) (0 at 0)",), _f_abs, _d_abs),
+        Rule("tan", "tan({x})", ("1 + tan²({x})",), _f_tan, _d_tan),
+        Rule("sinh", "sinh({x})", ("cosh({x})",), _f_sinh, _d_sinh),
+        Rule("cosh", "cosh({x})", ("sinh({x})",), _f_cosh, _d_cosh),
+        Rule("arcsin", "arcsin({x})", ("1/√(1 - {x}²)",), _f_arcsin, _d_arcsin),
+        Rule("arccos", "arccos({x})", ("-1/√(1 - {x}²)",), _f_arccos, _d_arccos),
+        Rule("arctan", "arctan({x})", ("1/(1 + {x}²)",), _f_arctan, _d_arctan),
+        Rule("arcsinh", "arcsinh({x})", ("1/√({x}² + 1)",), _f_arcsinh, _d_arcsinh),
+        Rule("arccosh", "arccosh({x})", ("1/√({x}² - 1)",), _f_arccosh, _d_arccosh),
+        Rule("arctanh", "arctanh({x})", ("1/(1 - {x}²)",), _f_arctanh, _d_arctanh),
+        Rule("log2", "log2({x})", ("1/({x}·ln 2)",), _f_log2, _d_log2),
+        Rule("log10", "log10({x})", ("1/({x}·ln 10)",), _f_log10, _d_log10),
+        Rule("log1p", "ln(1 + {x})", ("1/(1 + {x})",), _f_log1p, _d_log1p),
+        Rule("expm1", "exp({x}) - 1", ("exp({x})",), _f_expm1, _d_expm1),
+        Rule("sign", "sign({x})", ("0",), _f_sign, _d_sign),
         Rule("wsum", "Σ w_i·x_i + b", ("x_i", "w_i", "1"), _f_wsum, _f_wsum),
     )
 }

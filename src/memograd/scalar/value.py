@@ -16,6 +16,8 @@ Public API::
     v.parents, v.local_grads         # tuples: the nodes v was computed from and ∂v/∂parent
     + - * / ** (numbers or Values on either side; Value ** Value included), unary -, abs()
     v.exp() v.log() v.sqrt() v.tanh() v.sigmoid() v.relu() v.sin() v.cos() v.abs()
+    v.tan() v.sinh() v.cosh() v.arcsin() v.arccos() v.arctan() v.arcsinh() v.arccosh()
+    v.arctanh() v.log2() v.log10() v.log1p() v.expm1() v.sign()   (sign: zero derivative)
     wsum(weights, inputs, bias=None) # z = Σ w_i·x_i + b as ONE node with 2n+1 parents (a neuron)
     v.backward(grad=1.0)             # fills .grad of every node v depends on
     v.zero_grad()                    # sets .grad = 0 on v and every node it depends on
@@ -35,8 +37,10 @@ Semantics (as in PyTorch):
 Domain rule (decided once, for every op): an argument outside the real domain of an op raises
 :class:`memograd.MemogradValueError` (a ``ValueError``) naming the op and the value, at forward
 time, where the bug is: ``log(x)`` needs x > 0, ``sqrt(x)`` needs x >= 0, ``x / y`` needs y != 0,
-``x ** c`` with x < 0 needs an integer c, ``0 ** c`` needs c >= 0, and ``x ** y`` with a Value
-exponent needs x >= 0 (∂(x^y)/∂y = x^y·ln x). We do not return nan there, because a nan born in
+``x ** c`` with x < 0 needs an integer c, ``0 ** c`` needs c >= 0, ``x ** y`` with a Value
+exponent needs x >= 0 (∂(x^y)/∂y = x^y·ln x), ``arcsin``/``arccos`` need |x| <= 1, ``arccosh``
+x >= 1, ``arctanh`` |x| < 1, ``log2``/``log10`` x > 0, ``log1p`` x > -1; a number too large
+for a float (``Value(10**400)``) is refused too. We do not return nan there, because a nan born in
 the middle of a graph silently poisons every gradient. *Overflow* is different: it is not a domain
 error, so ``exp(1000)`` or ``10.0 ** 400`` gives ``inf`` as floats do; a non-finite loss is then
 caught by ``backward``, which raises :class:`memograd.NonFiniteError` naming the first non-finite
@@ -71,7 +75,10 @@ def _as_float(data, what: str = "Value") -> float:
     if isinstance(data, Value):
         raise MemogradTypeError(f"{what}: data is already a Value ({data!r}); pass data.data")
     if isinstance(data, bool | int | float):
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:
+            raise _too_large(data, what) from None
     try:
         import numpy as np
 
@@ -194,6 +201,49 @@ class Value:
 
     def abs(self):
         return _unary("abs", self)
+
+    def tan(self):
+        return _unary("tan", self)
+
+    def sinh(self):
+        return _unary("sinh", self)
+
+    def cosh(self):
+        return _unary("cosh", self)
+
+    def arcsin(self):
+        return _unary("arcsin", self)
+
+    def arccos(self):
+        return _unary("arccos", self)
+
+    def arctan(self):
+        return _unary("arctan", self)
+
+    def arcsinh(self):
+        return _unary("arcsinh", self)
+
+    def arccosh(self):
+        return _unary("arccosh", self)
+
+    def arctanh(self):
+        return _unary("arctanh", self)
+
+    def log2(self):
+        return _unary("log2", self)
+
+    def log10(self):
+        return _unary("log10", self)
+
+    def log1p(self):
+        return _unary("log1p", self)
+
+    def expm1(self):
+        return _unary("expm1", self)
+
+    def sign(self):
+        """sign(x) in {-1, 0, 1}; its derivative is 0 everywhere (0 at the jump too)."""
+        return _unary("sign", self)
 
     # comparisons compare data (no gradient); equality stays identity so Values are hashable nodes
     def __lt__(self, other):
@@ -336,10 +386,23 @@ def _negative_base_value_exponent(x: float) -> MemogradValueError:
     )
 
 
+def _too_large(data: int, what: str) -> MemogradValueError:
+    return MemogradValueError(
+        f"{what}: an integer of about 10^{int(abs(data).bit_length() * 0.30103)} is too large for "
+        "a float (max about 1.8e308); scale it down, or work with its logarithm (math.log "
+        "accepts big integers)"
+    )
+
+
 def _number(x):
     """A plain float for a number operand (int, float, numpy scalar), else None."""
+    if type(x) is float:
+        return x
     if isinstance(x, _NUMBER):
-        return float(x)
+        try:
+            return float(x)
+        except OverflowError:
+            raise _too_large(x, "Value operand") from None
     try:
         return _as_float(x)
     except MemogradTypeError:
