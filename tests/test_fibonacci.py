@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import memograd as mg
 from memograd import fibonacci as F
+from memograd import fibtree as T
 from memograd.errors import MemogradTypeError, MemogradValueError
 
 
@@ -217,23 +218,23 @@ def test_numpy_integers_are_fine():
 
 
 def test_recursion_trees_mark_repeats_and_hits():
-    naive = F.recursion_tree(5, "naive")
+    naive = T.recursion_tree(5, "naive")
     assert naive.count() == F.naive_calls(5) == 15
     # everything after the first time each k appears is a repeat: 15 calls, 6 distinct k
     assert naive.count("repeat") == 15 - 6
     assert naive.value == 5
-    memo = F.recursion_tree(5, "memo")
+    memo = T.recursion_tree(5, "memo")
     assert memo.count() == F.memoized_calls(5) == 9
     assert memo.count("hit") == 3 and all(not c.children for c in _walk(memo) if c.mark == "hit")
-    notes = F.recursion_tree(4, "naive", (1, 1))
+    notes = T.recursion_tree(4, "naive", (1, 1))
     assert notes.value == 5
-    lines = F.tree_lines(memo)
+    lines = T.tree_lines(memo)
     assert lines[0][0] == "" and lines[1][0] == "├── " and len(lines) == 9
-    assert F.recursion_tree(0).as_dict() == {"k": 0, "value": 0, "mark": ""}
+    assert T.recursion_tree(0).as_dict() == {"k": 0, "value": 0, "mark": ""}
     with pytest.raises(MemogradValueError, match="<= 10"):
-        F.recursion_tree(11)
+        T.recursion_tree(11)
     with pytest.raises(MemogradValueError, match="naive' or 'memo"):
-        F.recursion_tree(3, "iter")
+        T.recursion_tree(3, "iter")
 
 
 def _walk(node):

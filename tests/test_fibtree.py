@@ -23,11 +23,6 @@ def test_tree_text_marks_repeats_and_hits_in_their_styles():
     assert memo.plain.splitlines()[0] == "fib(4) = 3"
 
 
-def test_fibonacci_still_exposes_the_tree_names():
-    for name in fibtree.__all__:
-        assert getattr(F, name) is getattr(fibtree, name)
-
-
 def _imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -26,13 +26,9 @@ ROOT = "memograd"  # the unit of the package's own __init__ (the public API)
 # Violations other helpers are fixing (issue 14.1-14.3). Each entry is (importer unit, imported
 # unit); it is tolerated (xfail) only until the fix lands, then the xfail is removed.
 KNOWN: dict[tuple[str, str], str] = {
-    ("lesson", "cli"): "issue 14.1: lesson imports cli (helper scalar moves the computations)",
-    ("scalar", "viz"): "issue 14.2: scalar's notebook reprs import viz (helper scalar)",
     ("nn", "viz"): "issue 14.2: nn.Module's notebook repr imports viz",
     ("paths", "viz"): "issue 14.2: Explanation's notebook repr imports viz",
     ("train", ROOT): "issue 14.3: train imports the package root (helper hostile)",
-    ("fibonacci", "fibtree"): "issue 14.1: fibonacci's __getattr__ re-exports fibtree, which "
-    "imports fibonacci (helper scalar)",
 }
 
 

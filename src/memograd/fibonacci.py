@@ -582,18 +582,3 @@ def fib(n: int, method: str = "memo", base=STANDARD, *, force: bool = False) -> 
     if run.interrupted:
         raise KeyboardInterrupt
     return run.value
-
-
-# ---------------------------------------------------------------- recursion trees (fibtree.py)
-
-_TREE_NAMES = ("TreeNode", "recursion_tree", "tree_lines", "tree_rows", "tree_text")
-
-
-def __getattr__(name: str):
-    """The recursion trees live in :mod:`memograd.fibtree`; ``fibonacci.recursion_tree`` etc.
-    still work (imported on first use)."""
-    if name in _TREE_NAMES:
-        from memograd import fibtree
-
-        return getattr(fibtree, name)
-    raise AttributeError(f"module 'memograd.fibonacci' has no attribute {name!r}")

@@ -68,6 +68,7 @@ def _parse_int(text: str, what: str) -> int:
 
 def run(args, ui) -> int:
     from memograd import fibonacci as F
+    from memograd import fibtree as T
 
     n = _parse_int(args.n, "n")
     if n < 0:
@@ -97,8 +98,8 @@ def run(args, ui) -> int:
     data = _as_data(n, base, runs, F)
     if args.tree:
         data["tree"] = {
-            "naive": F.recursion_tree(n, "naive", base).as_dict(),
-            "memo": F.recursion_tree(n, "memo", base).as_dict(),
+            "naive": T.recursion_tree(n, "naive", base).as_dict(),
+            "memo": T.recursion_tree(n, "memo", base).as_dict(),
         }
     if args.json:
         ui.json(data)
@@ -233,14 +234,16 @@ def _render(n, base, runs, data, ui, F) -> None:
 def _render_trees(n, base, ui, F) -> None:
     from rich.table import Table
 
-    naive = F.recursion_tree(n, "naive", base)
-    memo = F.recursion_tree(n, "memo", base)
+    from memograd import fibtree as T
+
+    naive = T.recursion_tree(n, "naive", base)
+    memo = T.recursion_tree(n, "memo", base)
     ui.print(
         f"\n[bold]naive[/]: {naive.count():,} calls, {naive.count('repeat'):,} of them repeat "
         f"a subproblem already solved (↺)\n[bold]memoized[/]: {memo.count():,} calls, "
         f"{memo.count('hit')} answered from the cache (✓)"
     )
-    left, right = F.tree_text(F.tree_rows(naive)), F.tree_text(F.tree_rows(memo))
+    left, right = T.tree_text(T.tree_rows(naive)), T.tree_text(T.tree_rows(memo))
     # side by side (4 cells of padding on each side of each column) would wrap: stack them
     if _width(left) + _width(right) + 16 > ui.console.width:
         ui.print("\n[bold]naive[/]")

@@ -14,6 +14,7 @@ import math
 import time
 
 from memograd import fibonacci as F
+from memograd import fibtree
 from memograd.fibtree import tree_text
 
 KEY = "memoization"
@@ -64,8 +65,8 @@ def compute(options: dict | None = None) -> dict:
     memo_38 = F.measure(NOTES_N, "memo", BASE)
     predicted_calls, predicted_seconds = F.predict_naive(NOTES_N)
 
-    naive_tree = F.recursion_tree(TREE_N, "naive", BASE)
-    memo_tree = F.recursion_tree(TREE_N, "memo", BASE)
+    naive_tree = fibtree.recursion_tree(TREE_N, "naive", BASE)
+    memo_tree = fibtree.recursion_tree(TREE_N, "memo", BASE)
 
     measured_max = PLOT_MEASURED_MAX[0 if quick else 1]
     measured = [(k, F.measure(k, "naive", BASE).calls) for k in range(measured_max + 1)]
@@ -101,12 +102,12 @@ def compute(options: dict | None = None) -> dict:
             "naive": {
                 "calls": naive_tree.count(),
                 "repeats": naive_tree.count("repeat"),
-                "lines": F.tree_rows(naive_tree),
+                "lines": fibtree.tree_rows(naive_tree),
             },
             "memo": {
                 "calls": memo_tree.count(),
                 "hits": memo_tree.count("hit"),
-                "lines": F.tree_rows(memo_tree),
+                "lines": fibtree.tree_rows(memo_tree),
             },
         },
         "plot": {

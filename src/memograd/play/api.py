@@ -272,7 +272,8 @@ def complexity(req: dict) -> dict:
 
 def fib(req: dict) -> dict:
     """View 7: the naive and memoized recursion trees of fib(n) (n <= 10), in call order."""
-    from memograd.fibonacci import memoized_calls, naive_calls, recursion_tree
+    from memograd.fibonacci import memoized_calls, naive_calls
+    from memograd.fibtree import recursion_tree
 
     n = _int(req, "n", 6, 0, FIB_MAX_N)
     trees = {m: recursion_tree(n, m).as_dict() for m in ("naive", "memo")}
