@@ -173,3 +173,18 @@ def test_float32_stays_float32_and_integers_become_float32():
     assert mg.tensor.sin(M(np.array([1, 2]))).dtype == np.float32
     assert mg.tensor.floor(M(np.array([1, 2]))).dtype == np.int64
     assert mg.tensor.logaddexp(x, np.float64(2.0)).dtype == np.float32
+
+
+def test_the_family_list_names_exactly_the_rows_each_module_registers():
+    import importlib
+
+    from memograd.tensor.ops import TABLE as table
+
+    from .families import FAMILY_ROWS
+
+    for module, rows in FAMILY_ROWS.items():
+        mod = importlib.import_module(f"memograd.tensor.{module}")
+        mine = {n for n, p in table.items() if p.forward.__module__ == mod.__name__}
+        mine |= {n for n in rows if getattr(table[n].forward, "__module__", "") == "numpy"}
+        assert rows <= set(table), rows - set(table)
+        assert {n for n in mine if n not in rows} == set(), module
