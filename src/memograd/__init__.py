@@ -62,6 +62,7 @@ _EXPORTS = {
     "graph": None,
     "scalar": None,
     "play": None,  # the package memograd.play, callable: mg.play(model) shows the page
+    "export": None,
 }
 
 __all__ = [

@@ -18,7 +18,18 @@ from memograd import __version__
 from memograd.errors import MemogradError
 
 # subcommands in the order --help lists them; a module that does not exist yet is left out
-COMMANDS = ("demo", "fib", "explain", "complexity", "graph", "train", "eval", "predict", "play")
+COMMANDS = (
+    "demo",
+    "fib",
+    "explain",
+    "complexity",
+    "graph",
+    "train",
+    "eval",
+    "predict",
+    "play",
+    "export",
+)
 
 
 class UsageError(MemogradError, ValueError):

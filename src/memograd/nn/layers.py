@@ -22,7 +22,12 @@ class Linear(Module):
 
     W is drawn by ``init`` (see :mod:`memograd.nn.init`); b starts at 0, or with
     ``bias_init="uniform"`` from U(-a, a) with Glorot's a = sqrt(6 / (in + out)), as
-    scikit-learn's MLPs do."""
+    scikit-learn's MLPs do.
+
+    PyTorch's ``nn.Linear`` stores the same weight transposed, (out, in): ``load_state_dict(...,
+    layout="torch")`` and :mod:`memograd.export` transpose it explicitly, never by guessing."""
+
+    TORCH_TRANSPOSED = ("weight",)  # parameters PyTorch stores transposed
 
     def __init__(
         self,
@@ -269,6 +274,21 @@ class MLP(Sequential):
             seed=seed,
             dtype=config.get("dtype", "float32"),
         )
+
+    @classmethod
+    def from_torch(cls, source, *, activation: str | None = None, dropout: float = 0.0) -> MLP:
+        """An MLP with the weights of a PyTorch ``nn.Sequential``, its ``state_dict()`` or a
+        ``.pt`` file of one (read with ``torch.load(weights_only=True)``).
+
+        Each ``nn.Linear`` weight (out, in) becomes a memograd weight (in, out), transposed
+        exactly once; the activation and dropout are read from the module (a state_dict holds
+        weights only: pass ``activation=``). A layer memograd cannot express, a missing key or a
+        wrong shape is an error naming it. The Standardize layer of :mod:`memograd.export` is
+        kept as ``model.input_standardization`` ({"mean", "scale"}), so exporting again
+        restores it. ``mg.nn.MLP.from_torch(mg.export.to_torch(m))`` is ``m``, bit for bit."""
+        from memograd.nn.torch_interop import mlp_from_torch
+
+        return mlp_from_torch(cls, source, activation=activation, dropout=dropout)
 
     def linears(self) -> list[Linear]:
         return [m for m in self if isinstance(m, Linear)]

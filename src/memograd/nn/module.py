@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from memograd.errors import MemogradValueError, ShapeError
+from memograd.nn.torch_interop import as_array, resolve_layout
 from memograd.tensor.tensor import Tensor
 
 
@@ -125,11 +126,31 @@ class Module:
         """Every parameter by name, as a copy of its numpy array."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) of this module ("") and every module inside it, depth first."""
+        yield prefix.rstrip("."), self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}{name}.")
+
+    def _transposed_in_torch(self) -> set[str]:
+        """Names of the parameters PyTorch stores transposed (a Linear's weight: (out, in))."""
+        return {
+            f"{name}.{p}" if name else p
+            for name, m in self.named_modules()
+            for p in getattr(m, "TORCH_TRANSPOSED", ())
+        }
+
+    def load_state_dict(self, state, strict: bool = True, layout: str = "auto") -> None:
         """Copy arrays into the parameters in place; names and shapes must match.
 
-        With ``strict`` (the default) a missing or unexpected name is an error; nothing is
-        changed unless every array fits."""
+        ``layout``: ``"memograd"`` (a Linear weight is (in, out), as ``state_dict()`` gives),
+        ``"torch"`` (PyTorch's (out, in): such weights are transposed while copying) or
+        ``"auto"``: ``"torch"`` when the values are ``torch.Tensor`` s, else ``"memograd"``. A
+        NumPy array is never transposed unless ``layout="torch"`` says so (a square layer would
+        not show the mistake). With ``strict`` (the default) a missing or unexpected name is an
+        error; nothing is changed unless every array fits."""
+        layout = resolve_layout(state, layout, f"{type(self).__name__}.load_state_dict")
+        where = f"{type(self).__name__}.load_state_dict"
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
@@ -139,25 +160,31 @@ class Module:
                 parts.append(f"missing {', '.join(missing)}")
             if unexpected:
                 parts.append(f"unexpected {', '.join(unexpected)}")
-            raise MemogradValueError(
-                f"{type(self).__name__}.load_state_dict: {'; '.join(parts)} (does the "
-                "architecture match?)"
-            )
+            hint = "does the architecture match?"
+            if any(k.endswith((".mean", ".scale")) for k in unexpected):
+                hint = "an exported model with its Standardize layer: use MLP.from_torch"
+            raise MemogradValueError(f"{where}: {'; '.join(parts)} ({hint})")
+        transposed = self._transposed_in_torch() if layout == "torch" else set()
         arrays = {}
         for name, p in own.items():
             if name not in state:
                 continue
-            a = np.asarray(state[name])
-            if a.shape != p.data.shape:
-                raise ShapeError(
-                    f"{type(self).__name__}.load_state_dict: {name} has shape {a.shape}, the "
-                    f"model's is {p.data.shape}"
-                )
+            a = as_array(state[name], f"{where}: {name}")
+            flip = name in transposed and a.ndim == 2
+            want = p.data.shape[::-1] if flip else p.data.shape
+            if a.shape != want:
+                if flip:
+                    detail = f"in PyTorch's (out, in) layout the model's is {want}"
+                else:
+                    detail = f"the model's is {want}"
+                    if layout == "memograd" and a.ndim == 2 and a.shape == want[::-1]:
+                        detail += (
+                            " (that is the transpose: a PyTorch state_dict? pass layout='torch')"
+                        )
+                raise ShapeError(f"{where}: {name} has shape {a.shape}, {detail}")
             if a.dtype.kind != "f" or not np.all(np.isfinite(a)):
-                raise MemogradValueError(
-                    f"{type(self).__name__}.load_state_dict: {name} must hold finite floats"
-                )
-            arrays[name] = a
+                raise MemogradValueError(f"{where}: {name} must hold finite floats")
+            arrays[name] = a.T if flip else a
         for name, a in arrays.items():
             p = own[name]
             np.copyto(p.data, a, casting="same_kind")
