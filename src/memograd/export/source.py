@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from memograd import __version__
 from memograd.export.layers import ExportError, Layer, describe, n_inputs, standardize_layer
 
 
@@ -44,12 +43,22 @@ def _statistics(preprocessing) -> tuple | None:
     )
 
 
+def _version() -> str:
+    """memograd's version (read without importing the package root, a higher layer)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("memograd")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def resolve(model, preprocessing=None, target: str = "PyTorch") -> Source:
     """Read ``model`` (an ``mg.nn`` model, or a run folder / checkpoint path) for export.
 
     ``preprocessing=None`` uses the run's standardisation (or the ``input_standardization`` a
     model imported by ``MLP.from_torch`` carries); ``False`` exports the bare network."""
-    info: dict = {"memograd_version": __version__}
+    info: dict = {"memograd_version": _version()}
     checkpoint = None
     if isinstance(model, (str, os.PathLike)):
         from memograd.train import load_run
