@@ -12,6 +12,12 @@ Two formats, chosen by the file's suffix:
     NumPy's zip of ``.npy`` files, read with ``allow_pickle=False``; the same metadata is stored
     as a uint8 array named ``__memograd__``.
 
+Reading is bounded: the file must be a regular file of at most ``MAX_CHECKPOINT_BYTES``, and every
+array's declared dtype and shape are checked against the bytes actually stored before anything is
+allocated (an .npz header claiming 10¹² elements, or a zip member that inflates past its declared
+size, is refused without reading it). A checkpoint's metadata is checked against a schema by
+its reader (:mod:`memograd.train.schema` for training runs) before any field is used.
+
 Both carry a SHA-256 over the metadata JSON and every array's name, dtype, shape and bytes.
 :func:`load_checkpoint` validates everything and raises :class:`memograd.CheckpointError` naming
 the file, what is wrong and what to do, so a truncated, corrupted or foreign file is never
@@ -25,6 +31,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import math
 import os
 import zipfile
 from collections.abc import Mapping
@@ -33,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memograd._io import atomic_write_bytes
+from memograd._io import atomic_write_bytes, check_readable
 from memograd.errors import CheckpointError
 
 FORMAT = "memograd-checkpoint"
@@ -41,6 +48,8 @@ VERSION = 1
 SUFFIXES = (".safetensors", ".npz")
 _NPZ_META = "__memograd__"
 _INSTALL = "pip install 'memograd[checkpoint]'"
+#: the largest checkpoint file read (and written: a training run that would need more is refused)
+MAX_CHECKPOINT_BYTES = 2 << 30
 
 # the dtypes both formats hold (stored little-endian)
 DTYPES = tuple(
@@ -151,6 +160,10 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{path}: is a directory, expected a checkpoint file")
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        check_readable(path, MAX_CHECKPOINT_BYTES, "checkpoint file")
+    except OSError as exc:
+        raise CheckpointError(str(exc)) from None
     if path.suffix == ".npz":
         tensors, info, meta_json = _read_npz(path)
     else:
@@ -200,12 +213,24 @@ def _read_safetensors(path: Path):
 
 def _read_npz(path: Path):
     try:
-        with np.load(path, allow_pickle=False) as z:
-            names = list(z.files)
-            if _NPZ_META not in names:
-                raise CheckpointError(f"{path}: not a memograd checkpoint (no {_NPZ_META} entry)")
-            blob = z[_NPZ_META].tobytes()
-            tensors = {k: z[k] for k in names if k != _NPZ_META}
+        with zipfile.ZipFile(path) as z:
+            members = z.infolist()
+            declared = sum(m.file_size for m in members)
+            if declared > MAX_CHECKPOINT_BYTES:
+                raise CheckpointError(
+                    f"{path}: its arrays would take {declared:,} bytes once unpacked, more than "
+                    f"the {MAX_CHECKPOINT_BYTES:,} a checkpoint may hold; not a memograd checkpoint"
+                )
+            arrays = {}
+            for m in members:
+                if not m.filename.endswith(".npy") or m.is_dir():
+                    raise CheckpointError(f"{path}: unexpected entry {m.filename!r} in the .npz")
+                if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    raise CheckpointError(
+                        f"{path}: entry {m.filename!r} uses an unsupported compression"
+                    )
+                with z.open(m) as handle:  # reads at most the declared size
+                    arrays[m.filename[:-4]] = _read_npy(handle, m.file_size, path, m.filename)
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
@@ -213,6 +238,10 @@ def _read_npz(path: Path):
             f"{path}: truncated or corrupted checkpoint, or not an .npz file ({exc}); "
             "use an intact copy or train again"
         ) from None
+    if _NPZ_META not in arrays:
+        raise CheckpointError(f"{path}: not a memograd checkpoint (no {_NPZ_META} entry)")
+    blob = arrays.pop(_NPZ_META).tobytes()
+    tensors = arrays
     head, _, meta_json = blob.partition(b"\n")
     try:
         info = json.loads(head.decode())
@@ -221,10 +250,34 @@ def _read_npz(path: Path):
         raise CheckpointError(f"{path}: corrupted checkpoint metadata ({exc})") from None
     if not isinstance(info, dict):
         raise CheckpointError(f"{path}: corrupted checkpoint metadata")
-    for name, a in tensors.items():
-        if a.dtype not in DTYPES:
-            raise CheckpointError(f"{path}: tensor {name!r} has unsupported dtype {a.dtype}")
     return tensors, info, meta_text
+
+
+def _read_npy(handle, size: int, path: Path, name: str) -> np.ndarray:
+    """One .npy member: its header's dtype and shape are checked against the member's size
+    before the data is read, so a header claiming more elements than stored allocates nothing."""
+    fmt = np.lib.format
+    version = fmt.read_magic(handle)
+    if version == (1, 0):
+        shape, fortran, dtype = fmt.read_array_header_1_0(handle)
+    elif version == (2, 0):
+        shape, fortran, dtype = fmt.read_array_header_2_0(handle)
+    else:
+        raise CheckpointError(f"{path}: entry {name!r} has .npy format version {version}")
+    if dtype not in DTYPES:
+        raise CheckpointError(f"{path}: tensor {name[:-4]!r} has unsupported dtype {dtype}")
+    count = math.prod(shape)
+    header = handle.tell()
+    if count * dtype.itemsize != size - header:
+        raise CheckpointError(
+            f"{path}: entry {name!r} declares shape {tuple(shape)} ({count * dtype.itemsize:,} "
+            f"bytes of {dtype}) but stores {size - header:,}; truncated or corrupted checkpoint"
+        )
+    data = handle.read(size - header)
+    if len(data) != size - header:
+        raise CheckpointError(f"{path}: entry {name!r} is truncated")
+    order = "F" if fortran else "C"
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy(order="C")
 
 
 def require(ckpt: Checkpoint, *keys: str) -> None:
