@@ -86,8 +86,8 @@ def test_resume_refuses_changed_data_and_broken_checkpoints(tmp_path):
     with pytest.raises(TrainingInterrupted):
         fit(cfg, tmp_path / "run", reporter=StopAt(2, 1))
     csv.write_text("a,b,label\n" + "\n".join(rows[:-1]) + "\n")
-    with pytest.raises(CheckpointError, match="the data differs"):
-        fit(None, tmp_path / "run", resume=True)
+    with pytest.raises(CheckpointError, match="d.csv: the file changed since the run was trained"):
+        fit(None, tmp_path / "run", resume=True)  # refused by its SHA-256, before parsing it
     path = tmp_path / "run" / CHECKPOINT
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(CheckpointError, match="truncated"):
@@ -102,8 +102,8 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
     meta = dict(ck.metadata)
     meta["architecture"] = {**meta["architecture"], "widths": [2, 9, 8, 2]}
     save_checkpoint(tmp_path / "r" / CHECKPOINT, ck.tensors, meta)
-    with pytest.raises(CheckpointError, match="does not match its architecture"):
-        load_run(tmp_path / "r")
+    with pytest.raises(CheckpointError, match="'architecture.widths' describes 125 parameters"):
+        load_run(tmp_path / "r")  # checked against the stored weights before building anything
 
 
 def test_early_stopping_keeps_the_best_weights(tmp_path):
@@ -223,13 +223,18 @@ def test_npz_checkpoints_resume_too(tmp_path):
     )
 
 
-def test_more_epochs_after_an_early_stop_train_again(tmp_path):
-    cfg = TrainConfig(dataset="diabetes", hidden=[16], epochs=200, lr=0.01, patience=2)
+def test_more_epochs_after_an_early_stop_train_again_only_past_the_configured_count(tmp_path):
+    cfg = TrainConfig(dataset="diabetes", hidden=[16], epochs=40, lr=0.01, patience=2)
     first = fit(cfg, tmp_path / "r")
     assert first.metrics["stopped_early"]
     done = first.metrics["epochs"]
-    again = fit(None, tmp_path / "r", resume=True, epochs=done + 1)
-    assert again.metrics["epochs"] == done + 1 and len(again.history) == done + 1
+    assert done < 40
+    for same in (done + 1, 40):  # within the run's configured epochs the early stop is its end
+        again = fit(None, tmp_path / "r", resume=True, epochs=same)
+        assert again.metrics["epochs"] == done and len(again.history) == done
+        assert again.metrics["best_epoch"] == first.metrics["best_epoch"]
+    more = fit(None, tmp_path / "r", resume=True, epochs=41)  # past it: patience starts afresh
+    assert more.metrics["epochs"] >= done + 2 and len(more.history) == more.metrics["epochs"]
 
 
 def test_score_train_off_skips_the_training_accuracy_and_files_still_work(tmp_path):

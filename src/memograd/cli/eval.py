@@ -64,6 +64,8 @@ def evaluate_run(args):
     task = pre["task"]
     if args.csv or args.dataset:
         ds = load_csv(args.csv, args.target, task=task) if args.csv else load_dataset(args.dataset)
+        if args.csv:
+            ds = match_columns(ds, pre["feature_names"], args.model)
         if ds.task != task:
             raise DataError(
                 f"{args.model} does {task}, {ds.name} is a {ds.task}; score it on data like "
@@ -77,7 +79,7 @@ def evaluate_run(args):
                 f"{ds.n_features}; score it on data like {pre.get('dataset')!r}, which it was "
                 "trained on"
             )
-        X = scaler.transform(ds.X).astype(model.config["dtype"])
+        X = scaler.transform_finite(ds.X, model.config["dtype"], ds.feature_names, ds.name)
         if task == "classification":
             index = {c: i for i, c in enumerate(classes)}
             unknown = sorted(set(ds.classes) - set(index))
@@ -92,7 +94,18 @@ def evaluate_run(args):
             y = ts.transform(ds.y[:, None])[:, 0].astype(model.config["dtype"])
         source = ds.name
     else:
+        if "config" not in meta:
+            raise DataError(
+                f"{args.model}: the checkpoint does not record its training data; "
+                "score it with --dataset NAME or --csv FILE --target COLUMN"
+            )
         cfg = TrainConfig.from_dict(meta["config"])
+        if cfg.csv is not None and cfg.csv_sha256 is None:
+            raise DataError(
+                f"{args.model} was trained on {cfg.csv!r} by an older memograd that did not record "
+                "the file's SHA-256, so it is not opened on the checkpoint's word; score it with "
+                f"--csv FILE --target {cfg.target or 'COLUMN'}"
+            )
         data = prepare_data(cfg)
         if data.fingerprint != meta.get("data_fingerprint"):
             raise DataError(
@@ -118,6 +131,40 @@ def evaluate_run(args):
     return result
 
 
+def match_columns(ds, names, model):
+    """``ds`` with its feature columns in the order of the model's ``names``, found by name (as
+    ``predict`` does); a missing or unknown column is refused with the names."""
+    from memograd.data import Dataset
+    from memograd.errors import DataError
+
+    position = {n: j for j, n in enumerate(ds.feature_names)}
+    missing = [n for n in names if n not in position]
+    wanted = set(names)
+    unknown = [n for n in ds.feature_names if n not in wanted]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"lacks the model's feature column(s) {_listing(missing)}")
+        if unknown:
+            parts.append(f"has column(s) the model was not trained on: {_listing(unknown)}")
+        raise DataError(
+            f"{ds.source or ds.name}: {'; and '.join(parts)}; {model} takes "
+            f"{_listing(list(names))} (plus the --target column)"
+        )
+    cols = [position[n] for n in names]
+    if cols == list(range(len(cols))):
+        return ds
+    return Dataset(
+        ds.name, ds.X[:, cols], ds.y, ds.task, tuple(names), ds.target_name, ds.classes,
+        ds.source, ds.sha256,
+    )  # fmt: skip
+
+
+def _listing(names, most: int = 6) -> str:
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown if len(names) <= most else f"{shown}, ... ({len(names)} in all)"
+
+
 def run(args, ui) -> int:
     result = evaluate_run(args)
     if args.json:
@@ -125,7 +172,9 @@ def run(args, ui) -> int:
         return 0
     from rich.table import Table
 
-    t = Table(title=f"{result['model']} on {result['data']}", show_header=False)
+    from memograd.cli.text import literal
+
+    t = Table(title=f"{literal(result['model'])} on {literal(result['data'])}", show_header=False)
     t.add_column("what", style="bold")
     t.add_column("value", justify="right")
     t.add_row("samples", str(result["samples"]))
@@ -140,8 +189,8 @@ def run(args, ui) -> int:
         cm = Table(title="confusion matrix (rows: true, columns: predicted)")
         cm.add_column("")
         for c in result["classes"]:
-            cm.add_column(c[:10], justify="right")
+            cm.add_column(literal(c[:10]), justify="right")
         for c, row in zip(result["classes"], result["confusion_matrix"]):
-            cm.add_row(c[:10], *map(str, row))
+            cm.add_row(literal(c[:10]), *map(str, row))
         ui.print(cm)
     return 0

@@ -30,9 +30,11 @@ def predict_rows(model_path, csv_path):
 
     model, ck = load_run(model_path)
     pre = ck.metadata["preprocessing"]
-    X, _ = load_features_csv(csv_path, pre["feature_names"])
+    names = pre["feature_names"]
+    X, _ = load_features_csv(csv_path, names)
     scaler = Standardizer.from_dict(pre["standardizer"])
-    scores = predict_scores(model, scaler.transform(X).astype(model.config["dtype"]))
+    Z = scaler.transform_finite(X, model.config["dtype"], names, str(csv_path))
+    scores = predict_scores(model, Z)
     target = pre.get("target_name") or "prediction"
     if pre["task"] == "classification":
         classes = pre["classes"]
@@ -54,31 +56,52 @@ def predict_rows(model_path, csv_path):
     return header, rows
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A prediction as a CSV cell: numbers to 6 significant digits; a label that a spreadsheet
+    would run as a formula (``=1+2``, ``@SUM(A1)``, ``+cmd``) gets a leading ``'`` (the usual
+    CSV-injection guard), unless it is a plain number such as ``-1``."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
 def run(args, ui) -> int:
     import csv
     import io
 
-    from memograd._io import atomic_write_text
+    from memograd._io import atomic_write_text, writable_target
+    from memograd.cli.text import literal
 
+    if args.out:
+        writable_target(args.out)  # a device, FIFO or folder is refused before the work
     header, rows = predict_rows(args.model, args.csv)
     if args.out:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(header)
-        w.writerows([[f"{v:.6g}" if isinstance(v, float) else v for v in r] for r in rows])
+        w.writerow([csv_cell(h) for h in header])
+        w.writerows([[csv_cell(v) for v in r] for r in rows])
         atomic_write_text(args.out, buf.getvalue())
     if args.json:
         ui.json({"model": str(args.model), "predictions": [dict(zip(header, r)) for r in rows]})
     elif args.out:
-        ui.print(f"{len(rows)} predictions written to [bold]{args.out}[/]")
+        ui.print(f"{len(rows)} predictions written to [bold]{literal(args.out)}[/]")
     else:
         from rich.table import Table
 
         t = Table()
         for h in ["row", *header]:
-            t.add_column(h, justify="right")
+            t.add_column(literal(h), justify="right")
         for i, r in enumerate(rows[:50], 1):
-            t.add_row(str(i), *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r))
+            t.add_row(str(i), *(f"{v:.4g}" if isinstance(v, float) else literal(v) for v in r))
         ui.print(t)
         if len(rows) > 50:
             ui.print(f"... {len(rows) - 50} more rows; use --out FILE to write them all")

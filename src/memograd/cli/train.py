@@ -212,10 +212,13 @@ class RichReporter:
         self._steps = 0
 
     def start(self, cfg, data, model, first_epoch):
+        from memograd.cli.text import literal
+
         ds = data.dataset
         what = f"{ds.n_classes} classes" if data.is_classification else "regression"
         self.ui.print(
-            f"[bold]{ds.name}[/]: {ds.n_samples} samples, {ds.n_features} features, {what}; "
+            f"[bold]{literal(ds.name)}[/]: {ds.n_samples} samples, {ds.n_features} features, "
+            f"{what}; "
             f"split {len(data.y['train'])}/{len(data.y['val'])}/{len(data.y['test'])}; "
             f"MLP {'-'.join(map(str, model.config['widths']))} "
             f"({model.num_parameters():,} parameters), {cfg.optimizer} lr={cfg.lr:g} "
@@ -291,6 +294,8 @@ class RichReporter:
 def summary_table(metrics: dict, files: dict | None = None):
     from rich.table import Table
 
+    from memograd.cli.text import literal
+
     t = Table(title="Result", show_header=False)
     t.add_column("what", style="bold")
     t.add_column("value", justify="right")
@@ -315,12 +320,13 @@ def summary_table(metrics: dict, files: dict | None = None):
     if "parameters" in metrics:
         t.add_row("parameters", f"{metrics['parameters']:,} ({metrics['architecture']})")
     for what, path in (files or {}).items():
-        t.add_row(what, path)
+        t.add_row(what, literal(path))
     return t
 
 
 def run(args, ui) -> int:
     from memograd.cli import UsageError
+    from memograd.cli.text import shown
     from memograd.train import TrainingInterrupted, fit, write_run_files
 
     reporter = None if args.json else RichReporter(ui)
@@ -373,7 +379,7 @@ def run(args, ui) -> int:
             interrupt_out=fallback,
         )
     except TrainingInterrupted as exc:
-        print(f"memograd train: {exc}", file=sys.stderr)
+        print(f"memograd train: {shown(exc)}", file=sys.stderr)
         return 130
     files, no_plots = {}, None
     if out is not None:
@@ -387,8 +393,8 @@ def run(args, ui) -> int:
         except KeyboardInterrupt:
             print(
                 f"memograd train: interrupted after training, while writing the run files; the "
-                f"trained model is in {out} (its plots may be missing: rerun with "
-                f"`memograd eval --model {out}` to score it)",
+                f"trained model is in {shown(out)} (its plots may be missing: rerun with "
+                f"`memograd eval --model {shown(out)}` to score it)",
                 file=sys.stderr,
             )
             return 130

@@ -126,6 +126,9 @@ _GENERATED: dict[str, Callable[..., Dataset]] = {
     "toy": make_toy,
 }
 
+#: the most samples a generated dataset may have
+MAX_GENERATED = 1_000_000
+
 #: every name ``load_dataset`` knows, scikit-learn's first
 DATASETS: tuple[str, ...] = (*_SKLEARN, *_GENERATED)
 
@@ -148,8 +151,11 @@ def load_dataset(
     if key in _GENERATED:
         kwargs: dict = {"seed": seed}
         if n_samples is not None:
-            if n_samples < 8:
-                raise MemogradValueError(f"load_dataset: n_samples must be >= 8, got {n_samples}")
+            if not 8 <= n_samples <= MAX_GENERATED:
+                raise MemogradValueError(
+                    f"load_dataset: n_samples must be from 8 to {MAX_GENERATED:,}, "
+                    f"got {n_samples:,}"
+                )
             kwargs["n_samples"] = int(n_samples)
         if noise is not None:
             if not (noise >= 0 and math.isfinite(noise)):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,14 +95,27 @@ class Standardizer:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> Standardizer:
+    def fit(cls, X: np.ndarray, names: Sequence[str] | None = None) -> Standardizer:
+        """Mean and standard deviation per column; a column whose statistics are not finite
+        numbers (one 1e308 cell overflows them) is refused by its name (``names``)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 1:
             X = X[:, None]
         if len(X) == 0:
             raise MemogradValueError("Standardizer.fit: no samples to fit on")
-        mean = X.mean(axis=0)
-        std = X.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = X.mean(axis=0)
+            std = X.std(axis=0)
+        bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+        if len(bad):
+            j = int(bad[0])
+            name = repr(names[j]) if names is not None and j < len(names) else f"number {j}"
+            big = float(np.max(np.abs(X[:, j])))
+            raise DataError(
+                f"column {name}: its mean or standard deviation overflows (values up to "
+                f"{big:.3g}), so it cannot be standardised; rescale the column (other units) "
+                "or drop it"
+            )
         scale = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
         return cls(mean, scale)
 
@@ -118,6 +131,23 @@ class Standardizer:
             )
         return (X - self.mean) / self.scale
 
+    def transform_finite(
+        self, X: np.ndarray, dtype: str, names: Sequence[str], where: str = "the data"
+    ) -> np.ndarray:
+        """:meth:`transform`, cast to ``dtype``; a value that is no longer a finite number there
+        (1e308 far from the training data overflows float32) is refused with its row and column."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = self.transform(X).astype(dtype)
+        bad = np.argwhere(~np.isfinite(Z))
+        if len(bad):
+            i, j = (int(v) for v in bad[0])
+            name = repr(names[j]) if j < len(names) else f"number {j}"
+            raise DataError(
+                f"{where}, row {i + 1}, column {name}: value {X[i, j]:.6g} is too far from the "
+                f"training data (standardised, it is not a finite {dtype}); check the units"
+            )
+        return Z
+
     def inverse(self, Z: np.ndarray) -> np.ndarray:
         return np.asarray(Z) * self.scale + self.mean
 
@@ -126,10 +156,21 @@ class Standardizer:
 
     @classmethod
     def from_dict(cls, d: dict) -> Standardizer:
-        mean = np.asarray(d["mean"], dtype=np.float64)
-        scale = np.asarray(d["scale"], dtype=np.float64)
-        if mean.shape != scale.shape or mean.ndim != 1 or not np.all(scale > 0):
-            raise MemogradValueError("Standardizer.from_dict: mean and scale must match, scale > 0")
+        try:
+            mean = np.asarray(d["mean"], dtype=np.float64)
+            scale = np.asarray(d["scale"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MemogradValueError(f"Standardizer.from_dict: bad statistics ({exc})") from None
+        if (
+            mean.shape != scale.shape
+            or mean.ndim != 1
+            or not np.all(np.isfinite(mean))
+            or not np.all((scale > 0) & np.isfinite(scale))
+        ):
+            raise MemogradValueError(
+                "Standardizer.from_dict: mean and scale must be finite lists of one length, "
+                "scale > 0"
+            )
         return cls(mean, scale)
 
 

@@ -3,14 +3,66 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, fields
 
-from memograd.checkpoint import default_format, have_safetensors
+from memograd.checkpoint import MAX_CHECKPOINT_BYTES, default_format, have_safetensors
+from memograd.data.builtin import MAX_GENERATED
 from memograd.errors import MemogradValueError
 from memograd.nn.losses import LOSSES
 from memograd.optim import OPTIMIZERS
 
 DEFAULT_ADAMW_DECAY = 0.2  # chosen on digits/iris/wine/moons/diabetes, seeds 0-4 (see benchmarks)
+
+#: copies of the parameters a run holds at once: weights, gradients, best weights, two optimizer
+#: slots (Adam's m and v), and the epoch snapshot of weights and best weights
+PARAMETER_COPIES = 7
+#: copies a checkpoint holds: weights, best weights, two optimizer slots
+CHECKPOINT_COPIES = 4
+
+
+def parameter_count(widths: list[int]) -> int:
+    """Weights and biases of an MLP with these layer widths: Σ (w_i + 1)·w_(i+1)."""
+    return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+
+
+def _memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return None
+
+
+def check_model_size(widths: list[int], dtype: str, what: str = "the network") -> None:
+    """Refuse, before allocating anything, a network whose training state would not fit in half
+    the machine's memory, or whose checkpoint would pass ``MAX_CHECKPOINT_BYTES``; the message
+    gives the predicted bytes."""
+    params = parameter_count(widths)
+    itemsize = 8 if dtype == "float64" else 4
+    need = params * itemsize * PARAMETER_COPIES
+    memory = _memory_bytes()
+    checkpoint = params * itemsize * CHECKPOINT_COPIES
+    shape = "-".join(map(str, widths))
+    if memory is not None and need > memory // 2:
+        raise MemogradValueError(
+            f"{what} {shape} has {params:,} parameters: training needs about {_bytes(need)} "
+            f"({PARAMETER_COPIES} copies of {itemsize}-byte numbers: weights, gradients, best "
+            f"weights, optimizer state, snapshot) and this machine has {_bytes(memory)}; "
+            "choose smaller hidden widths"
+        )
+    if checkpoint > MAX_CHECKPOINT_BYTES:
+        raise MemogradValueError(
+            f"{what} {shape} has {params:,} parameters: its checkpoint would take about "
+            f"{_bytes(checkpoint)}, more than the {_bytes(MAX_CHECKPOINT_BYTES)} memograd writes "
+            "and reads; choose smaller hidden widths"
+        )
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n:,} bytes"
 
 
 @dataclass
@@ -49,6 +101,9 @@ class TrainConfig:
     test: float = 0.2
     seed: int = 0
     dtype: str = "float32"
+    # SHA-256 of the CSV file's bytes, recorded when training starts: eval and --resume refuse a
+    # changed file before parsing it (a checkpoint never makes memograd read an arbitrary file)
+    csv_sha256: str | None = None
 
     def validate(self) -> None:
         def bad(msg):
@@ -85,6 +140,17 @@ class TrainConfig:
             )
         if self.warmup < 0:
             bad(f"warmup must be >= 0 epochs, got {self.warmup}")
+        if not 0 <= self.seed < 2**63:
+            bad(f"seed must be an integer from 0 to 2**63 - 1, got {self.seed}")
+        if self.n_samples is not None and not 8 <= self.n_samples <= MAX_GENERATED:
+            bad(
+                f"samples must be from 8 to {MAX_GENERATED:,} (a generated dataset larger than "
+                f"that trains for hours), got {self.n_samples:,}"
+            )
+        if self.noise is not None and not (self.noise >= 0 and math.isfinite(self.noise)):
+            bad(f"noise must be a finite number >= 0, got {self.noise}")
+        # the hidden layers alone (inputs and outputs come with the data, checked again then)
+        check_model_size([1, *self.hidden, 1], self.dtype, "the hidden layers")
 
     def resolved_weight_decay(self) -> float:
         if self.weight_decay is not None:

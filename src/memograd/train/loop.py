@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +18,11 @@ from memograd.nn import MLP, Module
 from memograd.nn.losses import LOSSES
 from memograd.optim import Optimizer, make_optimizer, make_schedule
 from memograd.tensor.tensor import Tensor
-from memograd.train.config import TrainConfig
+from memograd.train.config import TrainConfig, check_model_size
 from memograd.train.metrics import evaluate, predict_scores, predicted_classes
 from memograd.train.prepare import PreparedData, prepare_data
-from memograd.train.run_folder import checkpoint_file
+from memograd.train.run_folder import checkpoint_file, settle_run_folder, tidy_run_folder
+from memograd.train.schema import check_run
 
 
 class TrainingInterrupted(MemogradError, KeyboardInterrupt):
@@ -95,8 +96,10 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, data: PreparedData | None = None):
         cfg.validate()
-        self.cfg = cfg
         self.data = data if data is not None else prepare_data(cfg)
+        if cfg.csv is not None and cfg.csv_sha256 is None and self.data.dataset.sha256:
+            cfg = replace(cfg, csv_sha256=self.data.dataset.sha256)  # eval and resume check it
+        self.cfg = cfg
         self.loss_name = cfg.loss or default_loss(self.data.task)
         if self.loss_name != "mse" and not self.data.is_classification:
             raise MemogradValueError(
@@ -106,7 +109,10 @@ class Trainer:
             raise MemogradValueError("loss mse needs real-valued targets; use cross_entropy")
         self.loss_fn = LOSSES[self.loss_name]
         n_in = self.data.X["train"].shape[1]
-        self.model = build_model(cfg, n_in, output_width(self.data, self.loss_name))
+        n_out = output_width(self.data, self.loss_name)
+        check_model_size([n_in, *cfg.hidden, n_out], cfg.dtype)
+        self.model = build_model(cfg, n_in, n_out)
+        self.fresh = True  # a new run: its first checkpoint replaces any other run in the folder
         self.rng = np.random.default_rng([cfg.seed, 2])
         self.model.set_rng(self.rng)
         self.steps_per_epoch = -(-len(self.data.y["train"]) // cfg.batch_size)
@@ -374,14 +380,19 @@ class Trainer:
             "data_fingerprint": self.data.fingerprint,
             "metrics": metrics,
         }
-        return save_checkpoint(path, tensors, meta)
+        written = save_checkpoint(path, tensors, meta)
+        settle_run_folder(written, replaced=self.fresh)
+        self.fresh = False
+        return written
 
     @classmethod
     def from_checkpoint(cls, ck: Checkpoint, epochs: int | None = None) -> Trainer:
         """Rebuild a trainer exactly as it was when ``ck`` was written (for ``--resume``)."""
         require(ck, "config", "architecture", "optimizer", "rng", "history", "best", "epoch")
+        check_run(ck, resume=True)
         meta = ck.metadata
         done = int(meta["epoch"])
+        configured = int(meta["config"]["epochs"])
         if epochs is not None and epochs < done:
             raise MemogradValueError(
                 f"{ck.path}: the run has already trained {done} epochs; to continue, ask for "
@@ -389,7 +400,8 @@ class Trainer:
             )
         try:
             cfg = TrainConfig.from_dict(meta["config"])
-            if epochs is not None:
+            finished_early = bool(meta.get("stopped_early")) and (epochs or 0) <= configured
+            if epochs is not None and not finished_early:
                 cfg.epochs = int(epochs)
             trainer = cls(cfg)
         except (MemogradError, TypeError, KeyError) as exc:
@@ -430,9 +442,11 @@ class Trainer:
         }
         trainer.bad_epochs = int(meta.get("bad_epochs", 0))
         trainer.stopped_early = bool(meta.get("stopped_early", False))
-        if epochs is not None and epochs > done and trainer.stopped_early:
-            # asked for more epochs after an early stop: give patience a fresh start
+        if epochs is not None and epochs > configured and trainer.stopped_early:
+            # asked for more epochs than the run was configured for, after an early stop: give
+            # patience a fresh start (an early stop within the configured epochs is the run's end)
             trainer.stopped_early, trainer.bad_epochs = False, 0
+        trainer.fresh = False
         trainer.train_seconds = float(meta.get("train_seconds", 0.0))
         trainer._snapshot = trainer._capture()
         return trainer
@@ -488,6 +502,8 @@ def fit(
     ``resume=True`` continues the run saved in ``out`` (``cfg`` is then ignored; ``epochs`` may
     extend it). ``interrupt_out``: where Ctrl-C writes its checkpoint when ``out`` is None."""
     out = Path(out) if out is not None else None
+    if out is not None:
+        tidy_run_folder(out)  # temporaries of a killed write; a checkpoint a killed --force left
     if resume:
         if out is None:
             raise MemogradValueError("resume needs the run folder")

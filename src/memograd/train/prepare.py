@@ -54,21 +54,24 @@ class PreparedData:
 
 def load_data(cfg: TrainConfig) -> Dataset:
     if cfg.csv is not None:
-        return load_csv(cfg.csv, cfg.target, task=cfg.task)
+        return load_csv(cfg.csv, cfg.target, task=cfg.task, expect_sha256=cfg.csv_sha256)
     return load_dataset(cfg.dataset, seed=cfg.seed, n_samples=cfg.n_samples, noise=cfg.noise)
 
 
 def prepare_data(cfg: TrainConfig, ds: Dataset | None = None) -> PreparedData:
     ds = ds if ds is not None else load_data(cfg)
     split = split_dataset(ds, val=cfg.val, test=cfg.test, seed=cfg.seed)
-    scaler = Standardizer.fit(split.train.X)
+    scaler = Standardizer.fit(split.train.X, ds.feature_names)
     parts = {"train": split.train, "val": split.val, "test": split.test}
-    X = {k: scaler.transform(p.X).astype(cfg.dtype) for k, p in parts.items()}
+    X = {
+        k: scaler.transform_finite(p.X, cfg.dtype, ds.feature_names, f"{ds.name} ({k} split)")
+        for k, p in parts.items()
+    }
     target_scaler = None
     if ds.is_classification:
         y = {k: p.y.astype(np.int64) for k, p in parts.items()}
     else:
-        target_scaler = Standardizer.fit(split.train.y)
+        target_scaler = Standardizer.fit(split.train.y, [ds.target_name])
         y = {
             k: target_scaler.transform(p.y[:, None])[:, 0].astype(cfg.dtype)
             for k, p in parts.items()

@@ -12,45 +12,91 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from memograd._io import atomic_write_text
+from memograd._io import atomic_write_text, remove_stale_temporaries
 from memograd.checkpoint import Checkpoint, load_checkpoint, require
 from memograd.errors import CheckpointError, MemogradError
 from memograd.nn import MLP
+from memograd.train.schema import check_run
 
 if TYPE_CHECKING:
     from memograd.train.loop import TrainResult
 
 CHECKPOINT = "checkpoint.safetensors"
 CHECKPOINT_NAMES = ("checkpoint.safetensors", "checkpoint.npz")
+#: the files a finished run adds beside its checkpoint (a new run in the folder removes them)
+RUN_FILES = ("metrics.csv", "metrics.json", "curves.png", "confusion.png", "boundary.png")
+
+
+def _checkpoints(folder: Path) -> list[Path]:
+    """The folder's checkpoint files, newest first."""
+    found = [folder / n for n in CHECKPOINT_NAMES if (folder / n).is_file()]
+    return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)
 
 
 def checkpoint_file(folder: str | Path) -> Path:
-    """The checkpoint of a run folder (``checkpoint.safetensors`` or ``checkpoint.npz``)."""
+    """The checkpoint of a run folder (``checkpoint.safetensors`` or ``checkpoint.npz``).
+
+    A run folder holds one model: should a process have been killed between writing a new run's
+    checkpoint and deleting the old run's one of the other format, the newer file is the run
+    (and :func:`tidy_run_folder` deletes the older)."""
     folder = Path(folder)
+    found = _checkpoints(folder)
+    if not found:
+        raise CheckpointError(
+            f"{folder}: no such checkpoint (no {' or '.join(CHECKPOINT_NAMES)}; is it a run "
+            "folder?)"
+        )
+    return found[0]
+
+
+def tidy_run_folder(folder: str | Path) -> None:
+    """Delete what killed processes left in a run folder: temporary files of interrupted atomic
+    writes, and a second checkpoint older than the run's own."""
+    folder = Path(folder)
+    remove_stale_temporaries(folder)
+    for old in _checkpoints(folder)[1:]:
+        old.unlink(missing_ok=True)
+
+
+def settle_run_folder(written: Path, replaced: bool) -> None:
+    """After ``written`` (a run's checkpoint) is in place: delete the checkpoint of the other
+    format, and with ``replaced`` (a new run's first checkpoint) the old run's metrics and
+    pictures, so that the folder describes one run. The model itself was replaced by the one
+    rename that put ``written`` in place."""
+    folder = written.parent
+    if written.name not in CHECKPOINT_NAMES:
+        return  # a checkpoint file outside the run-folder convention: touch nothing else
     for name in CHECKPOINT_NAMES:
-        if (folder / name).exists():
-            return folder / name
-    raise CheckpointError(
-        f"{folder}: no such checkpoint (no {' or '.join(CHECKPOINT_NAMES)}; is it a run folder?)"
-    )
+        if name != written.name:
+            (folder / name).unlink(missing_ok=True)
+    if replaced:
+        for name in RUN_FILES:
+            (folder / name).unlink(missing_ok=True)
 
 
 def load_run(path: str | Path) -> tuple[MLP, Checkpoint]:
     """The trained model of a run folder (or checkpoint file) and its checkpoint.
 
-    The model carries the best weights (those the run's final metrics were measured with)."""
+    The metadata is checked against the schema (:mod:`memograd.train.schema`) before use. The
+    model carries the best weights (those the run's final metrics were measured with)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such run folder or checkpoint file")
-    file = checkpoint_file(path) if path.is_dir() else path
+    if path.is_dir():
+        tidy_run_folder(path)
+        file = checkpoint_file(path)
+    else:
+        remove_stale_temporaries(path.parent)
+        file = path
     ck = load_checkpoint(file)
     require(ck, "architecture", "preprocessing", "status")
+    check_run(ck)
     try:
         model = MLP.from_config(ck.metadata["architecture"])
     except (MemogradError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{file}: bad architecture in checkpoint: {exc}") from None
     use_best = ck.metadata.get("config", {}).get("restore_best", True)
-    use_best = use_best and ck.metadata.get("best", {}).get("epoch", 0) > 0
+    use_best = use_best and (ck.metadata.get("best") or {}).get("epoch", 0) > 0
     weights = (ck.group("best") if use_best else {}) or ck.group("model")
     try:
         model.load_state_dict(weights)
