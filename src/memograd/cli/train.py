@@ -365,6 +365,12 @@ def run(args, ui) -> int:
             raise MemogradValueError(
                 f"--out {out}: cannot create the run folder ({exc.strerror}); choose another path"
             ) from None
+    if out is not None:  # a device, FIFO or folder where a run file goes: refused before training
+        from memograd._io import writable_target
+        from memograd.train.run_folder import CHECKPOINT_NAMES, RUN_FILES
+
+        for name in (*CHECKPOINT_NAMES, *RUN_FILES):
+            writable_target(out / name)
     fallback = None
     if out is None:  # Ctrl-C still leaves a resumable run, in a fresh folder under runs/
         stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -42,17 +42,17 @@ def check_model_size(widths: list[int], dtype: str, what: str = "the network") -
     need = params * itemsize * PARAMETER_COPIES
     memory = _memory_bytes()
     checkpoint = params * itemsize * CHECKPOINT_COPIES
-    shape = "-".join(map(str, widths))
+    shape = ("-" if what == "the network" else ",").join(map(str, widths))
     if memory is not None and need > memory // 2:
         raise MemogradValueError(
-            f"{what} {shape} has {params:,} parameters: training needs about {_bytes(need)} "
+            f"{what} {shape}: {params:,} parameters; training needs about {_bytes(need)} "
             f"({PARAMETER_COPIES} copies of {itemsize}-byte numbers: weights, gradients, best "
             f"weights, optimizer state, snapshot) and this machine has {_bytes(memory)}; "
             "choose smaller hidden widths"
         )
     if checkpoint > MAX_CHECKPOINT_BYTES:
         raise MemogradValueError(
-            f"{what} {shape} has {params:,} parameters: its checkpoint would take about "
+            f"{what} {shape}: {params:,} parameters; its checkpoint would take about "
             f"{_bytes(checkpoint)}, more than the {_bytes(MAX_CHECKPOINT_BYTES)} memograd writes "
             "and reads; choose smaller hidden widths"
         )
@@ -149,8 +149,9 @@ class TrainConfig:
             )
         if self.noise is not None and not (self.noise >= 0 and math.isfinite(self.noise)):
             bad(f"noise must be a finite number >= 0, got {self.noise}")
-        # the hidden layers alone (inputs and outputs come with the data, checked again then)
-        check_model_size([1, *self.hidden, 1], self.dtype, "the hidden layers")
+        # the weights between hidden layers alone (the data brings inputs and outputs; the whole
+        # network is checked again then)
+        check_model_size(self.hidden, self.dtype, "hidden widths")
 
     def resolved_weight_decay(self) -> float:
         if self.weight_decay is not None:

@@ -13,6 +13,14 @@ from memograd.train.metrics import confusion_matrix, predict_scores, predicted_c
 PLOT_EXTRA = "pip install 'memograd[plot]'"
 
 
+def text(value: object) -> str:
+    """A user string (column name, class label, dataset name) as matplotlib text: ``$`` would
+    start mathtext (``$\\foo$`` stops the figure with a parse error), so it is escaped, and a control
+    character (ESC) is written as its escape (``\\x1b``), which a font can show."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    return shown.replace("$", r"\$")
+
+
 def plots_unavailable() -> str | None:
     """Why no pictures can be drawn (matplotlib missing), or None when they can."""
     try:
@@ -76,7 +84,7 @@ def plot_curves(result: TrainResult, path: Path) -> Path:
             ax.axvline(best, color="grey", linestyle=":", label=f"best epoch {best}")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle(f"{result.data.dataset.name}: {result.metrics['architecture']} MLP")
+    fig.suptitle(f"{text(result.data.dataset.name)}: {result.metrics['architecture']} MLP")
     return _save_png(fig, path)
 
 
@@ -89,7 +97,7 @@ def plot_confusion(result: TrainResult, path: Path) -> Path:
     m = confusion_matrix(d.y["test"], pred, k)
     fig, ax = plt.subplots(figsize=(max(4.5, 1.2 + 0.5 * k), max(4.0, 1 + 0.5 * k)))
     ax.imshow(m, cmap="Blues")
-    labels = [c[:12] for c in d.dataset.classes]
+    labels = [text(c[:12]) for c in d.dataset.classes]
     slanted = k > 4 or max(map(len, labels)) > 6
     ax.set_xticks(
         range(k), labels, rotation=45 if slanted else 0, ha="right" if slanted else "center"
@@ -150,14 +158,14 @@ def plot_boundary(result: TrainResult, path: Path) -> Path:
             plt.Line2D([], [], ls="", marker="o", mec="k", mew=0.3, mfc=points.to_rgba(i))
             for i in range(k)
         ]
-        ax.legend(handles, [f"class {c}" for c in d.dataset.classes], fontsize=8, loc="best")
+        ax.legend(handles, [f"class {text(c)}" for c in d.dataset.classes], fontsize=8, loc="best")
         ax.set_title(
             f"Decision boundary, test points (accuracy {result.metrics['test_accuracy']:.3f})"
         )
     else:
         z = d.target_scaler.inverse(scores[:, :1])[:, 0].reshape(gx.shape)
         cs = ax.contourf(gx, gy, z, levels=20, cmap="viridis")
-        fig.colorbar(cs, ax=ax, label=d.dataset.target_name)
+        fig.colorbar(cs, ax=ax, label=text(d.dataset.target_name))
         truth = d.target_scaler.inverse(d.y["test"][:, None].astype(np.float64))[:, 0]
         ax.scatter(
             test[:, 0], test[:, 1], c=truth, cmap="viridis", norm=cs.norm, s=16, edgecolors="w"
@@ -168,5 +176,5 @@ def plot_boundary(result: TrainResult, path: Path) -> Path:
             fontsize=10,
         )
     names = d.dataset.feature_names
-    ax.set(xlabel=names[0], ylabel=names[1])
+    ax.set(xlabel=text(names[0]), ylabel=text(names[1]))
     return _save_png(fig, path)
