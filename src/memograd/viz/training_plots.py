@@ -15,8 +15,8 @@ PLOT_EXTRA = "pip install 'memograd[plot]'"
 
 def text(value: object) -> str:
     """A user string (column name, class label, dataset name) as matplotlib text: ``$`` would
-    start mathtext (``$\\foo$`` stops the figure with a parse error), so it is escaped, and a control
-    character (ESC) is written as its escape (``\\x1b``), which a font can show."""
+    start mathtext (``$\\foo$`` stops the figure with a parse error), so it is escaped, and a
+    control character (ESC) is written as its escape (``\\x1b``), which a font can show."""
     shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
     return shown.replace("$", r"\$")
 
