@@ -28,7 +28,6 @@ ROOT = "memograd"  # the unit of the package's own __init__ (the public API)
 KNOWN: dict[tuple[str, str], str] = {
     ("nn", "viz"): "issue 14.2: nn.Module's notebook repr imports viz",
     ("paths", "viz"): "issue 14.2: Explanation's notebook repr imports viz",
-    ("train", ROOT): "issue 14.3: train imports the package root (helper hostile)",
 }
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from memograd import __version__
 from memograd.checkpoint import Checkpoint, load_checkpoint, require, save_checkpoint
 from memograd.data import CLASSIFICATION
 from memograd.errors import CheckpointError, MemogradError, MemogradValueError, NonFiniteError
@@ -363,7 +362,7 @@ class Trainer:
             for i, a in enumerate(arrays):
                 tensors[f"optimizer.{slot}.{i}"] = a
         meta = {
-            "memograd_version": __version__,
+            "memograd_version": _version(),
             "status": status,
             "epoch": snap["epoch"],
             "config": asdict(self.cfg),
@@ -450,6 +449,17 @@ class Trainer:
         trainer.train_seconds = float(meta.get("train_seconds", 0.0))
         trainer._snapshot = trainer._capture()
         return trainer
+
+
+def _version() -> str:
+    """memograd's version as installed (read from the package metadata: the package root, which
+    defines ``__version__``, is a layer above the library)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("memograd")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree never installed
+        return "unknown"
 
 
 def _check_same_shapes(model_state: dict, other: dict, path) -> None:
