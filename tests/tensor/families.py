@@ -38,5 +38,7 @@ FAMILY_ROWS = {
     "ops_index": {"take", "index_add", "gather", "scatter_add"},  # test_ops_index_shape.py
     "ops_reduce": {"prod", "cumsum", "cumprod", "norm2"},  # test_ops_reduce.py
     "ops_linalg": {"einsum"},  # test_ops_linalg.py
+    "nnf": {"softplus", "binary_cross_entropy"},  # test_nnf.py
+    "conv": {"im2col", "col2im"},  # test_nnf.py
 }
 ALL_FAMILY_ROWS = set().union(*FAMILY_ROWS.values())

@@ -21,9 +21,36 @@ import types
 
 from memograd.tensor import ops
 from memograd.tensor.compile import CompiledStep, compile_step
+from memograd.tensor.conv import (
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    max_pool1d,
+    max_pool2d,
+)
 from memograd.tensor.functional import grad, value_and_grad, vjp
+from memograd.tensor.nnf import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    elu,
+    gelu,
+    glu,
+    hardtanh,
+    layer_norm,
+    logsigmoid,
+    mish,
+    nll_loss,
+    relu6,
+    scaled_dot_product_attention,
+    selu,
+    silu,
+    softplus,
+    softsign,
+)
 from memograd.tensor.ops import TABLE, unbroadcast
-from memograd.tensor.ops_index import (  # noqa: E402
+from memograd.tensor.ops_index import (
     gather,
     index_add,
     masked_fill,
@@ -32,7 +59,7 @@ from memograd.tensor.ops_index import (  # noqa: E402
     take,
     take_along_axis,
 )
-from memograd.tensor.ops_linalg import (  # noqa: E402
+from memograd.tensor.ops_linalg import (
     diag,
     diagonal,
     dot,
@@ -43,9 +70,7 @@ from memograd.tensor.ops_linalg import (  # noqa: E402
     tensordot,
     trace,
 )
-
-# op families, each registering its rows from its own module (issue 10, section 2)
-from memograd.tensor.ops_math import (  # noqa: E402
+from memograd.tensor.ops_math import (
     arccos,
     arccosh,
     arcsin,
@@ -78,7 +103,7 @@ from memograd.tensor.ops_math import (  # noqa: E402
     sinh,
     tan,
 )
-from memograd.tensor.ops_reduce import (  # noqa: E402
+from memograd.tensor.ops_reduce import (
     argmax,
     argmin,
     argsort,
@@ -90,7 +115,7 @@ from memograd.tensor.ops_reduce import (  # noqa: E402
     sort,
     topk,
 )
-from memograd.tensor.ops_shape import (  # noqa: E402
+from memograd.tensor.ops_shape import (
     array_split,
     atleast_1d,
     atleast_2d,
@@ -117,18 +142,15 @@ from memograd.tensor.tensor import (
     add,
     arange,
     bce_with_logits,
-    binary_cross_entropy_with_logits,
     broadcast_to,
     cat,
     clip,
     concatenate,
-    cross_entropy,
     div,
     enable_grad,
     exp,
     expand,
     full,
-    gelu,
     getitem,
     is_grad_enabled,
     leaky_relu,
@@ -311,6 +333,26 @@ __all__ += [  # the op families (issue 10)
     "column_stack",
     "tril",
     "triu",
+    "conv1d",
+    "conv2d",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "softplus",
+    "silu",
+    "elu",
+    "selu",
+    "mish",
+    "logsigmoid",
+    "hardtanh",
+    "relu6",
+    "softsign",
+    "glu",
+    "nll_loss",
+    "binary_cross_entropy",
+    "layer_norm",
+    "scaled_dot_product_attention",
 ]
 
 
