@@ -63,6 +63,8 @@ _EXPORTS = {
     "scalar": None,
     "play": None,  # the package memograd.play, callable: mg.play(model) shows the page
     "export": None,
+    "checkpoint": None,  # the module memograd.checkpoint, callable: mg.checkpoint(fn, *args)
+    "memory_report": "memograd.tensor.memory",
 }
 
 __all__ = [

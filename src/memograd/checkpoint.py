@@ -33,6 +33,8 @@ import io
 import json
 import math
 import os
+import sys
+import types
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -288,3 +290,16 @@ def require(ckpt: Checkpoint, *keys: str) -> None:
             f"{ckpt.path}: checkpoint metadata lacks {', '.join(missing)} "
             "(written by another program or an older memograd?)"
         )
+
+
+class _CallableModule(types.ModuleType):
+    """``mg.checkpoint`` names both this module (safe run-folder checkpoints) and gradient
+    checkpointing: calling the module is :func:`memograd.tensor.checkpoint.checkpoint`."""
+
+    def __call__(self, fn, *args, **kwargs):
+        from memograd.tensor.checkpoint import checkpoint as recompute
+
+        return recompute(fn, *args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

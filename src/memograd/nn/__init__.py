@@ -7,6 +7,7 @@ loss.backward()                     # the memoized backward of memograd.graph
 """
 
 from memograd.nn import init
+from memograd.nn.checkpoint import MemoryPlan, checkpoint_sequential, plan
 from memograd.nn.layers import (
     ACTIVATIONS,
     GELU,
@@ -59,6 +60,9 @@ __all__ = [
     "cross_entropy",
     "hinge",
     "init",
+    "MemoryPlan",
+    "checkpoint_sequential",
+    "plan",
     "make_activation",
     "mse",
 ]

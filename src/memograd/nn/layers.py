@@ -14,7 +14,7 @@ import numpy as np
 from memograd.errors import MemogradTypeError, MemogradValueError
 from memograd.nn import init as _init
 from memograd.nn.module import Module, Parameter
-from memograd.tensor.tensor import Tensor
+from memograd.tensor.tensor import Tensor, is_grad_enabled
 
 
 class Linear(Module):
@@ -176,7 +176,12 @@ class Dropout(Module):
 
 
 class Sequential(Module):
-    """Modules applied one after another; they are named "0", "1", ... in ``state_dict``."""
+    """Modules applied one after another; they are named "0", "1", ... in ``state_dict``.
+
+    ``memory_budget`` (bytes, default None): when set, a recorded forward is split into
+    checkpointed segments chosen to fit it (:func:`memograd.nn.checkpoint.plan`)."""
+
+    memory_budget: int | None = None
 
     def __init__(self, *modules: Module):
         super().__init__()
@@ -197,6 +202,10 @@ class Sequential(Module):
         return iter(self.children())
 
     def forward(self, x):
+        if self.memory_budget is not None and isinstance(x, Tensor) and is_grad_enabled():
+            from memograd.nn.checkpoint import budgeted_forward
+
+            return budgeted_forward(self, x, self.memory_budget)
         for m in vars(self).values():
             if isinstance(m, Module):
                 x = m(x)

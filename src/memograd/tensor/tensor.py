@@ -307,7 +307,9 @@ class Tensor:
             extra.append(f"name={self.name!r}")
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
 
-    def backward(self, grad=None, retain_graph: bool = False) -> graph.BackwardStats:
+    def backward(
+        self, grad=None, retain_graph: bool = False, trace: graph.Trace | None = None
+    ) -> graph.BackwardStats:
         """Fill ``.grad`` of every leaf this tensor depends on with ∂self/∂leaf (accumulating).
 
         ``grad`` is the seed adjoint (defaults to 1 for a size-1 output). Returns the counts of
@@ -361,7 +363,7 @@ class Tensor:
         previous = _Mode.retain
         _Mode.retain = retain_graph
         try:
-            return graph.backward(_root(self), seed, visit)
+            return graph.backward(_root(self), seed, visit, trace=trace)
         finally:
             _Mode.retain = previous
 
