@@ -40,6 +40,13 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="memory against recompute instead: peak bytes and layer forwards recomputed by "
+        "store everything, store nothing, √n checkpoints and a budget, measured on real tensor "
+        "graphs of each depth (batch 32); --plot F.svg draws the peaks",
+    )
+    parser.add_argument(
         "--plot", metavar="FILE", help="write a log-scale plot (png, svg or pdf; needs matplotlib)"
     )
 
@@ -102,6 +109,8 @@ def run(args, ui) -> int:
     if args.width < 1:
         raise UsageError(f"--width must be >= 1, got {args.width}")
     depths = parse_depths(args.depths)
+    if args.memory:
+        return _memory(args, depths, ui)
     # (width, width x depth, 1): depth·width·(width + 1) weights and biases, + width + 1 for ŷ
     total = sum(d * args.width * (args.width + 1) + args.width + 1 for d in depths)
     if total > MAX_PARAMETERS:
@@ -145,4 +154,42 @@ def run(args, ui) -> int:
     )
     if written:
         ui.print(f"plot written to {written}")
+    return 0
+
+
+MAX_MEMORY_DEPTH = 200
+
+
+def _memory(args, depths: list[int], ui) -> int:
+    """``--memory``: the four strategies of memograd.recompute, one row per depth."""
+    if max(depths) > MAX_MEMORY_DEPTH:
+        raise UsageError(
+            f"--memory measures every depth on a real graph; use depths up to "
+            f"{MAX_MEMORY_DEPTH}, got {max(depths)}"
+        )
+    if args.plot and not str(args.plot).endswith(".svg"):
+        raise UsageError(f"--memory --plot writes SVG: give a name ending in .svg, got {args.plot}")
+    from memograd.lesson.memory import NAMES
+    from memograd.recompute import BATCH, measure
+
+    rows = measure(depths, width=args.width)
+    if args.plot:
+        from memograd._io import atomic_open
+        from memograd.viz.plot import Series, line_chart
+
+        ds = [r["depth"] for r in rows]
+        chart = line_chart(
+            [Series(NAMES[k], ds, [r[k]["peak_bytes"] / 1024 for r in rows]) for k in NAMES],
+            title="Peak memory of one training step (saved activations + memo table)",
+            xlabel=f"hidden layers (width {args.width}, batch {BATCH})",
+            ylabel="KiB",
+        )
+        with atomic_open(args.plot, "w", encoding="utf-8") as f:
+            f.write(chart)
+    if args.json:
+        ui.json({"width": args.width, "batch": BATCH, "rows": rows, "plot": args.plot})
+        return 0
+    from memograd.lesson.memory import render
+
+    render({"width": args.width, "batch": BATCH, "rows": rows}, ui)
     return 0

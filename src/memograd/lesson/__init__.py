@@ -16,7 +16,15 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-SECTIONS = ("memoization", "network", "chain_rule", "memo_table", "complexity", "training")
+SECTIONS = (
+    "memoization",
+    "network",
+    "chain_rule",
+    "memo_table",
+    "complexity",
+    "training",
+    "memory",
+)
 
 
 def sections() -> list[ModuleType]:
