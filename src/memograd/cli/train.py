@@ -90,6 +90,13 @@ def add_arguments(parser) -> None:
     )
     model.add_argument("--activation", choices=list(ACTIVATIONS), default=d.activation)
     model.add_argument("--dropout", type=float, default=d.dropout)
+    model.add_argument(
+        "--memory-budget",
+        type=float,
+        metavar="MB",
+        help="MiB for saved activations: the model runs in checkpointed segments chosen to fit "
+        "(recomputed during backward; the eager engine); refused with the minimum if too small",
+    )
     model.add_argument("--init", help="weight init: xavier (default), he, xavier_normal, ...")
     model.add_argument(
         "--bias-init",
@@ -179,7 +186,8 @@ def config_from_args(args):
     # flags whose value goes into the TrainConfig field of the same name unchanged
     same = (
         "target task n_samples noise activation dropout init bias_init loss optimizer lr "
-        "momentum nesterov weight_decay schedule warmup clip batch_size val test seed"
+        "momentum nesterov weight_decay schedule warmup clip batch_size val test seed "
+        "memory_budget"
     ).split()
     cfg = TrainConfig(
         **{name: getattr(args, name) for name in same},

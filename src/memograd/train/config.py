@@ -94,6 +94,7 @@ class TrainConfig:
     patience: int | None = 20
     restore_best: bool = True  # end with the weights of the best validation epoch
     compile: bool = True  # use the engine's compiled step (mg.tensor.compile_step) when it can
+    memory_budget: float | None = None  # MiB for activations: checkpointed segments that fit
     # "safetensors" (when that package is installed) or "npz"
     checkpoint_format: str = field(default_factory=default_format)
     score_train: bool = True  # record the training split's accuracy after every epoch
@@ -125,6 +126,10 @@ class TrainConfig:
             bad(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         if self.patience is not None and self.patience < 1:
             bad(f"patience must be >= 1, got {self.patience}")
+        if self.memory_budget is not None and not (
+            isinstance(self.memory_budget, int | float) and self.memory_budget > 0
+        ):
+            bad(f"memory budget must be a positive number of MiB, got {self.memory_budget}")
         if not 0 <= self.dropout < 1:
             bad(f"dropout must be in [0, 1), got {self.dropout}")
         if self.dtype not in ("float32", "float64"):

@@ -49,6 +49,13 @@ def default_loss(task: str) -> str:
 
 
 def build_model(cfg: TrainConfig, n_in: int, n_out: int) -> MLP:
+    model = _mlp(cfg, n_in, n_out)
+    if cfg.memory_budget is not None:  # checkpointed segments that fit (nn.checkpoint.plan)
+        model.memory_budget = int(cfg.memory_budget * 2**20)
+    return model
+
+
+def _mlp(cfg: TrainConfig, n_in: int, n_out: int) -> MLP:
     return MLP(
         [n_in, *cfg.hidden, n_out],
         activation=cfg.activation,
@@ -182,7 +189,8 @@ class Trainer:
         labels in NumPy.)"""
         if self._step is None and self.cfg.compile:
             has_dropout = self.cfg.dropout > 0
-            if not has_dropout and self.loss_name != "hinge":
+            budgeted = self.cfg.memory_budget is not None  # checkpointing runs eagerly
+            if not has_dropout and not budgeted and self.loss_name != "hinge":
                 from memograd.tensor.compile import compile_step
 
                 model, loss_fn = self.model, self.loss_fn
