@@ -12,7 +12,7 @@ each other; ``tests/test_layering.py`` reads this block and enforces it):
     core: graph, errors, _io
     engines: scalar, tensor
     library: memo, fibonacci, fibtree, paths, complexity, gradcheck, nn, optim, data, checkpoint,
-        train, export, sklearn, blas
+        train, export, sklearn, blas, recompute
     api: memograd
     presentation: viz, lesson, play
     cli: cli
