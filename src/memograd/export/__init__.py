@@ -12,7 +12,7 @@ features. PyTorch's ``nn.Linear`` holds W as (out, in), memograd's as (in, out):
 import transposes explicitly. Needs the ``interop`` extra (torch, onnx, onnxruntime).
 """
 
-from memograd.export.check import CheckResult, check_export
+from memograd.export.check import CheckResult, RunData, check_export, run_data
 from memograd.export.layers import ExportError, Layer, describe
 from memograd.export.onnx_model import load_onnx, run_onnx, to_onnx
 from memograd.export.pytorch import load_torch, save_torch, to_torch
@@ -20,11 +20,13 @@ from memograd.export.pytorch import load_torch, save_torch, to_torch
 __all__ = [
     "CheckResult",
     "ExportError",
+    "RunData",
     "Layer",
     "check_export",
     "describe",
     "load_onnx",
     "load_torch",
+    "run_data",
     "run_onnx",
     "save_torch",
     "to_onnx",

@@ -53,23 +53,50 @@ def file_format(path) -> str:
     return FORMATS[suffix]
 
 
-def run_split(run, split: str = "test"):
-    """(raw features, memograd's outputs, split name) for a split of a run's data.
+@dataclass
+class RunData:
+    """Rows of a run's data as an exported model takes them (raw features) and as the run
+    trained on them (targets: class indices, or the standardised value for a regression)."""
 
-    Falls back to the training split when the run kept no test rows."""
+    X: np.ndarray  # raw features, float64
+    y: np.ndarray  # int64 classes or standardised float targets
+    loss: str  # the run's loss: cross_entropy, mse, bce_with_logits, hinge
+    split: str
+
+
+def run_data(run, split: str = "train") -> RunData:
+    """The ``split`` ("train", "val", "test") of a run's data, split as training split it.
+
+    Falls back to the training split when the run kept no rows for ``split``."""
     from memograd.data import Standardizer, split_dataset
-    from memograd.train import TrainConfig, load_data, load_run, predict_scores
+    from memograd.train import TrainConfig, load_data, load_run
 
-    model, ck = load_run(run)
+    _, ck = load_run(run)
     cfg = TrainConfig.from_dict(ck.metadata.get("config", {}))
     parts = split_dataset(load_data(cfg), val=cfg.val, test=cfg.test, seed=cfg.seed)
     chosen = getattr(parts, split)
     if len(chosen.y) == 0:
         split, chosen = "train", parts.train
-    raw = np.asarray(chosen.X, dtype=np.float64)
+    pre = ck.metadata["preprocessing"]
+    if pre.get("target_standardizer"):
+        ts = Standardizer.from_dict(pre["target_standardizer"])
+        y = ts.transform(chosen.y[:, None])[:, 0].astype(cfg.dtype)
+    else:
+        y = chosen.y.astype(np.int64)
+    loss = ck.metadata.get("loss") or "cross_entropy"
+    return RunData(np.asarray(chosen.X, dtype=np.float64), y, loss, split)
+
+
+def run_split(run, split: str = "test"):
+    """(raw features, memograd's outputs, split name) for a split of a run's data."""
+    from memograd.data import Standardizer
+    from memograd.train import load_run, predict_scores
+
+    model, ck = load_run(run)
+    data = run_data(run, split)
     scaler = Standardizer.from_dict(ck.metadata["preprocessing"]["standardizer"])
-    scores = predict_scores(model, scaler.transform(raw).astype(model.config["dtype"]))
-    return raw, scores, split
+    scores = predict_scores(model, scaler.transform(data.X).astype(model.config["dtype"]))
+    return data.X, scores, data.split
 
 
 def exported_outputs(path, X: np.ndarray, fmt: str | None = None) -> tuple[np.ndarray, str]:
