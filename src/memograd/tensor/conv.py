@@ -17,6 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
 from memograd.tensor.ops import TABLE, register, rule
+from memograd.tensor.ops_index import call
 from memograd.tensor.ops_linalg import einsum
 from memograd.tensor.tensor import Tensor, _apply, matmul, max, reshape, sum, tensor, transpose
 
@@ -51,10 +52,11 @@ def _col2im(cols, shape, kernel, stride, padding, dilation):
 register(
     rule("im2col", _im2col,
          lambda g, y, x, kernel, stride, padding, dilation, pad_value=0.0:
-             _col2im(g, x.shape, kernel, stride, padding, dilation)),
+             call("col2im", g, shape=x.shape, kernel=kernel, stride=stride, padding=padding,
+                  dilation=dilation)),
     rule("col2im", _col2im,
          lambda g, y, cols, shape, kernel, stride, padding, dilation:
-             _im2col(g, kernel, stride, padding, dilation)),
+             call("im2col", g, kernel=kernel, stride=stride, padding=padding, dilation=dilation)),
 )
 # fmt: on
 

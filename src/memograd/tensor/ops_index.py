@@ -30,6 +30,14 @@ from memograd.tensor.tensor import (
     where,
 )
 
+try:  # ops.call runs a row inside a formula (recorded under create_graph); see ops' module doc
+    from memograd.tensor.ops import call
+except ImportError:  # pragma: no cover - before higher-order support landed
+
+    def call(name, *xs, **params):
+        return TABLE[name].forward(*xs, **params)
+
+
 __all__ = [
     "take",
     "index_add",
@@ -89,15 +97,15 @@ def _zeros(x, g):
 # fmt: off
 register(
     rule("take", _take,
-         lambda g, y, a, index, axis: _index_add(_zeros(a, g), g, axis=axis, index=index)),
+         lambda g, y, a, index, axis: call("index_add", _zeros(a, g), g, axis=axis, index=index)),
     rule("index_add", _index_add,
          lambda g, y, a, src, axis, index: g,
-         lambda g, y, a, src, axis, index: _take(g, index, axis=axis)),
+         lambda g, y, a, src, axis, index: call("take", g, index=index, axis=axis)),
     rule("gather", _gather,
-         lambda g, y, a, axis, index: _scatter_add(_zeros(a, g), g, axis=axis, index=index)),
+         lambda g, y, a, axis, index: call("scatter_add", _zeros(a, g), g, axis=axis, index=index)),
     rule("scatter_add", _scatter_add,
          lambda g, y, a, src, axis, index: g,
-         lambda g, y, a, src, axis, index: _gather(g, axis=axis, index=index)),
+         lambda g, y, a, src, axis, index: call("gather", g, axis=axis, index=index)),
 )
 # fmt: on
 

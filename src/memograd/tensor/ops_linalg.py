@@ -17,6 +17,7 @@ import numpy as np
 
 from memograd.errors import MemogradTypeError, ShapeError
 from memograd.tensor.ops import TABLE, register, rule
+from memograd.tensor.ops_index import call
 from memograd.tensor.tensor import Tensor, _apply, _many, getitem, reshape, sum, tensor
 
 __all__ = [
@@ -149,7 +150,7 @@ def _einsum_vjp(g, y, *xs, spec):
                 letters.append(c)
                 elsewhere.add(c)
             target.append(c)
-        s = _einsum(*operands, spec=",".join(letters) + "->" + "".join(target))
+        s = call("einsum", *operands, spec=",".join(letters) + "->" + "".join(target))
         return np.reshape(s, xk.shape)
 
     return _Shares(share)

@@ -15,7 +15,7 @@ import numpy as np
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
 from memograd.tensor.ops import TABLE, _expand, register, rule
-from memograd.tensor.ops_index import take_along_axis
+from memograd.tensor.ops_index import call, take_along_axis
 from memograd.tensor.tensor import (
     Tensor,
     _apply,
@@ -50,16 +50,19 @@ def _prod_vjp(g, y, a, axis=None, keepdims=False):
     that entry gets the product of the others; with two or more every share is 0."""
     zero = a == 0
     safe = np.where(zero, 1, a)
-    nonzero_prod = np.prod(safe, axis=axis, keepdims=True)
-    zeros = np.sum(zero, axis=axis, keepdims=True)
+    nonzero_prod = call("prod", safe, axis=axis, keepdims=True)
+    zeros = np.sum(zero, axis=axis, keepdims=True)  # a count: constant
     alone = np.where((zeros == 1) & zero, nonzero_prod, 0)
     others = np.where(zeros == 0, nonzero_prod / safe, alone)
     return _expand(g, a.shape, axis, keepdims) * others
 
 
 def _rev_cumsum(x, axis):
-    """Σ_{j >= i} x_j along ``axis`` (the adjoint of a cumulative sum)."""
-    return np.flip(np.cumsum(np.flip(x, axis), axis), axis)
+    """Σ_{j >= i} x_j along ``axis`` (the adjoint of a cumulative sum): flip, cumsum, flip on
+    arrays; Σ x - cumsum x + x with table ops under create_graph."""
+    if isinstance(x, np.ndarray):
+        return np.flip(np.cumsum(np.flip(x, axis), axis), axis)
+    return np.add.reduce(x, axis=axis, keepdims=True) - call("cumsum", x, axis=axis) + x
 
 
 def _cumprod_vjp(g, y, a, axis):
