@@ -335,3 +335,29 @@ def test_a_step_never_changes_the_gradients_it_reads(kind, hp, size):
         opt.step()
         for p, g in zip(params, grads):
             assert np.array_equal(p.grad, g)
+
+
+@pytest.mark.skipif(
+    not __import__("memograd.tensor.fused", fromlist=["x"]).available(),
+    reason="numba is not installed (pip install 'memograd[fast]')",
+)
+@pytest.mark.parametrize("kind, hp", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numba_kernels_give_the_numpy_updates_bit_for_bit(kind, hp, dtype):
+    rng = np.random.default_rng(3)
+    shapes = [(40000,), (4, 2), ()]  # per parameter (large) and gathered into one (small)
+    grads = [[rng.normal(size=s).astype(dtype) for s in shapes] for _ in range(4)]
+    runs = []
+    for backend in ("numpy", "numba"):
+        params = [P(np.ones(s)) for s in shapes]
+        for p in params:
+            p.data = p.data.astype(dtype)
+        opt = make_optimizer(kind, params, **hp)
+        opt.backend = backend
+        for gs in grads:
+            for p, g in zip(params, gs):
+                p.grad = g
+            opt.step()
+        runs.append([p.data.copy() for p in params])
+    for a, b in zip(*runs):
+        assert a.dtype == dtype and np.array_equal(a, b)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from time import perf_counter as _clock
 
 import numpy as np
 
@@ -208,6 +209,14 @@ _mul, _add, _sub, _div, _sqrt, _copyto = (
     np.sqrt,
     np.copyto,
 )
+
+
+def _fused_kernels():
+    from memograd.tensor import fused
+
+    return fused.kernels()
+
+
 # below this many values in all, gathering the gradients into one flat vector (one copy) and
 # updating it with a dozen calls beats a dozen calls per parameter
 _GATHER_BELOW = 1 << 15
@@ -276,6 +285,9 @@ class Optimizer:
         self._pbuf = self._flat if self._flat is not None else np.empty(total, self._dtype)
         self._flat_st = {**self.state, "s0": self._scratch[0], "s1": self._scratch[1]}
         self._views = [self._param_views(a, lo, hi) for a, (lo, hi) in zip(arrays, self._bounds)]
+        self._views1d = [{k: v[lo:hi] for k, v in self.state.items()} for lo, hi in self._bounds]
+        self.backend = "auto"  # "numpy", "numba" (the fast extra) or "auto" (memograd.tensor.fused)
+        self._seconds = 0.0  # time spent in step() so far (auto switches to numba after a while)
         self._seen_grads: list | None = None
         self._gflat: np.ndarray | None = None
 
@@ -300,6 +312,11 @@ class Optimizer:
 
     def step(self) -> None:
         """One update of every parameter that has a gradient, in place."""
+        start = _clock()
+        self._step()
+        self._seconds += _clock() - start
+
+    def _step(self) -> None:
         if self.clip_norm is not None:
             clip_grad_norm(self.params, self.clip_norm)
         arrays, grads, complete = [], [], True
@@ -323,15 +340,18 @@ class Optimizer:
         steps = self.steps
         same = complete and self._fusable and (len(steps) == 1 or steps.min() == steps.max())
         flat = same and self._flat is not None and self._still_flat(arrays)
-        gflat = self._flat_grads(grads) if flat else None
-        if gflat is not None:  # parameters and gradients both tile one buffer: no copy
-            self._update(self._flat, gflat, lr, int(steps[0]) + 1, self._flat_st)
+        gflat = self._flat_grads(grads) if same else None
+        fast = self._kernels_on()
+        if flat and gflat is not None:  # parameters and gradients both tile one buffer: no copy
+            self._apply(fast, self._flat, gflat, lr, int(steps[0]) + 1, self._flat_st)
             steps += 1
-        elif same and len(self._gbuf) < _GATHER_BELOW:
-            np.concatenate([g.reshape(-1) for g in grads], out=self._gbuf)
+        elif same and len(self._gbuf) < _GATHER_BELOW and not (fast and gflat is None):
+            if gflat is None:
+                gflat = self._gbuf
+                np.concatenate([g.reshape(-1) for g in grads], out=gflat)
             if not flat:
                 np.concatenate([a.reshape(-1) for a in arrays], out=self._pbuf)
-            self._update(self._pbuf, self._gbuf, lr, int(steps[0]) + 1, self._flat_st)
+            self._apply(fast, self._pbuf, gflat, lr, int(steps[0]) + 1, self._flat_st)
             if not flat:
                 for a, (lo, hi) in zip(arrays, self._bounds):
                     _copyto(a, self._pbuf[lo:hi].reshape(a.shape))
@@ -341,7 +361,18 @@ class Optimizer:
             for i, g in enumerate(grads):
                 if g is not None:
                     steps[i] += 1
-                    update(arrays[i], g, lr, int(steps[i]), views[i])
+                    a = arrays[i]
+                    if (
+                        fast
+                        and a.dtype == g.dtype == self._dtype
+                        and a.flags.c_contiguous
+                        and g.flags.c_contiguous
+                    ):
+                        self._kernel(
+                            a.reshape(-1), g.reshape(-1), lr, int(steps[i]), self._views1d[i]
+                        )
+                    else:
+                        update(a, g, lr, int(steps[i]), views[i])
         for p, g in zip(self.params, grads):
             if g is not None:
                 vc = getattr(p, "_vc", None)  # the Tensor engine's version counter: in-place edit
@@ -372,8 +403,57 @@ class Optimizer:
         self._seen_grads, self._gflat = list(grads), _flat_base(grads, len(self._gbuf))
         return self._gflat
 
+    def _kernels_on(self) -> bool:
+        """Use the numba kernels (``memograd.tensor.fused``) for this step?"""
+        backend = self.backend
+        if backend == "numpy" or not self._fusable:
+            return False
+        from memograd.tensor import fused
+
+        if backend == "numba":
+            return fused.available()
+        return fused.use(self._seconds)
+
+    def _apply(self, fast: bool, p, g, lr: float, k: int, st: dict) -> None:
+        """One update of flat vectors: the numba kernel or the NumPy calls (same bits)."""
+        if fast:
+            self._kernel(p, g, lr, k, st)
+        else:
+            self._update(p, g, lr, k, st)
+
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, k: int, st: dict) -> None:
         raise NotImplementedError  # pragma: no cover
+
+    def _kernel(self, p: np.ndarray, g: np.ndarray, lr: float, k: int, st: dict) -> None:
+        """``_update`` on 1-D contiguous arrays of the state's dtype, as one numba pass."""
+        fn = getattr(_fused_kernels(), self.KERNEL)
+        fn(p, g, *[st[s] for s in self.KERNEL_SLOTS], *self._scalars(lr, k, p.dtype.type))
+
+    KERNEL = ""  # the name of the numba kernel in memograd.tensor._kernels
+    KERNEL_SLOTS: tuple[str, ...] = ()  # the state arrays it takes, in order
+
+    def _scalars(self, lr: float, k: int, dt) -> tuple:
+        """The kernel's scalar arguments for update number k at rate lr, in the dtype dt."""
+        raise NotImplementedError  # pragma: no cover
+
+    # -- the fused step (compile_step with optimizer=) runs the update inside its own kernel
+    def _fused_scalars(self, dt) -> tuple | None:
+        """The kernel's scalars for the next update of every parameter, or None when the update
+        cannot be fused (clipping needs every gradient first; parameters at different steps)."""
+        steps = self.steps
+        if self.clip_norm is not None or (len(steps) > 1 and steps.min() != steps.max()):
+            return None
+        t = self.t + 1
+        return self._scalars(self.lr * self.schedule(t), int(steps[0]) + 1, dt)
+
+    def _fused_done(self) -> None:
+        """Count the update the fused step made (and tell the Tensor engine the values moved)."""
+        self.t += 1
+        self.steps += 1
+        for p in self.params:
+            vc = getattr(p, "_vc", None)
+            if vc is not None:
+                vc[0] += 1
 
     def _l2(self, p, g, st):
         """g + λp into scratch s0 (the gradient itself is never changed)."""
@@ -507,6 +587,13 @@ class SGD(Optimizer):
         _mul(g, lr, s1)  # p -= lr * g: two calls
         _sub(p, s1, p)
 
+    KERNEL, KERNEL_SLOTS = "sgd", ("momentum_buffer",)
+
+    def _scalars(self, lr, k, dt):
+        mu, wd, damp = self.momentum, self.weight_decay, self.dampening
+        return (dt(lr), dt(wd), dt(mu), dt(1.0 - damp), bool(wd), bool(mu), bool(damp),
+                bool(self.nesterov), k == 1)  # fmt: skip
+
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015) with bias correction; ``weight_decay`` adds λp to the gradient."""
@@ -555,6 +642,15 @@ class Adam(Optimizer):
         _mul(m, lr / (1.0 - b1**k), s0)  # p -= (lr / (1 - b1^k)) m / denominator
         _div(s0, s1, s0)
         _sub(p, s0, p)
+
+    KERNEL, KERNEL_SLOTS = "adam", ("m", "v")
+
+    def _scalars(self, lr, k, dt):
+        (b1, b2), wd = self.betas, self.weight_decay
+        decoupled = isinstance(self, AdamW)
+        return (dt(b1), dt(1.0 - b1), dt(b2), dt(1.0 - b2), dt(math.sqrt(1.0 - b2**k)),
+                dt(self.eps), dt(lr / (1.0 - b1**k)), dt(1.0 - lr * wd if decoupled else wd),
+                bool(wd), decoupled)  # fmt: skip
 
 
 class AdamW(Adam):
@@ -620,6 +716,12 @@ class RMSprop(Optimizer):
             d = b
         _mul(d, lr, s1)
         _sub(p, s1, p)
+
+    KERNEL, KERNEL_SLOTS = "rmsprop", ("square_avg", "momentum_buffer")
+
+    def _scalars(self, lr, k, dt):
+        a, mu, wd = self.alpha, self.momentum, self.weight_decay
+        return (dt(a), dt(1.0 - a), dt(self.eps), dt(lr), dt(mu), dt(wd), bool(wd), bool(mu))
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}

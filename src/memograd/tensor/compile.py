@@ -51,11 +51,13 @@ from __future__ import annotations
 import keyword
 import math
 from collections.abc import Callable, Iterable
+from time import perf_counter as _clock
 
 import numpy as np
 
 from memograd import graph
-from memograd.errors import GraphError, MemogradTypeError, ShapeError
+from memograd.errors import GraphError, MemogradTypeError, MemogradValueError, ShapeError
+from memograd.tensor import fused
 from memograd.tensor.tensor import Tensor, _root, _wrap, enable_grad
 
 __all__ = ["compile_step", "CompiledStep"]
@@ -430,14 +432,24 @@ def _syms(obj):
 class _Program:
     """Turn a recording into the source of one Python function and its namespace."""
 
-    def __init__(self, rec: _Recorder, outputs: list[int], n_inputs: int, n_params: int):
+    def __init__(
+        self,
+        rec: _Recorder,
+        outputs: list[int],
+        n_inputs: int,
+        n_params: int,
+        flat: list[int] | None = None,
+    ):
         self.rec, self.slots = rec, rec.slots
         self.ns: dict = {"np": np, "_copyto": np.copyto, "_dot": np.dot, "_Diverged": _Diverged}
         self.names: dict[int, str] = {}
         self.buffers: list[np.ndarray] = []
         self.lines: list[str] = []
+        # what the fused backend translates: ("ins", instruction) or ("view", name, expression)
+        self.steps: list[tuple] = []
         instrs = self._live(rec.instrs, outputs)
         self._allocate(instrs, set(outputs))
+        self._relocate([self.names[k] for k in flat] if flat else [])
         self.outputs = [self.names[k] for k in outputs]
         args = ", ".join(f"x{i}" for i in range(n_inputs))
         head = [f"def step({args}):"]
@@ -559,7 +571,59 @@ class _Program:
         self.buffers.append(buf)
         return buf
 
+    def _relocate(self, flat: list[str]) -> None:
+        """Move every buffer into one arena per dtype (64-byte aligned slices), so that a fused
+        kernel takes a few arenas instead of dozens of arrays; views made once are made again.
+        The buffers named in ``flat`` (the gradients, for an optimizer) go back to back, in that
+        order, into an arena of their own, ``grads``: one flat vector the update reads."""
+        moved: dict[int, np.ndarray] = {}
+        self.arenas: dict[str, np.ndarray] = {}
+        self.offsets: dict[int, tuple[str, int]] = {}
+        self.grad_offsets: list[int] | None = None
+        chosen = [self.ns[name] for name in flat]
+        if (
+            chosen
+            and len({id(b) for b in chosen}) == len(chosen)
+            and len({b.dtype for b in chosen}) == 1
+        ):
+            grads = np.empty(sum(b.size for b in chosen), chosen[0].dtype)
+            self.arenas["grads"], self.grad_offsets, start = grads, [], 0
+            for b in chosen:
+                new = grads[start : start + b.size].reshape(b.shape)
+                moved[id(b)] = new
+                self.offsets[id(new)] = ("grads", start)
+                self.grad_offsets.append(start)
+                start += b.size
+        groups: dict[str, list[np.ndarray]] = {}
+        for b in self.buffers:
+            if id(b) not in moved:
+                groups.setdefault(b.dtype.str, []).append(b)
+        for key, bufs in groups.items():
+            dtype = np.dtype(key)
+            per_line = max(64 // dtype.itemsize, 1)
+            starts, total = [], 0
+            for b in bufs:
+                starts.append(total)
+                total += -(-max(b.size, 1) // per_line) * per_line
+            raw = np.empty(total * dtype.itemsize + 64, np.uint8)
+            skip = (-raw.ctypes.data) % 64
+            arena = raw[skip : skip + total * dtype.itemsize].view(dtype)
+            self.arenas[key] = arena
+            for b, start in zip(bufs, starts):
+                new = arena[start : start + b.size].reshape(b.shape)
+                moved[id(b)] = new
+                self.offsets[id(new)] = (key, start)
+        for name, value in list(self.ns.items()):
+            if isinstance(value, np.ndarray) and id(value) in moved:
+                self.ns[name] = moved[id(value)]
+        self.buffers = [moved[id(b)] for b in self.buffers]
+        for step in self.steps:
+            if step[0] == "view":
+                self.ns[step[1]] = eval(step[2], self.ns)  # noqa: S307 - our own expression
+
     def _emit(self, ins: _Instr, owner: dict, once: dict) -> None:
+        if ins.op not in ("view", "call", "getitem"):
+            self.steps.append(("ins", ins))
         args = ", ".join(self._src(a) for a in ins.args)
         kwargs = "".join(f", {_identifier(k)}={self._src(v)}" for k, v in ins.kwargs.items())
         out = self.names.get(ins.out) if ins.out is not None else None
@@ -609,19 +673,29 @@ class _Program:
                     name = f"v{ins.out}"
                     self.ns[name] = value
                     self.names[ins.out] = name
+                    self.steps.append(("view", name, expr))
                     return
             name = f"s{ins.out}"
             self.names[ins.out] = name
             self.lines.append(f"{name} = {expr}")
+            self.steps.append(("ins", ins))
         else:  # pragma: no cover
             raise GraphError(f"compile_step: unknown instruction {ins.op}")
 
 
 # ------------------------------------------------------------------------------------ the API
 class CompiledStep:
-    """A recorded loss + backward, replayed per input signature. See the module docstring."""
+    """A recorded loss + backward (+ optimizer update), replayed per input signature. See the
+    module docstring."""
 
-    def __init__(self, loss_fn: Callable, params: Iterable[Tensor], check: bool = True):
+    def __init__(
+        self,
+        loss_fn: Callable,
+        params: Iterable[Tensor],
+        check: bool = True,
+        optimizer=None,
+        backend: str = "auto",
+    ):
         self.loss_fn = loss_fn
         self.params = list(params)
         for i, p in enumerate(self.params):
@@ -629,7 +703,30 @@ class CompiledStep:
                 raise MemogradTypeError(
                     f"compile_step: parameter {i} must be a Tensor with requires_grad=True"
                 )
+        if backend not in ("auto", "numpy", "numba"):
+            raise MemogradValueError(
+                f"compile_step: backend must be 'auto', 'numpy' or 'numba', got {backend!r}"
+            )
+        if backend == "numba" and not fused.available():
+            raise MemogradValueError(
+                "compile_step: backend='numba' needs numba: pip install 'memograd[fast]' "
+                "(or use backend='auto', which runs NumPy without it)"
+            )
+        if optimizer is not None:
+            theirs = getattr(optimizer, "params", None)
+            if (
+                theirs is None
+                or len(theirs) != len(self.params)
+                or any(a is not b for a, b in zip(theirs, self.params))
+            ):
+                raise MemogradValueError(
+                    "compile_step: optimizer= must update exactly the step's parameters, in the "
+                    "same order (make it with the same list: SGD(params), compile_step(f, params,"
+                    " optimizer=...))"
+                )
         self.check = check
+        self.optimizer = optimizer
+        self.backend_choice = backend
         self._cache: dict[tuple, _Compiled] = {}
         self._last: _Compiled | None = None
 
@@ -645,12 +742,20 @@ class CompiledStep:
                 last = self._cache[key] = _Compiled(self, arrays)
             self._last = last
         try:
-            last.fn(*arrays)
+            last.run(*arrays)
         except _Diverged:
             self._diverged(arrays)
-        for p, g in last.param_grads:
-            p.grad = g
         return float(last.loss)
+
+    @property
+    def backend(self) -> str:
+        """What the most recent signature runs: ``numpy`` (one ufunc call per op) or ``numba``
+        (one fused kernel); ``backend_reason`` says why when numba was wanted but not used."""
+        return "numpy" if self._last is None else self._last.backend
+
+    @property
+    def backend_reason(self) -> str:
+        return "" if self._last is None else self._last.reason
 
     def _diverged(self, arrays) -> None:
         """A guard failed: run ``loss_fn`` eagerly, which raises the engine's own error for these
@@ -732,7 +837,9 @@ class _Compiled:
                 sym = _Sym(rec, rec.slots[k].value, k)
                 k = rec.copy(sym, rec.slots[k].dtype).k
             final.append(k)
-        prog = _Program(rec, final, len(arrays), len(params))
+        opt = owner.optimizer
+        prog = _Program(rec, final, len(arrays), len(params), final[1:] if opt else None)
+        self.prog, self.n_inputs = prog, len(arrays)
         self.source = prog.source
         self.buffer_bytes = sum(b.nbytes for b in prog.buffers)
         ns = prog.ns
@@ -742,8 +849,109 @@ class _Compiled:
         self.loss = ns[prog.outputs[0]]
         self.grads = [_wrap(ns[name]) for name in prog.outputs[1:]]
         self.param_grads = list(zip(params, self.grads))
+        self.owner, self.seconds, self.backend, self.reason = owner, 0.0, "numpy", ""
+        self.run = self._run_numpy
         if owner.check:
             self._check(owner, arrays)
+        if owner.backend_choice == "numba" or (
+            owner.backend_choice == "auto" and fused.mode() == "on" and fused.available()
+        ):
+            self._go_fused(arrays)
+
+    # -- the replays
+    def _run_numpy(self, *arrays) -> None:
+        start = _clock()
+        self.fn(*arrays)
+        for p, g in self.param_grads:
+            p.grad = g
+        opt = self.owner.optimizer
+        if opt is not None:
+            opt.step()
+        self.seconds += _clock() - start
+        if self.seconds >= fused.HOT_SECONDS and self.owner.backend_choice == "auto":
+            self.seconds = -math.inf  # decided once per signature
+            if fused.use(fused.HOT_SECONDS):
+                self._go_fused(arrays)
+
+    def _go_fused(self, arrays) -> None:
+        """Translate to one numba kernel and use it from now on; keep NumPy if it fails."""
+        self.seconds = -math.inf  # tried once per signature
+        opt = self.owner.optimizer
+        if opt is not None and (getattr(opt, "backend", "auto") == "numpy" or not opt.KERNEL):
+            opt = None  # the kernel computes the gradients; opt.step() updates with NumPy
+        try:
+            kernel, source, arenas = fused.build(
+                self.prog,
+                self.n_inputs,
+                len(self.owner.params),
+                _Sym,
+                opt,
+                force=self.owner.backend_choice == "numba",
+            )
+            run = self._fused_runner(kernel, arenas, opt)
+            self._check_fused(run, arrays)
+        except Exception as err:  # noqa: BLE001 - any numba failure means: keep NumPy
+            self.reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            if self.owner.backend_choice == "numba" and not isinstance(err, fused.Unsupported):
+                raise GraphError(
+                    f"compile_step: the numba kernel could not be built ({self.reason})"
+                ) from err
+            return
+        self.kernel_source, self.run, self.backend = source, run, "numba"
+
+    def _fused_runner(self, kernel, arenas, opt):
+        """A Python function calling the kernel with plain positional arguments."""
+        params = self.owner.params
+        n_in = self.n_inputs
+        xs = ", ".join(f"x{i}" for i in range(n_in))
+        ps = ", ".join(f"P{i}.data" for i in range(len(params)))
+        ns = {f"P{i}": p for i, p in enumerate(params)}
+        ns.update({f"A{i}": a for i, a in enumerate(arenas)})
+        ns.update(K=kernel, _Diverged=_Diverged, PG=self.param_grads, O=self.owner.optimizer)
+        call = f"K({xs}{', ' if xs else ''}{ps}, {', '.join(f'A{i}' for i in range(len(arenas)))}"
+        lines = [f"def run({xs}):"]
+        if opt is None:
+            lines.append(f"    if {call}): raise _Diverged")
+            lines.append("    for p, g in PG: p.grad = g")
+            if self.owner.optimizer is not None:
+                lines.append("    O.step()")
+        else:
+            dt = np.dtype(opt._dtype).type
+            ns.update(DT=dt, S0=opt._scalars(1.0, 1, dt))
+            ns.update({f"ST{i}": opt.state[name] for i, name in enumerate(opt.KERNEL_SLOTS)})
+            sts = "".join(f", ST{i}" for i in range(len(opt.KERNEL_SLOTS)))
+            lines += [
+                "    S = O._fused_scalars(DT)",
+                f"    if {call}{sts}, S0 if S is None else S, S is not None): raise _Diverged",
+                "    for p, g in PG: p.grad = g",
+                "    if S is None: O.step()",
+                "    else: O._fused_done()",
+            ]
+        source = "\n".join(lines) + "\n"
+        exec(compile(source, "<memograd.compile_step runner>", "exec"), ns)  # noqa: S102
+        return ns["run"]
+
+    def _check_fused(self, run, arrays) -> None:
+        """Compile the kernel and compare its loss and gradients with the NumPy replay's."""
+        self.fn(*arrays)
+        want = [np.array(self.loss)] + [g.data.copy() for g in self.grads]
+        opt = self.owner.optimizer
+        saved = [p.data.copy() for p in self.owner.params]
+        state = None if opt is None else opt.state_dict()
+        try:
+            run(*arrays)
+            got = [np.array(self.loss)] + [g.data for g in self.grads]
+        finally:  # the check must not count as a training step
+            for p, d in zip(self.owner.params, saved):
+                np.copyto(p.data, d)
+            if state is not None:
+                opt.load_state_dict(state)
+        for i, (a, b) in enumerate(zip(got, want)):
+            tol = 1e-4 if a.dtype == np.float32 else 1e-9
+            scale = float(np.max(np.abs(b), initial=1.0))
+            if not np.allclose(a, b, rtol=tol, atol=tol * scale):
+                what = "loss" if i == 0 else f"gradient of parameter {i - 1}"
+                raise fused.Unsupported(f"the kernel disagrees with the NumPy replay on {what}")
 
     def accepts(self, arrays) -> bool:
         sig = self.signature
@@ -787,11 +995,16 @@ class _Compiled:
 
 
 def compile_step(
-    loss_fn: Callable, params: Iterable[Tensor], *, check: bool = True
+    loss_fn: Callable,
+    params: Iterable[Tensor],
+    *,
+    check: bool = True,
+    optimizer=None,
+    backend: str = "auto",
 ) -> CompiledStep:
     """Compile ``loss_fn(*inputs) -> scalar Tensor`` and its backward w.r.t. ``params``.
 
     Returns a callable ``step(*inputs) -> float`` (the loss) that leaves ∂loss/∂p in every
     ``p.grad``. ``check=True`` compares the first replay of each signature with the eager engine.
     """
-    return CompiledStep(loss_fn, params, check=check)
+    return CompiledStep(loss_fn, params, check, optimizer, backend)

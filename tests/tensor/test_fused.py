@@ -1,0 +1,165 @@
+"""The fused backend (numba): one kernel per recorded step, the same numbers as the NumPy replay.
+
+Every numba test skips with the reason when numba (the ``fast`` extra) is not installed; the
+NumPy path is tested without it everywhere else.
+"""
+
+import numpy as np
+import pytest
+
+import memograd as mg
+from memograd import MemogradValueError
+from memograd.optim import SGD, Adam
+from memograd.tensor import compile_step, fused
+
+numba_only = pytest.mark.skipif(
+    not fused.available(), reason="numba is not installed (pip install 'memograd[fast]')"
+)
+
+
+def mlp(sizes, seed, dtype=np.float32):
+    r = np.random.default_rng(seed)
+    ps = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        ps.append(mg.tensor(r.normal(size=(a, b)) / np.sqrt(a), requires_grad=True, dtype=dtype))
+        ps.append(mg.tensor(r.normal(size=b) * 0.1, requires_grad=True, dtype=dtype))
+    return ps
+
+
+def net(ps, x, act="relu"):
+    h = x
+    for i in range(0, len(ps), 2):
+        h = h @ ps[i] + ps[i + 1]
+        if i < len(ps) - 2:
+            h = getattr(h, act)()
+    return h
+
+
+def run(backend, make_opt, loss, dtype, steps=4, sizes=(3, 5, 4, 3), batch=6):
+    ps = mlp(list(sizes), 0, dtype)
+    opt = make_opt(ps)
+    if loss == "ce":
+        fn = lambda x, y: mg.tensor.cross_entropy(net(ps, x), y)  # noqa: E731
+    else:
+        fn = lambda x, y: mg.tensor.mse(net(ps, x, "tanh"), y)  # noqa: E731
+    step = compile_step(fn, ps, optimizer=opt, backend=backend)
+    r = np.random.default_rng(1)
+    losses = []
+    for _ in range(steps):
+        x = r.normal(size=(batch, sizes[0])).astype(dtype)
+        if loss == "ce":
+            y = r.integers(0, sizes[-1], batch)
+        else:
+            y = r.normal(size=(batch, sizes[-1])).astype(dtype)
+        losses.append(step(x, y))
+    return step, losses, [p.data.copy() for p in ps], [p.grad.numpy().copy() for p in ps], opt
+
+
+OPTS = {
+    "sgd": lambda ps: SGD(ps, lr=0.1),
+    "momentum": lambda ps: SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "adam": lambda ps: Adam(ps, lr=0.01),
+}
+
+
+@numba_only
+@pytest.mark.parametrize(
+    "opt, loss, dtype",
+    [("sgd", "ce", np.float64), ("momentum", "mse", np.float32), ("adam", "ce", np.float32)],
+)
+def test_fused_step_follows_the_numpy_replay_step_after_step(opt, loss, dtype):
+    runs = {b: run(b, OPTS[opt], loss, dtype) for b in ("numpy", "numba")}
+    step, losses, params, grads, o = runs["numba"]
+    assert step.backend == "numba", step.backend_reason
+    assert "_update(" in step._last.kernel_source  # the optimizer runs inside the kernel
+    _, losses0, params0, grads0, o0 = runs["numpy"]
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(losses, losses0, rtol=tol)
+    for a, b in zip(params + grads, params0 + grads0):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    assert o.t == o0.t == 4 and o.steps.tolist() == o0.steps.tolist()
+
+
+@numba_only
+def test_labels_out_of_range_still_raise_the_eager_error():
+    ps = mlp([3, 4, 3], 2)
+    step = compile_step(
+        lambda x, y: mg.tensor.cross_entropy(net(ps, x), y), ps, optimizer=SGD(ps, lr=0.1),
+        backend="numba",
+    )  # fmt: skip
+    x = np.ones((2, 3), np.float32)
+    step(x, np.array([0, 2]))
+    assert step.backend == "numba"
+    before = [p.data.copy() for p in ps]
+    with pytest.raises(MemogradValueError, match="labels must lie"):
+        step(x, np.array([0, 3]))
+    assert all(np.array_equal(p.data, b) for p, b in zip(ps, before))  # no update happened
+
+
+@numba_only
+def test_what_the_translation_cannot_do_keeps_the_numpy_replay_and_says_why():
+    z = mg.tensor(np.zeros((1, 3)), requires_grad=True, dtype="float64")
+    step = compile_step(lambda idx: z[0, idx].sum(), [z], backend="numba")
+    step(np.array([2, 2, 0]))
+    assert step.backend == "numpy" and step.backend_reason.startswith("Unsupported")
+    np.testing.assert_allclose(z.grad.numpy(), [[1.0, 0.0, 2.0]])
+
+
+@numba_only
+def test_mode_on_makes_auto_use_numba_at_once(monkeypatch):
+    old = fused.set_mode("on")
+    try:
+        ps = mlp([2, 3, 1], 3)
+        step = compile_step(lambda x, y: mg.tensor.mse(net(ps, x), y), ps)
+        step(np.ones((4, 2), np.float32), np.ones((4, 1), np.float32))
+        assert step.backend == "numba"
+    finally:
+        fused.set_mode(old)
+
+
+def test_backend_and_optimizer_arguments_are_checked(monkeypatch):
+    ps = mlp([2, 3, 1], 4)
+    fn = lambda x, y: mg.tensor.mse(net(ps, x), y)  # noqa: E731
+    with pytest.raises(MemogradValueError, match="backend must be"):
+        compile_step(fn, ps, backend="cuda")
+    with pytest.raises(MemogradValueError, match="exactly the step's parameters"):
+        compile_step(fn, ps, optimizer=SGD(ps[:2], lr=0.1))
+    monkeypatch.setattr(fused, "_available", False)
+    with pytest.raises(MemogradValueError, match=r"memograd\[fast\]"):
+        compile_step(fn, ps, backend="numba")
+    with pytest.raises(MemogradValueError, match="mode must be"):
+        fused.set_mode("sometimes")
+
+
+def test_numpy_step_with_optimizer_equals_eager_backward_then_step():
+    """Without numba: compile_step(optimizer=) is the replay, then optimizer.step()."""
+    got, want = mlp([3, 4, 2], 5, np.float64), mlp([3, 4, 2], 5, np.float64)
+    opt_a, opt_b = Adam(got, lr=0.05), Adam(want, lr=0.05)
+    step = compile_step(
+        lambda x, y: mg.tensor.cross_entropy(net(got, x), y), got, optimizer=opt_a,
+        backend="numpy",
+    )  # fmt: skip
+    r = np.random.default_rng(6)
+    for _ in range(3):
+        x, y = r.normal(size=(5, 3)), r.integers(0, 2, 5)
+        value = step(x, y)
+        opt_b.zero_grad()
+        loss = mg.tensor.cross_entropy(net(want, mg.tensor(x)), y)
+        loss.backward()
+        opt_b.step()
+        assert value == pytest.approx(loss.item(), rel=1e-12)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)
+    # the gradients were laid out back to back: the optimizer updated them without a copy
+    assert opt_a._gflat is not None and opt_a._gflat.size == sum(p.size for p in got)
+    assert step.backend == "numpy"
+
+
+def test_program_without_numba_translates_nothing_in_auto(monkeypatch):
+    monkeypatch.setattr(fused, "_available", False)
+    ps = mlp([2, 3, 1], 7)
+    opt = SGD(ps, lr=0.1)
+    step = compile_step(lambda x, y: mg.tensor.mse(net(ps, x), y), ps, optimizer=opt)
+    losses = [step(np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)) for _ in range(3)]
+    assert step.backend == "numpy" and not fused.use(1e9) and opt.t == 3
+    assert losses[2] < losses[1] < losses[0]  # the updates happened
