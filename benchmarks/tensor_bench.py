@@ -11,17 +11,26 @@ data:
   for ``x.T @ g`` at batch 1: 10x slower), transposed views made once;
 * ``numpy plain``: the same step written plainly (a fresh array per result, ``np.sum``,
   ``np.mean``, keyword ``out=``), for scale: what buffer reuse and direct ufunc calls buy;
-* ``memograd compile_step``: ``mg.tensor.compile_step`` (recorded once, replayed into buffers);
-* ``memograd eager``: the Tensor engine op by op (``loss.backward()``);
-* PyTorch (CPU, ``torch.set_num_threads(1)``), MyGrad and HIPS autograd when installed.
+* ``sgemm only``: just the step's eight matrix products (``np.dot`` into buffers): the process's
+  sgemm rate for these shapes, to check the big-batch steps against;
+* ``compile_step SGD`` / ``compile_step Adam``: ``mg.tensor.compile_step(loss_fn, params,
+  optimizer=opt)``, forward + backward + the optimizer's update in one call; with numba installed
+  (the ``fast`` extra; the script sets ``memograd.tensor.fused`` to ``on``) small steps run as one
+  fused kernel and the update as one numba pass, big-batch steps as the NumPy replay;
+* ``compile_step SGD, NumPy only``: the same without numba (backend ``numpy``);
+* ``compile_step + in-place update``: the replay, then the floor's own two-ufunc update;
+* ``memograd eager``: the Tensor engine op by op (``loss.backward()``), ``mg.optim.SGD``;
+* ``jax jit``: forward, ``value_and_grad`` and the SGD update in one ``jax.jit`` function;
+* PyTorch (CPU, ``torch.set_num_threads(1)``, ``p.add_(p.grad, alpha=-lr)``), MyGrad and HIPS
+  autograd when installed.
 
-The SGD update is the same in-place NumPy code for the NumPy-based engines (``g *= lr; p -= g``),
-``p.add_(p.grad, alpha=-lr)`` for PyTorch. Timing: median over ``--rounds`` rounds of the mean
-step time of a block of steps (sized to ~20 ms), engines interleaved in a shuffled order each
-round, BLAS threads fixed to 1 with threadpoolctl, after warm-up. Memory: tracemalloc peak of one
-step above what was allocated before it (NumPy reports its buffers to tracemalloc); for
-compile_step and the floor plus their persistent buffers; PyTorch allocates in C++ (not
-traced): n/a.
+The whole process is pinned to one core (``os.sched_setaffinity``, before JAX and PyTorch start
+their threads; ``--cpu``), BLAS threads fixed to 1 with threadpoolctl. Timing: median and
+minimum over ``--rounds`` rounds of the mean step time of a block of steps (sized to
+``--block`` seconds, 20 ms by default), engines interleaved in a shuffled order each round,
+after warm-up. Memory: tracemalloc peak of one step above what was allocated before it (NumPy
+reports its buffers to tracemalloc); for compile_step and the floor plus their persistent
+buffers; PyTorch and JAX allocate in C++ (not traced): n/a.
 
     python benchmarks/tensor_bench.py [--rounds 15] [--out benchmarks/results/tensor.md]
 """
@@ -236,18 +245,100 @@ def memograd_compiled(params, x, y, loss):
     return step
 
 
+def _compiled_with(optimizer, backend):
+    """compile_step with the optimizer inside the step (``optimizer=``): one call per step."""
+
+    def factory(params, x, y, loss):
+        T, loss_fn = _mg_model(params, loss)
+        opt = optimizer(T)
+        if backend == "numpy":
+            opt.backend = "numpy"
+        step_fn = mg.tensor.compile_step(loss_fn, T, optimizer=opt, backend=backend)
+
+        def step():
+            return step_fn(x, y)
+
+        step.extra_bytes = lambda: step_fn.buffer_bytes + sum(v.nbytes for v in opt.state.values())
+        step.backend = lambda: step_fn.backend
+        return step
+
+    return factory
+
+
 def memograd_eager(params, x, y, loss):
+    """The Tensor engine op by op, updated by ``mg.optim.SGD`` (as PyTorch's step is by its
+    in-place update)."""
     T, loss_fn = _mg_model(params, loss)
     xt, yt = mg.tensor(x), mg.tensor(y)
+    opt = mg.optim.SGD(T, lr=LR)
 
     def step():
         for p in T:
             p.grad = None
         value = loss_fn(xt, yt)
         value.backward()
-        _sgd(T)
+        opt.step()
         return value.item()
 
+    return step
+
+
+def jax_step(params, x, y, loss):
+    """JAX: forward, ``value_and_grad`` and the SGD update in one ``jax.jit`` function (the
+    parameters donated, so XLA may update them in place); the loss comes back as a float."""
+    import functools
+
+    import jax
+    import jax.numpy as jnp
+
+    L = len(params) // 2
+    rows = jnp.arange(len(x))
+
+    def objective(P, xb, yb):
+        h = xb
+        for i in range(L):
+            h = h @ P[2 * i] + P[2 * i + 1]
+            if i < L - 1:
+                h = jax.nn.relu(h)
+        if loss == "ce":
+            return -jnp.mean(jax.nn.log_softmax(h, axis=1)[rows, yb])
+        return jnp.mean((h - yb) ** 2)
+
+    @functools.partial(jax.jit, donate_argnums=0)
+    def update(P, xb, yb):
+        value, grads = jax.value_and_grad(objective)(P, xb, yb)
+        return [p - LR32 * g for p, g in zip(P, grads)], value
+
+    state = [[jnp.asarray(p) for p in params]]
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def step():
+        state[0], value = update(state[0], xj, yj)
+        return float(value)
+
+    return step
+
+
+def sgemm_only(params, x, y, loss):
+    """Only the step's matrix products (forward, weight gradients, input gradients) with
+    ``np.dot`` into buffers: the process's sgemm rate for this step's shapes."""
+    Ws = params[0::2]
+    n = len(x)
+    outs = [np.empty((n, W.shape[1]), np.float32) for W in Ws]
+    ins = [x] + outs[:-1]
+    gWs = [np.empty_like(W) for W in Ws]
+    gins = [np.empty((n, W.shape[0]), np.float32) for W in Ws]
+    pairs = [(h, W, o) for h, W, o in zip(ins, Ws, outs)]
+    pairs += [(h.T, o, gW) for h, o, gW in zip(ins, outs, gWs)]
+    pairs += [(o, W.T, gi) for o, W, gi in list(zip(outs, Ws, gins))[1:]]
+    dot = np.dot
+
+    def step():
+        for a, b, c in pairs:
+            dot(a, b, c)
+        return 0.0
+
+    step.flops = sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b, _ in pairs)
     return step
 
 
@@ -334,8 +425,17 @@ def autograd_step(params, x, y, loss):
 ENGINES = [
     ("numpy floor", numpy_floor, None),
     ("numpy plain", numpy_plain, None),
-    ("memograd compile_step", memograd_compiled, None),
+    ("sgemm only", sgemm_only, None),
+    ("compile_step SGD", _compiled_with(lambda T: mg.optim.SGD(T, lr=LR), "auto"), None),
+    ("compile_step Adam", _compiled_with(lambda T: mg.optim.Adam(T, lr=1e-3), "auto"), None),
+    (
+        "compile_step SGD, NumPy only",
+        _compiled_with(lambda T: mg.optim.SGD(T, lr=LR), "numpy"),
+        None,
+    ),
+    ("compile_step + in-place update", memograd_compiled, None),
     ("memograd eager", memograd_eager, None),
+    ("jax jit", jax_step, "jax"),
     ("torch", torch_step, "torch"),
     ("mygrad", mygrad_step, "mygrad"),
     ("autograd", autograd_step, "autograd"),
@@ -372,7 +472,7 @@ def peak_bytes(step) -> int:
     return peak - base + (extra() if extra else 0)
 
 
-def bench_config(sizes, loss, batch, rounds, engines):
+def bench_config(sizes, loss, batch, rounds, engines, block=0.02):
     params = init(sizes)
     x, y = data(sizes, loss, batch)
     steps = {}
@@ -387,10 +487,10 @@ def bench_config(sizes, loss, batch, rounds, engines):
     for name, step in steps.items():
         t0 = time.perf_counter()
         k = 0
-        while time.perf_counter() - t0 < 0.02 or k < 2:
+        while time.perf_counter() - t0 < block or k < 2:
             step()
             k += 1
-        inner[name] = max(1, int(k * 0.02 / (time.perf_counter() - t0)))
+        inner[name] = max(1, int(k * block / (time.perf_counter() - t0)))
     samples = {name: [] for name in steps}
     order = list(steps)
     for _ in range(rounds):
@@ -406,31 +506,73 @@ def bench_config(sizes, loss, batch, rounds, engines):
     best = {name: min(s) for name, s in samples.items()}
     memory = {}
     for name, step in steps.items():
-        memory[name] = None if name == "torch" else peak_bytes(step)
-    return times, best, memory, first_loss
+        memory[name] = None if name in ("torch", "jax jit") else peak_bytes(step)
+    notes = {name: step.backend() for name, step in steps.items() if hasattr(step, "backend")}
+    if "sgemm only" in steps:
+        notes["flops"] = steps["sgemm only"].flops
+    return times, best, memory, first_loss, notes
 
 
 def _table(title: str, names: list, rows: list, unit, base) -> list[str]:
-    """A markdown table, one row per config: each engine's value (with ``unit`` = (name, scale,
-    format): also its ratio to engine ``base``; None values print n/a)."""
-    lines = [f"\n## {title}\n", "| config | batch | " + " | ".join(names) + " |"]
-    lines.append("|---|---:|" + "---:|" * len(names))
-    for label, batch, values in rows:
+    """A markdown table, one row per engine and one column per config: each engine's value
+    (with ``unit`` = (name, scale, format): also its ratio to engine ``base``; None: n/a)."""
+    heads = [f"{label.split()[0]} b={batch}" for label, batch, _ in rows]
+    lines = [f"\n### {title}\n", "| engine | " + " | ".join(heads) + " |"]
+    lines.append("|---|" + "---:|" * len(rows))
+    for n in names:
         cells = []
-        for n in names:
-            v = values[n]
+        for _, _, values in rows:
+            v = values.get(n)
             if v is None:
                 cells.append("n/a")
             elif unit is None:
                 cells.append(f"{v:.5f}")
             else:
-                name, scale, fmt = unit
-                cell = f"{fmt.format(v * scale)} {name}"
-                if n != base:
+                uname, scale, fmt = unit
+                cell = f"{fmt.format(v * scale)} {uname}"
+                if n != base and base in values:
                     cell += f" ({v / values[base]:.2f}x)"
                 cells.append(cell)
-        lines.append(f"| {label} | {batch} | " + " | ".join(cells) + " |")
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _targets(results) -> list[str]:
+    """Issue 12's targets 1 and 2 as ratios within this run (fastest round, then median)."""
+    lines = ["\n### Targets (ratios within this run: fastest round / median)\n"]
+    lines.append("| config | " + " | ".join(TARGETS) + " |")
+    lines.append("|---|" + "---:|" * len(TARGETS))
+    for label, batch, times, _, _, best, _notes in results:
+        cells = []
+        for _, (a, b) in TARGETS.items():
+            if a in times and b in times:
+                cells.append(f"{best[a] / best[b]:.2f} / {times[a] / times[b]:.2f}")
+            else:
+                cells.append("n/a")
+        lines.append(f"| {label.split()[0]} b={batch} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for label, batch, _times, _, _, best, notes in results:
+        flops = notes.get("flops")
+        step = best.get("compile_step SGD")
+        parts = [f"{k}: {v}" for k, v in notes.items() if k != "flops"]
+        if flops and step and "sgemm only" in best:
+            rate = flops / best["sgemm only"] / 1e9
+            parts.append(
+                f"sgemm {rate:.1f} GFLOP/s on the step's products; compile_step SGD's whole "
+                f"step at {flops / step / 1e9:.1f} GFLOP/s of products "
+                f"({best['sgemm only'] / step:.0%} of the sgemm rate)"
+            )
+        lines.append(f"- {label.split()[0]} b={batch}: backends " + "; ".join(parts))
+    return lines
+
+
+TARGETS = {
+    "compile_step SGD / numpy floor": ("compile_step SGD", "numpy floor"),
+    "compile_step SGD / jax jit": ("compile_step SGD", "jax jit"),
+    "compile_step Adam / compile_step SGD": ("compile_step Adam", "compile_step SGD"),
+    "NumPy only / numpy floor": ("compile_step SGD, NumPy only", "numpy floor"),
+    "eager / torch": ("memograd eager", "torch"),
+}
 
 
 def main(argv=None):
@@ -438,14 +580,42 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--out", default=None, help="write the markdown here (atomically)")
     parser.add_argument("--only", default=None, help="comma-separated engine names")
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=None,
+        help="pin the process to this core (default: the last allowed one); -1: do not pin",
+    )
+    parser.add_argument(
+        "--block",
+        type=float,
+        default=0.02,
+        help="seconds of steps per timed block (shorter blocks are preempted less on a loaded "
+        "machine; the best round is then closer to the unloaded time)",
+    )
+    parser.add_argument(
+        "--no-numba",
+        action="store_true",
+        help="MEMOGRAD_NUMBA=off: compile_step and the optimizers without the fast extra",
+    )
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_info, threadpool_limits
+
+    pinned = None
+    if args.cpu != -1 and hasattr(os, "sched_setaffinity"):
+        # before jax/torch start their thread pools: every engine gets the same one core
+        pinned = args.cpu if args.cpu is not None else max(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {pinned})
+    from memograd.tensor import fused
+
+    fused.set_mode("off" if args.no_numba else "on")
 
     engines = [e for e in ENGINES if available(e[2])]
     if args.only:
         keep = set(args.only.split(","))
         engines = [e for e in engines if e[0] in keep or e[0] == "numpy floor"]
     lines = []
+    load_start = " ".join(f"{v:.1f}" for v in os.getloadavg())
     with threadpool_limits(limits=1):
         if any(e[0] == "torch" for e in engines):
             import torch
@@ -459,8 +629,10 @@ def main(argv=None):
         ]
         results = []
         for label, sizes, loss, batch in CONFIGS:
-            times, best, memory, first = bench_config(sizes, loss, batch, args.rounds, engines)
-            results.append((label, batch, times, memory, first, best))
+            times, best, memory, first, notes = bench_config(
+                sizes, loss, batch, args.rounds, engines, args.block
+            )
+            results.append((label, batch, times, memory, first, best, notes))
             floor = times["numpy floor"]
             print(
                 f"{label} batch {batch}: "
@@ -474,11 +646,14 @@ def main(argv=None):
     names = [e[0] for e in engines]
     env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     lines.append("# Tensor engine benchmark: one MLP training step, float32, 1 BLAS thread\n")
+    peers = ("torch", "jax", "jaxlib", "numba", "mygrad", "autograd")
     lines.append(
         f"Machine: {cpu_model()} ({platform.machine()}), "
-        f"{os.cpu_count()} cores; Python {platform.python_version()}; "
-        f"numpy {np.__version__}; "
-        + "; ".join(f"{d} {version(d)}" for d in ("torch", "mygrad", "autograd") if version(d))
+        f"{os.cpu_count()} cores, process pinned to core {pinned} (every engine, JAX's and "
+        f"PyTorch's threads included); load average {load_start} at the start, "
+        f"{' '.join(f'{v:.1f}' for v in os.getloadavg())} at the end (shared machine); "
+        f"Python {platform.python_version()}; numpy {np.__version__}; "
+        + "; ".join(f"{d} {version(d)}" for d in peers if version(d))
     )
     lines.append(
         f"\nBLAS (threadpoolctl): {'; '.join(blas)}. Environment: "
@@ -489,6 +664,7 @@ def main(argv=None):
         f"\nMedian of {args.rounds} rounds; step = forward + backward + SGD update. "
         f"Command: `{command}`.\n"
     )
+    lines += _targets(results)
     us, kib = ("us", 1e6, "{:.0f}"), ("KiB", 1 / 1024, "{:.0f}")
     # memory is compared with the plain NumPy step when it ran: its peak is the live set of one
     # step, while the floor keeps every buffer allocated at once (as compile_step does)
@@ -504,8 +680,10 @@ def main(argv=None):
         (f"Peak memory of one step (tracemalloc, ratio to {mem_base})", 3, kib, mem_base),
         ("First-step loss (all engines start from the same weights)", 4, None, None),
     ]
+    names_loss = [n for n in names if n != "sgemm only"]
     for title, column, unit, base in tables:
-        lines += _table(title, names, [(r[0], r[1], r[column]) for r in results], unit, base)
+        shown = names_loss if unit is None else names
+        lines += _table(title, shown, [(r[0], r[1], r[column]) for r in results], unit, base)
     publish("\n".join(lines) + "\n", args.out)
 
 
