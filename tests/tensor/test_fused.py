@@ -71,7 +71,9 @@ def test_fused_step_follows_the_numpy_replay_step_after_step(opt, loss, dtype):
     runs = {b: run(b, OPTS[opt], loss, dtype) for b in ("numpy", "numba")}
     step, losses, params, grads, o = runs["numba"]
     assert step.backend == "numba", step.backend_reason
-    assert "_update(" in step._last.kernel_source  # the optimizer runs inside the kernel
+    source = step._last.kernel_source
+    assert "_update(" in source  # the optimizer runs inside the kernel,
+    assert "_matmul_rows(" in source  # weights row by row as their gradient rows are made
     _, losses0, params0, grads0, o0 = runs["numpy"]
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(losses, losses0, rtol=tol)

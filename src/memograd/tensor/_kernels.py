@@ -80,23 +80,28 @@ def _dot_reduce(x, y):
 
 
 @_jit
-def matmul(a, b, out):
-    """out = a @ b for the small or thin products a fused step loops over (no BLAS call): rows
-    of b streamed once per row of a (vectorized over out's row), or, when b's columns are
-    contiguous (a transposed matrix, W.T), one dot product per output."""
-    m, kk = a.shape
+def matmul_rows(a, b, out, r0, r1):
+    """Rows r0:r1 of out = a @ b, for the small or thin products a fused step loops over (no
+    BLAS call): rows of b streamed once per row of a (vectorized over out's row), or, when b's
+    columns are contiguous (a transposed matrix, W.T), one dot product per output."""
+    kk = a.shape[1]
     n = b.shape[1]
     if kk > 1 and n > 1 and b.strides[0] < b.strides[1]:
-        for i in range(m):
+        for i in range(r0, r1):
             ai = a[i, :]
             for j in range(n):
                 out[i, j] = _dot_reduce(ai, b[:, j])
         return
-    for i in range(m):
+    for i in range(r0, r1):
         for j in range(n):
             out[i, j] = 0
-    for i in range(m):
         for k in range(kk):
             aik = a[i, k]
             for j in range(n):
                 out[i, j] += aik * b[k, j]
+
+
+@_jit
+def matmul(a, b, out):
+    """out = a @ b (see ``matmul_rows``)."""
+    matmul_rows(a, b, out, 0, a.shape[0])

@@ -148,41 +148,88 @@ class _Translator:
         self.local: set[str] = set()  # buffers and views: locals of the kernel, never globals
         self.lines: list[str] = []
         self.big: list[str] = []  # matrix products left to BLAS (np.dot)
+        self.looped: dict[int, int] = {}  # slot of a looped product -> its line
         self.scalars: set[str] = set()  # names that are numba scalars (NumPy: 0-d arrays)
         self.arena_names = {key: f"A{i}" for i, key in enumerate(prog.arenas)}
         self.args = [f"x{i}" for i in range(n_inputs)] + [f"p{i}" for i in range(n_params)]
         self.args += list(self.arena_names.values())
         self.tmp = 0
         self._buffers()
-        for step in prog.steps:
+        self.position: dict[int, int] = {}  # slot defined by an instruction -> its index
+        for i, step in enumerate(prog.steps):
             if step[0] == "view":
                 self.lines.append(f"{step[1]} = {step[2]}")
             else:
                 self._instr(step[1])
+                if step[1].out is not None:
+                    self.position[step[1].out] = i
         if update is not None:
             self._update(update, n_params)
         for name, value in prog.ns.items():  # constants the translation named, too
             if name not in self.local and not (isinstance(value, np.ndarray) and name[0] == "v"):
                 self.ns.setdefault(name, value)
-        body = "\n".join("    " + line for line in self.lines)
+        body = "\n".join("    " + line for text in self.lines for line in text.split("\n"))
         self.source = f"def kernel({', '.join(self.args)}):\n{body}\n    return 0\n"
 
     def _update(self, opt, n_params: int) -> None:
-        """The optimizer's update of every parameter, by its numba kernel, when ``upd``."""
+        """The optimizer's update of every parameter, by its numba kernel, when ``upd``.
+
+        A weight whose gradient is a looped matrix product computed after the last read of the
+        weight (the usual order of a backward) is updated row by row right after each gradient
+        row is made, while that row is in cache: the gradient is not read back from memory."""
         offsets = self.prog.grad_offsets
         if offsets is None:
             raise Unsupported("the gradients do not share one dtype")
         slots = [f"ST{i}" for i in range(len(opt.KERNEL_SLOTS))]
         self.args += [*slots, "S", "upd"]
         self.ns["_update"] = getattr(kernels(), opt.KERNEL)
+        self.ns["_matmul_rows"] = kernels().matmul_rows
         grads = self.arena_names["grads"]
-        self.lines.append("if upd:")
+        outputs = self.prog.outputs[1:]
+        late = []
         for i, (start, (lo, hi)) in enumerate(zip(offsets, opt._bounds)):
             n = hi - lo
             states = "".join(f"{st}[{lo}:{hi}], " for st in slots)
-            self.lines.append(
-                f"    _update(p{i}.reshape(({n},)), {grads}[{start}:{start + n}], {states}*S)"
-            )
+            row = self._row_update(i, outputs[i], lo, slots)
+            if row is None:
+                late.append(
+                    f"    _update(p{i}.reshape(({n},)), {grads}[{start}:{start + n}], {states}*S)"
+                )
+        if late:
+            self.lines.append("if upd:")
+            self.lines += late
+
+    def _row_update(self, i: int, grad_name: str, lo: int, slots: list[str]):
+        """Fuse parameter i's update into the product that makes its gradient, if allowed."""
+        prog = self.prog
+        k = next((k for k, line in self.looped.items() if prog.names.get(k) == grad_name), None)
+        if k is None or len(self.slots[k].shape) != 2:
+            return None
+        param = next(
+            (j for j, s in enumerate(self.slots) if s.kind == "param" and s.index == i), None
+        )
+        after = prog.steps[self.position[k] + 1 :]
+        for step in after:  # the weight must not be read again, and no guard may follow
+            if step[0] != "ins":
+                continue
+            ins = step[1]
+            if ins.op == "guard" or any(prog.rec._root(r) == param for r in ins.reads()):
+                return None
+        rows, cols = self.slots[k].shape
+        line = self.looped[k]
+        call = self.lines[line]
+        args = call[call.index("(") + 1 : call.rindex(")")]
+        r = self._var()
+        states = "".join(f"{st}[{lo} + {r} * {cols}:{lo} + ({r} + 1) * {cols}], " for st in slots)
+        self.lines[line] = "\n".join(
+            [
+                f"for {r} in range({rows}):",
+                f"    _matmul_rows({args}, {r}, {r} + 1)",
+                "    if upd:",
+                f"        _update(p{i}[{r}], {grad_name}[{r}], {states}*S)",
+            ]
+        )
+        return True
 
     # -- names
     def _buffers(self) -> None:
@@ -316,6 +363,7 @@ class _Translator:
         (m, k), n = sa.shape, sb.shape[1]
         if m * k * n <= LOOP_PRODUCT or min(m, k, n) == 1 and m * k * n <= 4 * LOOP_PRODUCT:
             self.ns["_matmul"] = kernels().matmul
+            self.looped[ins.out] = len(self.lines)  # where a fused update may take its place
             self.lines.append(f"_matmul({self._src(a)}, {self._src(b)}, {out})")
         else:
             self.big.append(f"{m}x{k} @ {k}x{n}")
