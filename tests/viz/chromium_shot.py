@@ -115,3 +115,123 @@ def pixel_stats(path: Path) -> dict:
             coloured += 1
     sampled = n / 3
     return {"width": w, "height": h, "nonwhite": nonwhite / sampled, "coloured": coloured / sampled}
+
+
+# ------------------------------------------------------------------ Playwright: layout measurements
+
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+PLAYWRIGHT_SKIP = "Playwright for Python or headless Chromium is not installed"
+
+
+def playwright_ready() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return chromium() is not None
+
+
+# For every figure (an <svg> at the top level of the document body or of a <figure>): its box, the
+# page's and its scroll container's overflow, the smallest rendered font size of its text (font
+# size times the SVG's scale on screen) and every pair of text boxes that overlap (getBBox, in the
+# SVG's own units, so the browser's real glyph metrics decide).
+MEASURE_JS = r"""
+() => {
+  const vw = document.documentElement.clientWidth;
+  const out = {viewport: vw, pageScrollWidth: document.documentElement.scrollWidth, figures: []};
+  const svgs = Array.from(document.querySelectorAll('svg')).filter(
+    s => !s.parentElement.closest('svg'));
+  for (const svg of svgs) {
+    const r = svg.getBoundingClientRect();
+    let clipped = r.left < -0.5 || r.right > vw + 0.5;
+    for (let el = svg.parentElement; el && el !== document.body; el = el.parentElement) {
+      if (el.scrollWidth > el.clientWidth + 1) { clipped = true; }
+    }
+    const texts = Array.from(svg.querySelectorAll('text')).filter(t => t.textContent.trim());
+    let minFont = Infinity, minText = '';
+    const boxes = [];
+    for (const t of texts) {
+      const ctm = t.getScreenCTM();
+      const scale = ctm ? Math.hypot(ctm.a, ctm.b) : 1;
+      const spans = [t, ...t.querySelectorAll('tspan')];
+      for (const s of spans) {
+        if (!s.textContent.trim()) continue;
+        const px = parseFloat(getComputedStyle(s).fontSize) * scale;
+        if (px < minFont) { minFont = px; minText = s.textContent; }
+      }
+      const b = t.getBBox();
+      const m = t.getCTM();
+      const svgm = svg.getCTM();
+      // text box in the svg's user space (apply the text's transform relative to the svg)
+      const rel = svgm.inverse().multiply(m);
+      const pts = [[b.x, b.y], [b.x + b.width, b.y + b.height]].map(
+        ([x, y]) => [rel.a * x + rel.c * y + rel.e, rel.b * x + rel.d * y + rel.f]);
+      boxes.push({text: t.textContent, x0: Math.min(pts[0][0], pts[1][0]),
+                  y0: Math.min(pts[0][1], pts[1][1]), x1: Math.max(pts[0][0], pts[1][0]),
+                  y1: Math.max(pts[0][1], pts[1][1])});
+    }
+    const overlaps = [];
+    const EPS = 0.5;
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i], b = boxes[j];
+        if (a.x0 + EPS < b.x1 && b.x0 + EPS < a.x1 && a.y0 + EPS < b.y1 && b.y0 + EPS < a.y1) {
+          overlaps.push([a.text, b.text]);
+        }
+      }
+    }
+    const vb = svg.viewBox && svg.viewBox.baseVal;
+    out.figures.push({
+      label: svg.getAttribute('aria-label') || (svg.querySelector('title') || {}).textContent || '',
+      left: r.left, right: r.right, width: r.width, clipped: clipped,
+      viewBoxWidth: vb ? vb.width : null,
+      minFont: texts.length ? minFont : null, minText: minText,
+      texts: texts.length, overlaps: overlaps.slice(0, 10), nOverlaps: overlaps.length,
+    });
+  }
+  return out;
+}
+"""
+
+
+def measure(html: str | Path, widths=(1280, 768), height: int = 900) -> dict[int, dict]:
+    """Load a page (a file or markup) in headless Chromium at each width; MEASURE_JS per width."""
+    from playwright.sync_api import sync_playwright
+
+    results = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=LAUNCH_ARGS)
+        try:
+            for w in widths:
+                page = browser.new_page(viewport={"width": w, "height": height})
+                if isinstance(html, Path):
+                    page.goto(html.resolve().as_uri())
+                else:
+                    page.set_content(html)
+                results[w] = page.evaluate(MEASURE_JS)
+                page.close()
+        finally:
+            browser.close()
+    return results
+
+
+def shoot(html: Path, png: Path, width: int, height: int = 900) -> Path:
+    """A full-page Playwright screenshot at ``width`` px (for eyes; tests read the numbers)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(Path(html).resolve().as_uri())
+            page.screenshot(path=str(png), full_page=True)
+        finally:
+            browser.close()
+    return png

@@ -50,19 +50,13 @@ def test_checker_catches_broken_reports(bad, message):
         check_report(build_report([("x", "X", bad)]))
 
 
-def test_a_wide_figure_shrinks_only_so_far_then_scrolls():
+def test_a_figure_scales_to_its_container_never_scrolls():
+    """Issue 13.3: no min-width, no scroll box; the SVG has a viewBox and max-width: 100%."""
     import xml.etree.ElementTree as ET
 
-    from memograd.viz.report import MIN_SCALE
-
     nodes, edges = mlp_2221()
-    svg = graph_svg(nodes, edges)
-    fig = ET.fromstring(figure(svg, "cap"))
-    box = fig.find("div")
-    assert box.get("class") == "scroll"
-    (drawn,) = list(box)
-    width = float(drawn.get("width"))
-    assert drawn.get("style") == f"min-width: {width * MIN_SCALE:.0f}px"
-    # an SVG that brings its own style is left as it is (no duplicate attribute)
-    styled = '<svg xmlns="http://www.w3.org/2000/svg" width="900" style="x"><g/></svg>'
-    ET.fromstring(figure(styled))
+    fig = ET.fromstring(figure(graph_svg(nodes, edges), "cap"))
+    assert fig.find("div") is None  # no scroll container
+    drawn = fig.find("{http://www.w3.org/2000/svg}svg")
+    assert drawn.get("viewBox").split()[2] == drawn.get("width")
+    assert "max-width: 100%" in drawn.get("style") and "min-width" not in drawn.get("style")

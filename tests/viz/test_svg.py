@@ -28,9 +28,13 @@ def test_svg_is_xml_with_every_node_and_edge():
     assert len(root.findall(f".//{NS}circle")) == len(nodes)
     assert len(root.findall(f".//{NS}path[@marker-end]")) == len(edges)
     text = "".join(root.itertext())
-    # data | grad under each neuron, names in the notes' notation (sub/superscripts as tspans)
-    assert "0.2 | -0.02" in text  # o22
-    assert "ŷ" in text and "=-0.5" in text
+    # under each neuron its value and ∂ its gradient, one a line; names in the notes' notation
+    lines = ["".join(t.itertext()) for t in root.iter(NS + "text")]
+    assert "0.2" in lines and "∂ -0.02" in lines  # o22
+    assert "ŷ" in text and "-0.5" in lines
+    # hover: every node's <title> holds its name, data and grad at full precision
+    titles = [t.text for g in root.iter(NS + "g") for t in g.findall(NS + "title")]
+    assert "o₂₂ · data 0.2 · grad -0.02" in titles
 
 
 def test_highlighted_edge_in_two_groups_is_drawn_once_per_group():
@@ -100,18 +104,21 @@ def test_every_edge_label_sits_on_a_white_plate_drawn_after_the_edges():
     root = ET.fromstring(graph_svg(nodes, edges, highlights=[Highlight(p1, label="p")]))
     group = root.find(f"{NS}g")
     children = list(group)
-    labels = [
+    plates = [
         i
         for i, el in enumerate(children)
-        if el.tag == NS + "text" and "=" in "".join(el.itertext())
+        if el.tag == NS + "rect" and el.get("fill") == "#ffffff" and el.get("rx") == "3"
     ]
-    assert len(labels) == sum(1 for e in edges if e.label)
+    assert len(plates) == sum(1 for e in edges if e.label)
     last_edge = max(i for i, el in enumerate(children) if el.tag == NS + "path")
-    for i in labels:
-        plate = children[i - 1]
-        assert plate.tag == NS + "rect" and plate.get("fill") == "#ffffff"
-        assert i - 1 > last_edge  # on top of every edge, highlighted ones included
-        # centred on the label and wide enough for its text
-        x, w = float(plate.get("x")), float(plate.get("width"))
-        assert abs(x + w / 2 - float(children[i].get("x"))) < 0.2
-        assert w >= 4 * len("w11=0.25")
+    for i in plates:
+        plate, name, value = children[i : i + 3]
+        assert i > last_edge  # on top of every edge, highlighted ones included
+        x, y = float(plate.get("x")), float(plate.get("y"))
+        w, h = float(plate.get("width")), float(plate.get("height"))
+        for text in (name, value):  # the weight's name over its value, both on the plate
+            assert text.tag == NS + "text"
+            assert abs(x + w / 2 - float(text.get("x"))) < 0.2
+            assert y < float(text.get("y")) <= y + h
+        assert "".join(value.itertext()) in ("0.25", "-0.5", "0.75")
+        assert w >= 6.5 * len("-0.5")

@@ -185,7 +185,7 @@ def _values_table(p: dict, pre: dict | None = None) -> str:
 
 def _network_figure(data: dict) -> str:
     from memograd.lesson.network import example
-    from memograd.viz.svg import Highlight, graph_svg
+    from memograd.viz.svg import NEURON_CAPTION, Highlight, graph_svg
     from memograd.viz.values import layer_titles, network_graph
 
     ex = example()
@@ -208,7 +208,7 @@ def _network_figure(data: dict) -> str:
         highlights=[Highlight(path_edges(one), label="L → ŷ → o₂₁ → w₁₁²", color="#2b8a3e")],
         title="∂L/∂w₁₁²: one path",
         layer_titles=layer_titles(ex.model),
-        caption="under each neuron: data | grad, then its bias",
+        caption=NEURON_CAPTION,
     )
     right = graph_svg(
         nodes,
@@ -219,7 +219,7 @@ def _network_figure(data: dict) -> str:
         ],
         title="∂L/∂w₁₁¹: two paths",
         layer_titles=layer_titles(ex.model),
-        caption="under each neuron: data | grad, then its bias",
+        caption=NEURON_CAPTION,
     )
     return left, right
 

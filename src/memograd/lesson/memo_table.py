@@ -311,18 +311,18 @@ def lifetime_svg(data: dict) -> str:
     import html as _html
 
     from memograd.viz.notation import svg_name
-    from memograd.viz.svg import FONT
+    from memograd.viz.svg import FIT, FONT, SCALES
 
     rows = [r for r in data["rows"] if r["op"] != "leaf"]
     steps = len(data["rows"])
-    left, top, row_h, right = 70.0, 30.0, 22.0, 60.0
-    step_w = 22.0
+    left, top, row_h, right = 70.0, 30.0, 22.0, 44.0
+    step_w = min(22.0, (FIT - left - right) / (steps + 1))  # fits the report's column
     width = left + step_w * (steps + 1) + right
     height = top + row_h * len(rows) + 34
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" font-family="{FONT}" role="img" '
-        'aria-label="memo table entries over the backward steps">',
+        f'style="{SCALES}" aria-label="memo table entries over the backward steps">',
         "<title>memo table entries over the backward steps</title>",
         f'<rect x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>',
         f'<text x="{left:.0f}" y="18" font-size="12" fill="#495057">backward step →</text>',
@@ -331,9 +331,10 @@ def lifetime_svg(data: dict) -> str:
     def sx(step):
         return left + step_w * step
 
-    for k in range(0, steps + 1, 2):
+    every = 2 if step_w >= 14 else 5  # step numbers 11 px wide need room
+    for k in range(0, steps + 1, every):
         out.append(
-            f'<text x="{sx(k):.1f}" y="{height - 12:.1f}" text-anchor="middle" font-size="10" '
+            f'<text x="{sx(k):.1f}" y="{height - 12:.1f}" text-anchor="middle" font-size="11" '
             f'fill="#868e96">{k}</text>'
             f'<line x1="{sx(k):.1f}" y1="{top - 6:.1f}" x2="{sx(k):.1f}" '
             f'y2="{height - 26:.1f}" stroke="#f1f3f5" stroke-width="1"/>'

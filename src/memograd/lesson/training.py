@@ -143,7 +143,7 @@ def _boundary_svg(data: dict, size: float = 320.0) -> str:
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size:.0f}" height="{size:.0f}" '
-        f'viewBox="0 0 {size:.0f} {size:.0f}" role="img">',
+        f'viewBox="0 0 {size:.0f} {size:.0f}" role="img" style="max-width: 100%; height: auto">',
         "<title>decision regions and test points</title>",
     ]
     classes = g["classes"]

@@ -17,6 +17,7 @@ _NAME = re.compile(r"^(?P<base>[A-Za-z]+?|yhat)(?P<sub>(?:\d+(?:,\d+)*)?)(?:\^(?
 _SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")  # a comma stays a comma
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _BASES = {"yhat": "ŷ", "sigma": "σ"}
+MIN_FONT = 11.0  # no text in a picture is smaller (sub- and superscripts included), in SVG units
 
 
 def split_name(name: str) -> tuple[str, str, str] | None:
@@ -75,7 +76,7 @@ def svg_name(name: str, size: float = 13.0, tail: str = "") -> str:
     if parts is None:
         return _svg_tokens(name, size) + _html.escape(tail) if name else _html.escape(tail)
     base, sub, sup = parts
-    small = round(size * 0.7, 1)
+    small = max(round(size * 0.75, 1), MIN_FONT)
     out = _html.escape(_BASES.get(base, base))
     shift = 0.0
     if sub:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memograd.errors import MemogradValueError
-from memograd.viz.notation import fmt
-from memograd.viz.svg import FONT, PALETTE
+from memograd.viz.notation import MIN_FONT, fmt
+from memograd.viz.svg import FONT, PALETTE, SCALES
 
 
 @dataclass
@@ -89,6 +89,7 @@ def line_chart(
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" font-family="{FONT}" role="img" '
+        f'style="{SCALES}" '
         f'aria-label="{_html.escape(title or "chart", quote=True)}">',
         f"<title>{_html.escape(title or 'chart')}</title>",
         f'<rect x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>',
@@ -98,13 +99,16 @@ def line_chart(
             f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" font-size="14" '
             f'font-weight="bold" fill="#212529">{_html.escape(title)}</text>'
         )
+    # one notation per axis: plain numbers when every tick is between 0.001 and 10,000, else all
+    # of them as powers of ten (not 10,000 beside 10⁸)
+    powers = log_y and any(not -3 <= round(math.log10(y)) <= 4 for y in yticks)
     for y in yticks:
         yy = py(y)
         out.append(
             f'<line x1="{left:.1f}" y1="{yy:.1f}" x2="{left + pw:.1f}" y2="{yy:.1f}" '
             f'stroke="#e9ecef" stroke-width="1"/>'
             f'<text x="{left - 6:.1f}" y="{yy + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="#495057">{_tick_label(y, log_y)}</text>'
+            f'fill="#495057">{_tick_label(y, log_y, powers)}</text>'
         )
     for x in xticks:
         xx = px(x)
@@ -153,13 +157,13 @@ def line_chart(
     return "\n".join(out)
 
 
-def _tick_label(y: float, log_y: bool) -> str:
+def _tick_label(y: float, log_y: bool, powers: bool = False) -> str:
     if log_y:
         k = round(math.log10(y))
-        if -3 <= k <= 4:
+        if not powers:
             return _html.escape(fmt(int(y)) if k >= 0 else fmt(y))
         sup = str(k).replace("-", "−")
-        return f'10<tspan dy="-5" font-size="8">{sup}</tspan>'
+        return f'10<tspan dy="-6" font-size="{MIN_FONT:g}">{sup}</tspan>'
     return _html.escape(fmt(y))
 
 

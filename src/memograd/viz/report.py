@@ -58,6 +58,7 @@ pre { background: var(--bg-soft); padding: .7rem 1rem; border-radius: 6px; overf
 figure { margin: 1rem 0; text-align: center; }
 figure svg, figure img { max-width: 100%; height: auto; border: 1px solid var(--line);
                          border-radius: 6px; background: #fff; }
+figure svg { width: auto; }
 figcaption { color: var(--muted); font-size: .88rem; margin-top: .3rem; }
 .hit { color: var(--hit); font-weight: 600; }
 .mark { background: var(--hit-bg); border-bottom: 2px solid var(--hit); padding: 0 .15rem; }
@@ -182,21 +183,12 @@ def table(
     return "".join(out)
 
 
-MIN_SCALE = 0.75  # a figure shrinks to fit the page down to this scale, then scrolls sideways
-
-
 def figure(svg: str, caption: str = "") -> str:
-    """An inline SVG (markup) with a caption. A wide picture shrinks to the page's width but not
-    below ``MIN_SCALE`` of its size (its labels would become unreadable): past that, it scrolls."""
+    """An inline SVG (markup) with a caption. The picture is drawn at its own size when the page
+    has room and shrinks with the page when it has not (never clipped, never a sideways scroll);
+    the pictures are designed so that their text stays readable down to a 768 px window."""
     cap = f"<figcaption>{caption}</figcaption>" if caption else ""
-    m = _SVG_WIDTH.match(svg)
-    if m and "style=" not in svg[: svg.find(">")]:
-        floor = float(m["width"]) * MIN_SCALE
-        svg = f'{m[0]} style="min-width: {floor:.0f}px"{svg[m.end() :]}'
-    return f'<figure><div class="scroll">{svg}</div>{cap}</figure>'
-
-
-_SVG_WIDTH = re.compile(r'\s*<svg\b[^>]*?\swidth="(?P<width>[\d.]+)"')
+    return f"<figure>{svg}{cap}</figure>"
 
 
 def png_figure(png: bytes, alt: str, caption: str = "") -> str:

@@ -24,10 +24,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from memograd.errors import MemogradValueError
-from memograd.viz.notation import fmt, svg_name, unicode_name
+from memograd.viz.notation import MIN_FONT, fmt, svg_name, unicode_name
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+# the width a picture aims at: the report's column at a 768 px window (its text then stays at
+# 11 px or more on screen); wider pictures shrink with the page
+FIT = 670.0
+# every picture scales down to its container (never wider than it), keeping its proportions
+SCALES = "max-width: 100%; height: auto"
 PALETTE = ("#d9480f", "#1c7ed6", "#2b8a3e", "#ae3ec9", "#e67700", "#0c8599")
 KIND_FILL = {
     "input": "#e7f5ff",
@@ -45,7 +50,7 @@ _ids = itertools.count(1)
 class Node:
     """One node: ``label`` is a name in the notes' notation (``w11^1``, ``o21``, ``yhat``);
     ``note`` a short text such as the op (``*``, ``+``, ``σ``); ``data``/``grad`` are shown as
-    ``data | grad`` when given."""
+    its value, ``∂ grad`` (∂L/∂node) and ``extra`` below the circle when given."""
 
     id: str
     label: str = ""
@@ -179,8 +184,11 @@ def layout(
                 layers[li] = sorted(col, key=key)
 
     widths = [max((size[i][0] for i in col), default=0.0) for col in layers]
-    if layer_gap is None:
-        layer_gap = 150.0 if style == "circle" else 64.0
+    if layer_gap is None and style == "circle":  # as wide as FIT allows, between 64 and 150
+        room = (FIT - 2 * margin - sum(widths)) / max(n_layers - 1, 1)
+        layer_gap = min(150.0, max(64.0, room))
+    elif layer_gap is None:
+        layer_gap = 64.0
     if node_gap is None:
         node_gap = 64.0 if style == "circle" else 18.0
     col_heights = [sum(size[i][1] for i in col) + node_gap * max(len(col) - 1, 0) for col in layers]
@@ -206,18 +214,30 @@ def _text_width(text: str, size: float) -> float:
 
 def _node_size(n: Node, style: str) -> tuple[float, float]:
     if style == "circle":
-        caption = _data_grad(n)
-        w = max(56.0, _text_width(caption, 10.5) + 6, _text_width(n.extra, 10.5) + 6)
-        return (w, 44.0 + (16.0 if caption else 0.0) + (16.0 if n.extra else 0.0))
+        lines = _circle_lines(n)
+        w = max([56.0] + [_text_width(unicode_name(t), MIN_FONT) + 6 for t, _ in lines])
+        extra = 4.0 if len(lines) > 1 and lines[-1][1] == "extra" else 0.0
+        return (w, 44.0 + (LINE * len(lines) + 4 + extra if lines else 0.0))
     cells = _record_cells(n)
     w = sum(_text_width(c, 11.5) + 14 for c in cells)
     return (max(w, 40.0), 28.0)
 
 
-def _data_grad(n: Node) -> str:
-    if n.data is None and n.grad is None:
-        return ""
-    return f"{fmt(n.data)} | {fmt(n.grad)}" if n.grad is not None else fmt(n.data)
+NEURON_CAPTION = "under each neuron: its value, ∂ its gradient ∂L/∂neuron, then its bias"
+LINE = 17.0  # baseline to baseline of the lines under a circle (11 px text, sub/superscripts)
+
+
+def _circle_lines(n: Node) -> list[tuple[str, str]]:
+    """What is written under a circle, one item a line: its value, ``∂ grad`` (∂L/∂node, in the
+    gradient colour) and ``extra`` (the bias); each line short enough for a narrow column."""
+    lines = []
+    if n.data is not None:
+        lines.append((fmt(n.data), "data"))
+    if n.grad is not None:
+        lines.append((f"∂ {fmt(n.grad, 3)}", "grad"))
+    if n.extra:
+        lines.append((n.extra, "extra"))
+    return lines
 
 
 def _record_cells(n: Node) -> list[str]:
@@ -269,7 +289,7 @@ def graph_svg(
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" font-family="{FONT}" role="img" '
-        f'aria-label="{_attr(title or "graph")}">',
+        f'style="{SCALES}" aria-label="{_attr(title or "graph")}">',
         f"<title>{_html.escape(title or 'graph')}</title>",
         "<defs>",
         _marker(f"{uid}-arrow", "#868e96"),
@@ -302,6 +322,7 @@ def graph_svg(
             groups_of_node.setdefault(n, []).append(k)
 
     plain_edges, hot_edges, labels = [], [], []
+    pending = []
     for e in edges:
         (x1, y1), (x2, y2) = _anchor(lay, e.src, e.dst, style)
         ks = groups_of_edge.get((e.src, e.dst), [])
@@ -326,24 +347,22 @@ def graph_svg(
                     )
                 )
         if e.label or e.value is not None:
-            t = edge_label_at
-            lx, ly = _point(x1, y1, x2, y2, t, style)
-            value = "" if e.value is None else ("=" if e.label else "") + fmt(e.value, 3)
-            text = svg_name(e.label, 11, tail=value) if e.label else _html.escape(value)
             color = highlights[ks[0]].color if ks else "#495057"
-            # a white plate under the label: the edge (and a highlighted stroke) would otherwise
-            # run through it, between a name's subscript and superscript
-            plain = (unicode_name(e.label) if e.label else "") + value
-            bw = _text_width(plain, 11) * 0.92 + 4
-            labels.append(
-                f'<rect x="{lx - bw / 2:.1f}" y="{ly - 7:.1f}" width="{bw:.1f}" height="15" '
-                'rx="3" fill="#ffffff" fill-opacity="0.9"/>'
-            )
-            labels.append(
-                f'<text x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="middle" font-size="11" '
-                f'fill="{color}" stroke="#ffffff" stroke-width="3.5" paint-order="stroke" '
-                f'stroke-linejoin="round">{text}</text>'
-            )
+            pending.append((e, (x1, y1, x2, y2), color))
+    obstacles = [
+        (
+            cx - lay.size[i][0] / 2,
+            cy - lay.size[i][1] / 2,
+            cx + lay.size[i][0] / 2,
+            cy + lay.size[i][1] / 2,
+        )
+        for i, (cx, cy) in lay.pos.items()
+    ]
+    placed: list[tuple[float, float, float, float]] = []
+    for e, (x1, y1, x2, y2), color in pending:
+        labels.append(
+            _edge_label(e, (x1, y1, x2, y2), style, edge_label_at, color, obstacles, placed)
+        )
     out += plain_edges + hot_edges + labels
     by_id = {n.id: n for n in nodes}
     for i, (cx, cy) in lay.pos.items():
@@ -369,6 +388,55 @@ def graph_svg(
         )
     out.append("</svg>")
     return "\n".join(out)
+
+
+LABEL_AT = (0.4, 0.5, 0.6, 0.25, 0.7, 0.35, 0.45, 0.55, 0.65, 0.75, 0.2, 0.8)
+
+
+def _edge_label(e: Edge, line, style, first_t, color, obstacles, placed) -> str:
+    """An edge's label: the weight's name over its value (two short lines, on a white plate),
+    put at the first point along the edge (``first_t``, then LABEL_AT) where its box meets no
+    node and no label already placed; failing that, where it overlaps least."""
+    x1, y1, x2, y2 = line
+    value = "" if e.value is None else fmt(e.value, 3)
+    rows = []  # (markup, plain width)
+    if e.label:
+        rows.append((svg_name(e.label, 12.5), _text_width(unicode_name(e.label), 12.5) * 0.95))
+    if value:
+        rows.append((_html.escape(value), _text_width(value, MIN_FONT)))
+    bw = max(w for _, w in rows) + 6
+    bh = 17.0 * len(rows) + 1
+    best, best_cost = None, math.inf
+    for t in (first_t, *LABEL_AT):
+        cx, cy = _point(x1, y1, x2, y2, t, style)
+        box = (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2)
+        cost = sum(_overlap(box, o) for o in obstacles) + sum(_overlap(box, p) for p in placed)
+        if cost < best_cost:
+            best, best_cost = (cx, cy, box), cost
+        if cost == 0:
+            break
+    cx, cy, box = best
+    placed.append(box)
+    out = [
+        f'<rect x="{box[0]:.1f}" y="{box[1]:.1f}" width="{bw:.1f}" height="{bh:.1f}" rx="3" '
+        'fill="#ffffff" fill-opacity="0.92"/>'
+    ]
+    y = box[1] + 13.0
+    for k, (markup, _) in enumerate(rows):
+        font = 'font-size="12.5"' if (k == 0 and e.label) else f'font-size="{MIN_FONT:g}"'
+        out.append(
+            f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" {font} fill="{color}">'
+            f"{markup}</text>"
+        )
+        y += 17.0
+    return "".join(out)
+
+
+def _overlap(a, b) -> float:
+    """Area of the intersection of two boxes (x0, y0, x1, y1), with 2 units of air around."""
+    w = min(a[2], b[2]) - max(a[0], b[0]) + 2
+    h = min(a[3], b[3]) - max(a[1], b[1]) + 2
+    return w * h if w > 0 and h > 0 else 0.0
 
 
 def _attr(text: str) -> str:
@@ -418,37 +486,53 @@ def _edge_path(x1, y1, x2, y2, style, color, width, marker) -> str:
     )
 
 
+def _hover(n: Node) -> str:
+    """A node's ``<title>`` (shown on hover): its name, data and grad at full precision."""
+    name = unicode_name(n.label) if n.label else n.note
+    parts = [name or n.id]
+    if n.label and n.note:
+        parts.append(n.note)
+    if n.data is not None:
+        parts.append(f"data {n.data:.10g}")
+    if n.grad is not None:
+        parts.append(f"grad {n.grad:.10g}")
+    if n.extra:
+        parts.append(unicode_name(n.extra))
+    return f"<title>{_html.escape(' · '.join(parts))}</title>"
+
+
 def _draw_node(n: Node, cx, cy, size, style, ring, hot) -> str:
     fill = KIND_FILL.get(n.kind, "#ffffff")
     sw = 2.6 if hot else 1.3
     w, h = size
+    hover = _hover(n)
     if style == "circle":
         cyc = cy - _caption_shift(size)
         parts = [
-            f'<g><circle cx="{cx:.1f}" cy="{cyc:.1f}" r="22" fill="{fill}" stroke="{ring}" '
+            f'<g>{hover}<circle cx="{cx:.1f}" cy="{cyc:.1f}" r="22" fill="{fill}" stroke="{ring}" '
             f'stroke-width="{sw}"/>',
             f'<text x="{cx:.1f}" y="{cyc + 5:.1f}" text-anchor="middle" font-size="15" '
             f'fill="#212529">{svg_name(n.label or n.note, 15)}</text>',
         ]
-        caption = _data_grad(n)
-        y = cyc + 38
-        if caption:
+        y = cyc + 22 + LINE
+        for k, (text, kind) in enumerate(_circle_lines(n)):
+            if kind == "extra":
+                y += 4 if k else 0  # its superscript needs air above
+                body, attrs = svg_name(text, MIN_FONT), 'fill="#868e96"'
+            else:
+                color = "#c2410c" if kind == "grad" else "#343a40"
+                body, attrs = _html.escape(text), f'font-family="{MONO}" fill="{color}"'
             parts.append(
-                f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" font-size="10.5" '
-                f'font-family="{MONO}" fill="#495057">{_html.escape(caption)}</text>'
+                f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" font-size="{MIN_FONT:g}" '
+                f"{attrs}>{body}</text>"
             )
-            y += 16  # room for the bias name's superscript
-        if n.extra:
-            parts.append(
-                f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" font-size="10.5" '
-                f'fill="#868e96">{svg_name(n.extra, 10.5)}</text>'
-            )
+            y += LINE
         parts.append("</g>")
         return "".join(parts)
     x0, y0 = cx - w / 2, cy - h / 2
     cells = _record_cells(n)
     parts = [
-        f'<g><rect x="{x0:.1f}" y="{y0:.1f}" width="{w:.1f}" height="{h:.1f}" rx="5" '
+        f'<g>{hover}<rect x="{x0:.1f}" y="{y0:.1f}" width="{w:.1f}" height="{h:.1f}" rx="5" '
         f'fill="{fill}" stroke="{ring}" stroke-width="{sw}"/>'
     ]
     x = x0

@@ -23,7 +23,7 @@ from memograd.graph import topological_order
 from memograd.scalar.nn import MLP
 from memograd.scalar.value import RULES, Value
 from memograd.viz.notation import fmt, unicode_name
-from memograd.viz.svg import Edge, Highlight, Node, graph_svg
+from memograd.viz.svg import NEURON_CAPTION, Edge, Highlight, Node, graph_svg
 
 VIEWS = ("neuron", "op")
 
@@ -225,9 +225,7 @@ def model_svg(model, loss=None, highlights: Iterable[Highlight] = ()) -> str:
         highlights=highlights,
         title=f"MLP {sizes}",
         layer_titles=layer_titles(model, loss is not None),
-        caption="under each neuron: data | grad, then its bias"
-        if loss is not None
-        else "under each neuron: its bias",
+        caption=NEURON_CAPTION if loss is not None else "under each neuron: its bias",
     )
 
 
