@@ -1,5 +1,6 @@
 """``memograd graph``: own SVG, DOT text, HTML page; Graphviz only when installed."""
 
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -92,21 +93,33 @@ def test_too_big_for_our_layout_points_to_dot(capsys):
     assert "--format dot" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("view, n_edges", [("neuron", 6), ("op", 11)])
-def test_wrt_highlights_every_path_of_w11_1(view, n_edges, capsys):
+@pytest.mark.parametrize("view, per_path, shared", [("neuron", 4, 2), ("op", 8, 5)])
+def test_wrt_highlights_every_path_of_w11_1_one_colour_each(view, per_path, shared, capsys):
+    """Issue 13.4: each path its own colour (as the report draws them), named in the legend."""
     assert main(["graph", "--view", view, "--wrt", "w11^1"]) == 0
     root = ET.fromstring(capsys.readouterr().out)
-    hot = [p for p in root.iter(NS + "path") if p.get("stroke") == "#d9480f"]
-    # neuron view: w11^1->o11, o11->o21, o11->o22, o21->yhat, o22->yhat, yhat->L;
-    # op view: w->z11->o11, o11->z21->o21, o11->z22->o22, o2x->z31 (2), z31->yhat->(yhat-y)->L
-    assert len(hot) == n_edges
-    assert "the 2 chain-rule paths from L to w₁₁¹" in "".join(root.itertext())
+    first = [p for p in root.iter(NS + "path") if p.get("stroke") == "#d9480f"]
+    second = [p for p in root.iter(NS + "path") if p.get("stroke") == "#1c7ed6"]
+    # neuron view: w11^1->o11->o21->yhat->L and w11^1->o11->o22->yhat->L (2 edges shared);
+    # op view: w->z11->o11->z21->o21->z31->yhat->(yhat-y)->L and the same via z22, o22
+    # (5 shared). A shared edge is drawn once per path, as parallel strokes.
+    assert len(first) == len(second) == per_path
+    plain = [p for p in root.iter(NS + "path") if p.get("stroke") == "#adb5bd"]
+    drawn_edges = len(plain) + 2 * per_path - shared
+    assert drawn_edges == len(root.findall(f".//{NS}path[@marker-end]")) - shared
+    legend = "".join(root.itertext())
+    assert re.search(r"path 1: via (z₂₁, )?o₂₁\n", legend), legend[-80:]
+    assert re.search(r"path 2: via (z₂₂, )?o₂₂\n", legend)
 
 
 def test_wrt_in_dot_and_unknown_name(capsys):
     assert main(["graph", "--format", "dot", "--wrt", "o11"]) == 0
     out = capsys.readouterr().out
-    assert out.count('color="#d9480f", penwidth=2.5') == 1 + 5  # the node and 5 edges
+    # two paths from o11: o11->o21->yhat->L and o11->o22->yhat->L, one colour each; the edges
+    # they share (yhat->L) carry both colours
+    assert out.count('color="#d9480f", penwidth=2.5') == 1 + 2  # the node and 2 own edges
+    assert out.count('color="#1c7ed6", penwidth=2.5') == 2
+    assert out.count('color="#d9480f:#1c7ed6", penwidth=2.5') == 1
     assert main(["graph", "--wrt", "w99^9"]) == 2
     err = capsys.readouterr().err
     assert "no node named 'w99^9'" in err and "w11^1" in err

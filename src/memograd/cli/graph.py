@@ -79,6 +79,8 @@ def add_arguments(parser) -> None:
     )
 
 
+RECORD_MAX = 80  # a neuron-level graph with more nodes is drawn as the network (viz.network)
+MAX_DENSE_NODES = 200_000  # the network picture elides wide layers; building the graph is the cost
 MAX_DOT_NODES = 20_000  # DOT text of more nodes is megabytes that Graphviz cannot lay out
 
 
@@ -90,6 +92,16 @@ def predicted_nodes(sizes, view: str) -> int:
     named = sizes[0] + params + neurons + 1
     outputs = sizes[-1]  # the loss: ŷ - y (L is the square) or, per output, - and ², +, ÷ (L)
     return named if view == "neuron" else named + neurons + (1 if outputs == 1 else 3 * outputs - 1)
+
+
+def _predicted(net: str, view: str) -> int:
+    from memograd.errors import MemogradValueError
+    from memograd.scalar.nn import parse_net
+
+    try:
+        return predicted_nodes(parse_net(net), view)
+    except MemogradValueError as exc:
+        raise UsageError(f"--net: {exc}") from None
 
 
 def build(net: str, view: str, activation: str = "sigmoid", seed: int = 0, limit=None):
@@ -135,30 +147,44 @@ def run(args, ui) -> int:
         )
     if args.json and args.out is None:
         raise UsageError("--json describes the file written with --out; give --out FILE")
-    limit = MAX_DOT_NODES if args.fmt == "dot" or args.engine == "graphviz" else MAX_NODES
+    dense = False
+    if args.fmt == "dot" or args.engine == "graphviz":
+        limit = MAX_DOT_NODES
+    elif args.view == "neuron":
+        limit = MAX_DENSE_NODES
+        dense = _predicted(args.net, "neuron") > RECORD_MAX
+    else:
+        limit = MAX_NODES
     nodes, edges, ex = build(args.net, args.view, args.activation, args.seed, limit=limit)
     sizes = "-".join(map(str, ex.model.sizes))
-    highlights = []
     if args.wrt is not None:
-        highlights = [_paths_highlight(nodes, edges, args.wrt, ex, args.view)]
+        _check_wrt(nodes, args.wrt)
     title = (
         f"{sizes} network, {args.view}-level graph: data | grad per node (L = {ex.loss.data:.4g})"
     )
-    if args.fmt == "dot":
-        text = to_dot(nodes, edges, highlights=highlights, title=title)
-    else:
-        if args.engine == "graphviz":
-            svg = render(to_dot(nodes, edges, highlights=highlights, title=title))
-            svg = svg[svg.find("<svg") :]  # drop the XML prolog and doctype for inlining
-        else:
-            if len(nodes) > MAX_NODES:
-                raise UsageError(
-                    f"the {args.view}-level graph of {sizes} has {len(nodes)} nodes, too many to "
-                    f"lay out (limit {MAX_NODES}); use a smaller --net, --view neuron, or "
-                    "--format dot"
-                )
-            svg = graph_svg(nodes, edges, style="record", title=title, highlights=highlights)
+    if dense:
+        from memograd.viz.network import network_svg
+
+        title = f"{sizes} network: each weight a line (L = {ex.loss.data:.4g})"
+        highlights = _dense_highlights(ex, args.wrt) if args.wrt is not None else []
+        svg = network_svg(ex.model, ex.loss, highlights=highlights, title=title)
         text = svg if args.fmt == "svg" else _page(svg, title, ex)
+    else:
+        highlights = []
+        if args.wrt is not None:
+            from memograd.viz.values import path_highlights
+
+            labels = {n.id: n.label for n in nodes}
+            highlights = path_highlights(edges, args.wrt, ex.loss.name or "L", labels)
+        if args.fmt == "dot":
+            text = to_dot(nodes, edges, highlights=highlights, title=title)
+        else:
+            if args.engine == "graphviz":
+                svg = render(to_dot(nodes, edges, highlights=highlights, title=title))
+                svg = svg[svg.find("<svg") :]  # drop the XML prolog and doctype for inlining
+            else:
+                svg = graph_svg(nodes, edges, style="record", title=title, highlights=highlights)
+            text = svg if args.fmt == "svg" else _page(svg, title, ex)
     if args.out is not None:
         path = Path(_io.atomic_write_text(args.out, text)).resolve()
         if args.json:
@@ -192,27 +218,44 @@ def _is_terminal(stream) -> bool:
         return False
 
 
-def _paths_highlight(nodes, edges, name: str, ex, view: str):
-    """Highlight of every path from L to the node called ``name`` (counted by ``count_paths``)."""
-    from memograd.paths import count_paths
-    from memograd.viz.notation import unicode_name
-    from memograd.viz.svg import Highlight
-    from memograd.viz.values import edges_on_paths
-
-    ids = {n.id for n in nodes}
+def _check_wrt(nodes, name: str) -> None:
     if not name.strip():
         raise UsageError("--wrt: empty name; give a node name such as w11^1")
-    if name not in ids:
+    if name not in {n.id for n in nodes}:
         names = [n.id for n in nodes if n.label]
         valid = ", ".join(names[:12]) + (f", … ({len(names)} in all)" if len(names) > 12 else "")
         raise UsageError(f"--wrt: no node named {name!r} in this graph; valid names: {valid}")
-    n = count_paths(ex.loss, name, view=view)
-    return Highlight(
-        edges_on_paths(edges, name),
-        nodes={name},
-        label=f"the {n} chain-rule path{'' if n == 1 else 's'} from L to {unicode_name(name)}",
-        color="#d9480f",
-    )
+
+
+def _dense_highlights(ex, name: str):
+    """The chain-rule paths of ``name`` on the network picture (edges between neurons): a weight
+    is its own edge, then every path from its neuron to L; a bias or a neuron starts at it."""
+    from memograd.viz.network import DENSE_PATH_COLORS
+    from memograd.viz.svg import Edge
+    from memograd.viz.values import path_highlights
+
+    model = ex.model
+    lname = ex.loss.name or "L"
+    edges, prev = [], [f"x{i + 1}" for i in range(model.sizes[0])]
+    start, first = name, None
+    for layer in model.layers:
+        for neuron in layer.neurons:
+            for src, w in zip(prev, neuron.w):
+                edges.append(Edge(src, neuron.name))
+                if w.name == name:
+                    start, first = neuron.name, (src, neuron.name)
+            if neuron.b.name == name:
+                start = neuron.name
+        prev = [n.name for n in layer.neurons]
+    edges += [Edge(n, lname) for n in prev]
+    if start not in {e.src for e in edges} | {lname}:
+        raise UsageError(f"--wrt: {name!r} is not a neuron or a parameter of this network")
+    groups = path_highlights(edges, start, lname, name=name, colors=DENSE_PATH_COLORS)
+    for h in groups:
+        if first is not None:
+            h.edges.add(first)
+            h.nodes = {first[0], start}
+    return groups
 
 
 def _page(svg: str, title: str, ex) -> str:

@@ -266,11 +266,13 @@ def graph_svg(
     legend: bool = True,
     edge_label_at: float = 0.3,
     layer_titles: Sequence[str] | None = None,
+    crowded: str = "draw",
 ) -> str:
     """The whole picture as an ``<svg>`` element (a string, valid XML, no external references).
 
-    ``edge_label_at`` is where along an edge (0 = source, 1 = target) its label sits: near the
-    source, so that the labels of crossing edges do not collide in the middle."""
+    ``edge_label_at`` is where along an edge (0 = source, 1 = target) its label is tried first
+    (then other points, see :func:`_edge_label`). ``crowded="raise"`` raises :class:`Crowded`
+    when some edge label finds no free place (the caller then draws another picture)."""
     if style not in ("circle", "record"):
         raise MemogradValueError(f"svg: style must be 'circle' or 'record', got {style!r}")
     highlights = list(highlights)
@@ -359,6 +361,12 @@ def graph_svg(
         for i, (cx, cy) in lay.pos.items()
     ]
     placed: list[tuple[float, float, float, float]] = []
+    if crowded == "raise" and pending:
+        free = sum(not _label_overlaps(e, ln, style, edge_label_at, obstacles, placed)
+                   for e, ln, _ in pending)  # fmt: skip
+        if free < len(pending):
+            raise Crowded(f"{len(pending) - free} of {len(pending)} edge labels find no room")
+        placed.clear()
     for e, (x1, y1, x2, y2), color in pending:
         labels.append(
             _edge_label(e, (x1, y1, x2, y2), style, edge_label_at, color, obstacles, placed)
@@ -393,10 +401,12 @@ def graph_svg(
 LABEL_AT = (0.4, 0.5, 0.6, 0.25, 0.7, 0.35, 0.45, 0.55, 0.65, 0.75, 0.2, 0.8)
 
 
-def _edge_label(e: Edge, line, style, first_t, color, obstacles, placed) -> str:
-    """An edge's label: the weight's name over its value (two short lines, on a white plate),
-    put at the first point along the edge (``first_t``, then LABEL_AT) where its box meets no
-    node and no label already placed; failing that, where it overlaps least."""
+class Crowded(MemogradValueError):
+    """The edge labels of a picture do not fit without overlapping (``crowded="raise"``)."""
+
+
+def _label_box(e: Edge, line, style, first_t, obstacles, placed):
+    """(centre x, centre y, box, cost, rows, width, height) of an edge label's best place."""
     x1, y1, x2, y2 = line
     value = "" if e.value is None else fmt(e.value, 3)
     rows = []  # (markup, plain width)
@@ -415,8 +425,19 @@ def _edge_label(e: Edge, line, style, first_t, color, obstacles, placed) -> str:
             best, best_cost = (cx, cy, box), cost
         if cost == 0:
             break
-    cx, cy, box = best
-    placed.append(box)
+    placed.append(best[2])
+    return (*best, best_cost, rows, bw, bh)
+
+
+def _label_overlaps(e: Edge, line, style, first_t, obstacles, placed) -> bool:
+    return _label_box(e, line, style, first_t, obstacles, placed)[3] > 0
+
+
+def _edge_label(e: Edge, line, style, first_t, color, obstacles, placed) -> str:
+    """An edge's label: the weight's name over its value (two short lines, on a white plate),
+    put at the first point along the edge (``first_t``, then LABEL_AT) where its box meets no
+    node and no label already placed; failing that, where it overlaps least."""
+    cx, cy, box, _, rows, bw, bh = _label_box(e, line, style, first_t, obstacles, placed)
     out = [
         f'<rect x="{box[0]:.1f}" y="{box[1]:.1f}" width="{bw:.1f}" height="{bh:.1f}" rx="3" '
         'fill="#ffffff" fill-opacity="0.92"/>'

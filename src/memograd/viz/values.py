@@ -23,7 +23,7 @@ from memograd.graph import topological_order
 from memograd.scalar.nn import MLP
 from memograd.scalar.value import RULES, Value
 from memograd.viz.notation import fmt, unicode_name
-from memograd.viz.svg import NEURON_CAPTION, Edge, Highlight, Node, graph_svg
+from memograd.viz.svg import Edge, Highlight, Node, graph_svg
 
 VIEWS = ("neuron", "op")
 
@@ -145,6 +145,90 @@ def edges_on_paths(edges: Iterable[Edge], source: str) -> set[tuple[str, str]]:
     return {(e.src, e.dst) for e in edges if e.src in reached}
 
 
+PATH_COLORS = (
+    "#d9480f", "#1c7ed6", "#2b8a3e", "#ae3ec9", "#e67700", "#0c8599",
+    "#c2255c", "#5c940d", "#7048e8", "#495057", "#a61e4d", "#087f5b",
+)  # fmt: skip
+MAX_PATH_COLORS = len(PATH_COLORS)
+
+
+def enumerate_paths(edges: Iterable[Edge], source: str, target: str, limit: int):
+    """Up to ``limit`` paths ``[source, ..., target]`` along ``edges`` (forward direction), and
+    how many there are in all (counted by dynamic programming, not by listing)."""
+    succ: dict[str, list[str]] = {}
+    for e in edges:
+        succ.setdefault(e.src, []).append(e.dst)
+    count: dict[str, int] = {}
+
+    def n_paths(v: str) -> int:  # iterative post-order: nets are deep enough to matter
+        stack = [(v, False)]
+        while stack:
+            u, done = stack.pop()
+            if u in count:
+                continue
+            if done:
+                count[u] = 1 if u == target else sum(count[w] for w in succ.get(u, ()))
+            else:
+                stack.append((u, True))
+                stack += [(w, False) for w in succ.get(u, ()) if w not in count]
+        return count[v]
+
+    total = n_paths(source)
+    found: list[list[str]] = []
+    stack = [[source]]
+    while stack and len(found) < limit:
+        path = stack.pop()
+        if path[-1] == target:
+            found.append(path)
+            continue
+        stack += [path + [w] for w in reversed(succ.get(path[-1], ())) if count.get(w, 0)]
+    return found, total
+
+
+def path_highlights(
+    edges,
+    source: str,
+    target: str,
+    labels: dict[str, str] | None = None,
+    name: str | None = None,
+    colors: tuple[str, ...] = PATH_COLORS,
+):
+    """One highlight per chain-rule path from ``target`` (L) back to ``source``, each in its own
+    colour and named in the legend by the nodes it goes through; past MAX_PATH_COLORS paths, one
+    highlight for all of them (the legend says how many)."""
+    edges = list(edges)
+    found, total = enumerate_paths(edges, source, target, MAX_PATH_COLORS)
+    if total > MAX_PATH_COLORS:
+        return [
+            Highlight(
+                edges_on_paths(edges, source),
+                nodes={source},
+                label=f"all {total:,} chain-rule paths from L to {unicode_name(name or source)} "
+                f"(one colour each up to {MAX_PATH_COLORS})",
+                color=colors[0],
+            )
+        ]
+    labels = labels or {}
+    shared = set.intersection(*(set(p) for p in found)) if found else set()
+    out = []
+    for k, path in enumerate(found):  # named by the nodes that set it apart from the others
+        inner = [
+            unicode_name(labels.get(v, v))
+            for v in path[1:-1]
+            if labels.get(v, v) and (v not in shared or len(found) == 1)
+        ]
+        via = ", ".join(inner[:4]) + (", …" if len(inner) > 4 else "")
+        out.append(
+            Highlight(
+                set(zip(path, path[1:])),
+                nodes={source},
+                label=f"path {k + 1}" + (f": via {via}" if via else ""),
+                color=colors[k % len(colors)],
+            )
+        )
+    return out
+
+
 def named_values(root) -> dict[str, object]:
     """``{name: Value}`` for every named node under ``root`` (the first one wins on a clash)."""
     out: dict[str, object] = {}
@@ -216,17 +300,11 @@ def value_svg(value, view: str = "op", max_nodes: int = 400) -> str:
 
 
 def model_svg(model, loss=None, highlights: Iterable[Highlight] = ()) -> str:
-    """SVG of an MLP in the notes' style (weights on the edges)."""
-    nodes, edges = network_graph(model, loss)
-    sizes = "-".join(map(str, model.sizes))
-    return graph_svg(
-        nodes,
-        edges,
-        highlights=highlights,
-        title=f"MLP {sizes}",
-        layer_titles=layer_titles(model, loss is not None),
-        caption=NEURON_CAPTION if loss is not None else "under each neuron: its bias",
-    )
+    """SVG of an MLP in the notes' style (weights on the edges) while it reads, the dense
+    picture (weights as coloured lines) beyond: :func:`memograd.viz.network.network_svg`."""
+    from memograd.viz.network import network_svg
+
+    return network_svg(model, loss, highlights=highlights)
 
 
 def explanation_graph(explanation) -> tuple[list[Node], list[Edge], list[Highlight]]:
@@ -299,9 +377,7 @@ def repr_svg(obj, max_nodes: int = 400) -> str | None:
     """What ``_repr_svg_`` returns for a Value (its op-level graph) or an MLP (the network
     picture); ``None`` (Jupyter then shows the text repr) when the graph is too big to draw."""
     if hasattr(obj, "layers") and hasattr(obj, "sizes"):
-        if sum(obj.sizes) > 60:
-            return None
-        return model_svg(obj)
+        return model_svg(obj)  # any width: wide layers are elided
     try:
         return value_svg(obj, max_nodes=max_nodes)
     except MemogradValueError:
