@@ -32,3 +32,8 @@ class DataError(MemogradValueError):
 
 class CheckpointError(MemogradValueError):
     """A checkpoint is missing, truncated, corrupted or does not match the model."""
+
+
+class MissingExtraError(MemogradError, ImportError):
+    """An optional package is needed for what was asked; the message names the extra to install
+    (``pip install 'memograd[plot]'``). The CLI reports it as a runtime error (exit 1)."""

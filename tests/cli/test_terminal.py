@@ -182,3 +182,24 @@ def test_broken_pipe_through_the_shell():
     )
     assert out.stdout.strip().endswith("rc=0"), out
     assert "Traceback" not in out.stderr and "Broken pipe" not in out.stderr
+
+
+def test_threads_option_on_every_command_and_bad_values_are_usage_errors(capsys):
+    for name, cmd in subcommands().items():
+        assert "--threads" in cmd.format_help(), name
+    assert main(["complexity", "--depths", "1", "--threads", "0"]) == 2
+    assert "--threads: must be at least 1" in capsys.readouterr().err
+    assert main(["complexity", "--depths", "1", "--threads", "1", "--json"]) == 0
+
+
+def test_missing_optional_dependency_is_exit_1_naming_the_extra(monkeypatch, tmp_path, capsys):
+    """Issue 13.10: a missing extra is a runtime error (exit 1), and says what to install."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["complexity", "--depths", "1-2", "--plot", str(tmp_path / "c.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'memograd[plot]'" in err
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    assert main(["complexity", "--depths", "1", "--threads", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'memograd[threads]'" in err
+    assert main(["complexity", "--depths", "1", "--threads", "auto", "--json"]) == 0

@@ -211,6 +211,13 @@ def _common_options() -> argparse.ArgumentParser:
         "--no-color", action="store_true", default=argparse.SUPPRESS, help="plain text output"
     )
     common.add_argument(
+        "--threads",
+        metavar="N|auto",
+        default=argparse.SUPPRESS,
+        help="BLAS threads for array work: a number, or auto (the default: one thread for "
+        "small problems, the free cores for large ones; see memograd.blas)",
+    )
+    common.add_argument(
         "--debug",
         action="store_true",
         default=argparse.SUPPRESS,
@@ -284,7 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         ui = UI(no_color=getattr(args, "no_color", False))
-        return int(args._run(args, ui) or 0)
+        from memograd import blas
+
+        try:
+            args.threads = blas.parse_threads(getattr(args, "threads", "auto"))
+        except MemogradError as exc:
+            raise UsageError(str(exc)) from None
+        with blas.limit(args.threads):  # a number applies to the whole command; auto: per job
+            return int(args._run(args, ui) or 0)
     except UsageError as exc:
         if debug:
             raise

@@ -81,7 +81,12 @@ def plot(rows: list[dict], width: int, path: str) -> str:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install 'memograd[plot]'") from None
+        from memograd.errors import MissingExtraError
+
+        raise MissingExtraError(
+            "--plot needs matplotlib: pip install 'memograd[plot]' (the table and --json need "
+            "nothing)"
+        ) from None
     from memograd._io import atomic_write_bytes
 
     fmt = path.rsplit(".", 1)[-1].lower() if "." in path else "png"

@@ -132,7 +132,7 @@ def run(args, ui) -> int:
         chosen = [s for s in chosen if s.KEY in wanted]
     if args.out:
         _check_out(args.out)
-    options = {"quick": bool(args.quick)}
+    options = {"quick": bool(args.quick), "threads": getattr(args, "threads", None)}
     debug = bool(getattr(args, "debug", False))
     data, fragments, failed = {}, [], []
     for number, section in enumerate(chosen, 1):

@@ -23,7 +23,8 @@ def compute(options: dict | None = None) -> dict:
     from memograd.tensor.tensor import Tensor
     from memograd.train import TrainConfig, Trainer, predict_scores, predicted_classes
 
-    quick = bool((options or {}).get("quick"))
+    options = options or {}
+    quick = bool(options.get("quick"))
     cfg = TrainConfig(
         dataset="moons",
         n_samples=300 if quick else 1000,
@@ -35,9 +36,13 @@ def compute(options: dict | None = None) -> dict:
         seed=SEED,
         compile=False,  # every step builds its graph and runs graph.backward, as rendered
     )
+    from memograd import blas
+
     start = time.perf_counter()
     trainer = Trainer(cfg)
-    result = trainer.run()
+    # 2-16-16-2 on batches of 32: one BLAS thread (memograd.blas's rule), unless --threads says
+    with blas.auto(blas.mlp_flops([2, *cfg.hidden, 2], cfg.batch_size), options.get("threads")):
+        result = trainer.run()
     seconds = time.perf_counter() - start
     m = result.metrics
     # one more step, to show what a single backward does in the memo table
