@@ -10,11 +10,13 @@ zeros (the product of the other entries, never 0/0); ``norm`` has gradient 0 at 
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
 from memograd.tensor.ops import TABLE, _expand, register, rule
+from memograd.tensor.ops import _norm_axes as _axes_of
 from memograd.tensor.ops_index import call, take_along_axis
 from memograd.tensor.tensor import (
     Tensor,
@@ -46,15 +48,40 @@ __all__ = [
 
 
 def _prod_vjp(g, y, a, axis=None, keepdims=False):
-    """∂ Πa/∂a_i = Π_{k≠i} a_k, exact with zeros: with no zero it is y/a_i; with one zero only
-    that entry gets the product of the others; with two or more every share is 0."""
+    """∂ Πa/∂a_i = Π_{k≠i} a_k, exact with zeros. On arrays by counting zeros: with none it is
+    y/a_i; with one only that entry gets the product of the others; with two or more every share
+    is 0. Under create_graph (Tensors) as prefix · suffix products, whose own derivatives are
+    right at zeros too (the zero-count shortcut is not: Π_{k≠i} a_k = 0 still depends on the
+    zero entry)."""
+    if not isinstance(a, np.ndarray):
+        return _expand(g, a.shape, axis, keepdims) * _others_product(a, axis)
     zero = a == 0
     safe = np.where(zero, 1, a)
-    nonzero_prod = call("prod", safe, axis=axis, keepdims=True)
-    zeros = np.sum(zero, axis=axis, keepdims=True)  # a count: constant
+    nonzero_prod = np.prod(safe, axis=axis, keepdims=True)
+    zeros = np.sum(zero, axis=axis, keepdims=True)
     alone = np.where((zeros == 1) & zero, nonzero_prod, 0)
     others = np.where(zeros == 0, nonzero_prod / safe, alone)
     return _expand(g, a.shape, axis, keepdims) * others
+
+
+def _others_product(a, axis):
+    """Π_{k≠i} a_k over the reduced axes, without division: the running products before and
+    after each entry (cumprod rows), multiplied."""
+    nd = a.ndim
+    axes = tuple(range(nd)) if axis is None else _axes_of(axis, nd)
+    rest = [d for d in range(nd) if d not in axes]
+    perm = rest + list(axes)
+    t = np.transpose(a, perm)
+    lead = t.shape[: len(rest)]
+    n = math.prod(t.shape[len(rest) :])
+    if n == 0:
+        return a * 0
+    flat = np.reshape(t, lead + (n,))
+    ones = np.ones(lead + (1,), dtype=a.dtype)
+    before = call("cumprod", np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    rev = flat[..., ::-1]
+    after = call("cumprod", np.concatenate([ones, rev[..., :-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.transpose(np.reshape(before * after, t.shape), tuple(np.argsort(perm)))
 
 
 def _rev_cumsum(x, axis):
