@@ -58,6 +58,21 @@ def test_bad_files_and_arguments_give_one_line(run_dir, tmp_path, capsys):
     code, stdout, err = run(capsys, "export", "--model", str(run_dir), "--check", str(bad))
     assert code == 1 and stdout == ""
     assert err.count("\n") == 1 and "bad.onnx: not a valid ONNX model" in err
+    pt = tmp_path / "iris.pt"
+    assert run(capsys, "export", "--model", str(run_dir), "--out", str(pt), "--no-check")[0] == 0
+    pt.write_bytes(pt.read_bytes()[:100])
+    code, stdout, err = run(capsys, "export", "--model", str(run_dir), "--check", str(pt))
+    assert code == 1 and stdout == ""
+    assert err.count("\n") == 1 and "iris.pt: not a PyTorch state_dict file, or a corrupted" in err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    ckpt = next(run_dir.glob("checkpoint.*"))
+    data = bytearray(ckpt.read_bytes())
+    data[-20:] = b"x" * 20
+    (broken / ckpt.name).write_bytes(bytes(data))
+    code, _, err = run(capsys, "export", "--model", str(broken), "--out", str(tmp_path / "b.onnx"))
+    assert code == 1 and err.count("\n") == 1 and "corrupted" in err
+    assert not (tmp_path / "b.onnx").exists()
     code, _, err = run(capsys, "export", "--model", str(tmp_path / "nope"), "--out", "x.pt")
     assert code == 1 and err.count("\n") == 1 and "no such run folder" in err
     code, _, err = run(capsys, "export", "--model", str(run_dir), "--out", str(tmp_path / "x"))

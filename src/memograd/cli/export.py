@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 HELP = "export a trained model to PyTorch or ONNX (and check it against memograd)"
-DESCRIPTION = (
-    "Write a run's model for PyTorch (NAME.pt, a state_dict, plus NAME.py, a plain module that "
-    "rebuilds the architecture) or ONNX (opset 17, checked by onnx.checker). The run's "
-    "standardisation is the first layer, so the exported model takes raw features. After "
-    "writing, the file is loaded back and compared with memograd on the run's test split "
-    "(--check FILE does only that). Needs the interop extra: pip install 'memograd[interop]'."
-)
+DESCRIPTION = """\
+Write a run's model for PyTorch (NAME.pt, a state_dict, plus NAME.py, a plain module that
+rebuilds the architecture) or ONNX (opset 17, checked by onnx.checker). The run's
+standardisation is the first layer, so the exported model takes raw features. After writing,
+the file is loaded back and compared with memograd on the run's test split (--check FILE does
+only that; for PyTorch it runs NAME.py, so check files you trust).
+Needs the interop extra: pip install 'memograd[interop]'."""
 EXAMPLE = [
     "memograd export --model runs/digits --format torch --out digits.pt",
     "memograd export --model runs/digits --format onnx --out digits.onnx",
