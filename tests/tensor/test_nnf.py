@@ -343,3 +343,47 @@ def test_one_hot_probability_targets_equal_integer_labels():
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy())
     with pytest.raises(mg.MemogradTypeError, match=r"astype\(int\)"):
         F.cross_entropy(M(z), np.zeros(4))
+
+
+def test_float32_stays_float32_through_every_family_with_numpy_float64_operands():
+    """The dtype rule: NumPy arrays (float64 here) beside a float32 tensor take float32."""
+    r = np.random.default_rng(0)
+    x = mg.tensor(r.normal(size=(2, 3, 6, 6)), dtype="float32", requires_grad=True)
+    outs = {
+        "conv2d": F.conv2d(x, r.normal(size=(4, 3, 3, 3)), r.normal(size=4), padding=1),
+        "conv1d": F.conv1d(x[:, :, 0], r.normal(size=(4, 3, 3))),
+        "maxpool": F.max_pool2d(x, 2),
+        "avgpool": F.avg_pool2d(x, 3, 1, 1, count_include_pad=False),
+        "layer_norm": F.layer_norm(x, 6, r.normal(size=6), r.normal(size=6)),
+        "sdpa": F.scaled_dot_product_attention(x, r.normal(size=(2, 3, 6, 6)), x),
+        "ce": F.cross_entropy(x[:, :, 0, 0], [0, 1], label_smoothing=0.1),
+        "ce_prob": F.cross_entropy(x[:, :, 0, 0], np.full((2, 3), 1 / 3)),
+        "nll": F.nll_loss(x[:, :, 0, 0], [0, 1], weight=np.ones(3)),
+        "bce": F.binary_cross_entropy(F.sigmoid(x), np.full(x.shape, 0.3)),
+        "bcel": F.binary_cross_entropy_with_logits(
+            x, np.full(x.shape, 0.3), pos_weight=np.full(6, 2.0)
+        ),
+        "einsum": F.einsum("nchw,hw->nc", x, r.normal(size=(6, 6))),
+        "dot": F.dot(x, r.normal(size=(6, 2))),
+        "outer": F.outer(x[0, 0, 0], r.normal(size=3)),
+        "kron": F.kron(x[0, 0], r.normal(size=(2, 2))),
+        "pad": F.pad(x, 1, constant_values=2.0),
+        "diag": F.diag(x[0, 0, 0]),
+        "norm": F.norm(x, 3, axis=1),
+        "prod": F.prod(x, axis=1),
+        "cumprod": F.cumprod(x, axis=1),
+        "sort": F.sort(x),
+        "gelu": F.gelu(x, "none"),
+        "softplus": F.softplus(x),
+        "elu": F.elu(x),
+        "hypot": F.hypot(x, np.float64(2)),
+        "erf": F.erf(x),
+        "index_add": F.index_add(x, 1, [0, 0], np.ones((2, 2, 6, 6))),
+        "masked": F.masked_fill(x, x.data > 0, np.float64(1.5)),
+        "diff": F.diff(x, prepend=np.float64(1.0)),
+        "tril": F.tril(x),
+        "take": F.take(x, [1], axis=2),
+    }
+    assert {k: str(v.dtype) for k, v in outs.items() if v.dtype != np.float32} == {}
+    sum(o.sum() for o in outs.values()).backward()
+    assert x.grad.dtype == np.float32 and np.all(np.isfinite(x.grad.numpy()))

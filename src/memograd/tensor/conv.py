@@ -110,11 +110,16 @@ def _windows(name, x: Tensor, kernel, stride, padding, dilation, pad_value=0.0):
     return cols, cols.shape[1], cols.shape[2]
 
 
+def _float_of(x: Tensor):
+    """The dtype rule: a NumPy weight takes the input's float dtype."""
+    return x.dtype if x.dtype.kind == "f" else None
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """2-d cross-correlation (PyTorch's conv2d): input (N, C, H, W), weight (O, C/groups, kh, kw),
     bias (O,); stride, padding (int, pair, 'valid', 'same') and dilation per axis."""
     x = input if type(input) is Tensor else tensor(input)
-    wt = weight if type(weight) is Tensor else tensor(weight)
+    wt = weight if type(weight) is Tensor else tensor(weight, dtype=_float_of(x))
     x, unbatched = _batched("conv2d", x, 4)
     if wt.ndim != 4:
         raise ShapeError(f"conv2d: weight must be (O, C/groups, kh, kw), got {wt.shape}")
@@ -165,7 +170,7 @@ def _one(name, what, v, low):
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """1-d cross-correlation (PyTorch's conv1d): input (N, C, L), weight (O, C/groups, k)."""
     x, unbatched = _as_2d("conv1d", input)
-    wt = weight if type(weight) is Tensor else tensor(weight)
+    wt = weight if type(weight) is Tensor else tensor(weight, dtype=_float_of(x))
     if wt.ndim != 3:
         raise ShapeError(f"conv1d: weight must be (O, C/groups, k), got {wt.shape}")
     p = _one("conv1d", "padding", padding, 0)

@@ -19,7 +19,7 @@ import numpy as np
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
 from memograd.tensor.ops import TABLE, register, rule
-from memograd.tensor.ops_index import call, take_along_axis
+from memograd.tensor.ops_index import _tensors, call, take_along_axis
 from memograd.tensor.ops_math import erf, expm1
 from memograd.tensor.ops_shape import array_split
 from memograd.tensor.tensor import (
@@ -396,7 +396,7 @@ def scaled_dot_product_attention(
     to 1/√d). A bool mask marks the positions that take part (False -> -inf), a float mask is
     added; ``is_causal`` keeps position j <= i. Dropout is not supported (``dropout_p`` must be
     0): apply it to the result yourself."""
-    q, k, v = _t(query), _t(key), _t(value)
+    q, k, v = _tensors(query, key, value)
     if dropout_p:
         raise MemogradValueError(
             "scaled_dot_product_attention: dropout_p must be 0 (attention dropout is not "

@@ -110,6 +110,23 @@ register(
 # fmt: on
 
 
+def _tensors(*xs) -> list:
+    """The dtype rule for several operands: Tensors stay as they are; anything else (NumPy arrays,
+    lists, numbers) takes the float dtype of the Tensor operands (float32 for a float64 array
+    beside a float32 tensor), or its own dtype when no Tensor is a float one."""
+    floats = [x.dtype for x in xs if type(x) is Tensor and x.dtype.kind == "f"]
+    want = floats[0] if floats else None
+    out = []
+    for x in xs:
+        if type(x) is Tensor:
+            out.append(x)
+        elif want is not None and np.asarray(x).dtype.kind in "fiub":
+            out.append(tensor(x, dtype=want))
+        else:
+            out.append(tensor(x))
+    return out
+
+
 def _as_tensor(a) -> Tensor:
     return a if type(a) is Tensor else tensor(a)
 

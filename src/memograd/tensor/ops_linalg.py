@@ -17,7 +17,7 @@ import numpy as np
 
 from memograd.errors import MemogradTypeError, ShapeError
 from memograd.tensor.ops import TABLE, register, rule
-from memograd.tensor.ops_index import call
+from memograd.tensor.ops_index import _tensors, call
 from memograd.tensor.tensor import Tensor, _apply, _many, getitem, reshape, sum, tensor
 
 __all__ = [
@@ -162,7 +162,7 @@ register(rule("einsum", _einsum, all=_einsum_vjp, saves="x"))
 def einsum(subscripts: str, *operands) -> Tensor:
     """NumPy's einsum (explicit or implicit output, repeated letters for diagonals, '...',
     size-1 broadcasting); each operand's gradient is another einsum (see the module doc)."""
-    xs = _many("einsum", operands)
+    xs = _many("einsum", _tensors(*operands))
     subs, out, _ = _parse(subscripts, [x.shape for x in xs])
     return _apply(TABLE["einsum"], xs, {"spec": ",".join(subs) + "->" + out})
 
@@ -174,7 +174,7 @@ def _t(a) -> Tensor:
 def tensordot(a, b, axes=2) -> Tensor:
     """NumPy's tensordot: sum over the last ``axes`` axes of ``a`` and the first of ``b`` (an int),
     or over the paired axes ``(axes_a, axes_b)``."""
-    a, b = _t(a), _t(b)
+    a, b = _tensors(a, b)
     if isinstance(axes, (int, np.integer)):
         if not 0 <= axes <= min(a.ndim, b.ndim):
             raise ShapeError(f"tensordot: axes={axes} for shapes {a.shape} and {b.shape}")
@@ -211,7 +211,7 @@ def dot(a, b) -> Tensor:
     """NumPy's dot: a product with a 0-d operand, the inner product of 1-d vectors, the matrix
     product of 2-d, and in general a sum over the last axis of ``a`` and the second-to-last of
     ``b`` (the last if 1-d)."""
-    a, b = _t(a), _t(b)
+    a, b = _tensors(a, b)
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     return tensordot(a, b, axes=([a.ndim - 1], [max(b.ndim - 2, 0)]))
@@ -219,7 +219,7 @@ def dot(a, b) -> Tensor:
 
 def inner(a, b) -> Tensor:
     """NumPy's inner: Σ over the last axes of both (a product with a 0-d operand)."""
-    a, b = _t(a), _t(b)
+    a, b = _tensors(a, b)
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 1]))
@@ -227,7 +227,8 @@ def inner(a, b) -> Tensor:
 
 def outer(a, b) -> Tensor:
     """Outer product of the flattened operands: ``out[i, j] = a[i] b[j]``."""
-    return einsum("i,j->ij", reshape(_t(a), (-1,)), reshape(_t(b), (-1,)))
+    a, b = _tensors(a, b)
+    return einsum("i,j->ij", reshape(a, (-1,)), reshape(b, (-1,)))
 
 
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
@@ -275,7 +276,7 @@ def diag(v, k: int = 0) -> Tensor:
 def kron(a, b) -> Tensor:
     """Kronecker product (NumPy's kron: the shorter shape is padded with leading 1s; block
     ``(i, j)`` of the result is ``a[i, j] · b``)."""
-    a, b = _t(a), _t(b)
+    a, b = _tensors(a, b)
     nd = max(a.ndim, b.ndim)
     a = reshape(a, (1,) * (nd - a.ndim) + a.shape)
     b = reshape(b, (1,) * (nd - b.ndim) + b.shape)
