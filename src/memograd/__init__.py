@@ -5,7 +5,8 @@ NumPy-heavy engines until they are used)::
 
     import memograd as mg
     mg.memoize, mg.fib, mg.Value, mg.tensor, mg.Tensor, mg.no_grad,
-    mg.grad, mg.value_and_grad, mg.vjp, mg.paths, mg.explain, mg.gradcheck, mg.nn, mg.optim
+    mg.grad, mg.value_and_grad, mg.vjp, mg.jvp, mg.jacfwd, mg.jacrev, mg.jacobian,
+    mg.hessian, mg.hvp, mg.paths, mg.explain, mg.gradcheck, mg.nn, mg.optim
 
 Layers (lowest first; a module imports only from its own layer or below, and no two units import
 each other; ``tests/test_layering.py`` reads this block and enforces it):
@@ -54,6 +55,12 @@ _EXPORTS = {
     "grad": "memograd.tensor.functional",
     "value_and_grad": "memograd.tensor.functional",
     "vjp": "memograd.tensor.functional",
+    "jvp": "memograd.tensor.functional",
+    "jacfwd": "memograd.tensor.functional",
+    "jacrev": "memograd.tensor.functional",
+    "jacobian": "memograd.tensor.functional",
+    "hessian": "memograd.tensor.functional",
+    "hvp": "memograd.tensor.functional",
     "compile_step": "memograd.tensor.compile",
     "gradcheck": "memograd.gradcheck",
     "nn": None,

@@ -9,8 +9,10 @@
 ``memograd.tensor`` is both this package and, called, the constructor: ``mg.tensor(data,
 requires_grad=False, dtype=None)``. Modules: :mod:`.tensor` (Tensor, Node, no_grad, the op
 functions), :mod:`.ops` (THE table of primitives and their VJPs, :func:`~.ops.unbroadcast`),
-:mod:`.functional` (grad, value_and_grad, vjp), :mod:`.compile` (``compile_step``: a fixed-shape
-training step recorded once through the same backward and replayed as straight-line NumPy into
+:mod:`.functional` (grad, value_and_grad, vjp, jvp, jacfwd, jacrev, jacobian, hessian, hvp),
+:mod:`.interop` (numpy functions on Tensors run table rows), :mod:`.compile` (``compile_step``:
+a fixed-shape training step recorded once through the same backward and replayed as straight-line
+NumPy into
 preallocated buffers, for speed on small batches and small nets).
 """
 
@@ -19,7 +21,31 @@ from __future__ import annotations
 import sys
 import types
 
-from memograd.tensor import ops
+from memograd.tensor import api, interop, ops  # noqa: F401 - interop sets Tensor's numpy hooks
+from memograd.tensor.api import (
+    arange,
+    bce_with_logits,
+    broadcast_to,
+    cat,
+    concatenate,
+    expand,
+    full,
+    getitem,
+    matmul,
+    mse,
+    ones,
+    ones_like,
+    permute,
+    pow,
+    reshape,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+    where,
+    zeros,
+    zeros_like,
+)
 from memograd.tensor.compile import CompiledStep, compile_step
 from memograd.tensor.conv import (
     avg_pool1d,
@@ -29,7 +55,17 @@ from memograd.tensor.conv import (
     max_pool1d,
     max_pool2d,
 )
-from memograd.tensor.functional import grad, value_and_grad, vjp
+from memograd.tensor.functional import (
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    value_and_grad,
+    vjp,
+)
 from memograd.tensor.nnf import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -136,59 +172,7 @@ from memograd.tensor.ops_shape import (
     triu,
     vstack,
 )
-from memograd.tensor.tensor import (
-    Tensor,
-    abs,
-    add,
-    arange,
-    bce_with_logits,
-    broadcast_to,
-    cat,
-    clip,
-    concatenate,
-    div,
-    enable_grad,
-    exp,
-    expand,
-    full,
-    getitem,
-    is_grad_enabled,
-    leaky_relu,
-    log,
-    log_softmax,
-    logsumexp,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    mse,
-    mul,
-    neg,
-    no_grad,
-    ones,
-    ones_like,
-    permute,
-    pow,
-    relu,
-    reshape,
-    sigmoid,
-    softmax,
-    sqrt,
-    squeeze,
-    stack,
-    sub,
-    sum,
-    tanh,
-    tensor,
-    transpose,
-    unsqueeze,
-    var,
-    where,
-    zeros,
-    zeros_like,
-)
+from memograd.tensor.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 
 __all__ = [
     "compile_step",
@@ -201,6 +185,12 @@ __all__ = [
     "grad",
     "value_and_grad",
     "vjp",
+    "jvp",
+    "jacfwd",
+    "jacrev",
+    "jacobian",
+    "hessian",
+    "hvp",
     "abs",
     "add",
     "arange",
@@ -354,6 +344,7 @@ __all__ += [  # the op families (issue 10)
     "layer_norm",
     "scaled_dot_product_attention",
 ]
+__all__ += [name for name in api.GENERATED if name not in __all__]  # the table's functions
 
 
 class _CallableModule(types.ModuleType):

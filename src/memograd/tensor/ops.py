@@ -10,8 +10,44 @@ computes ``g @ W.T``.
 Broadcasting is numpy's. Ops marked ``broadcasts`` have their shares reduced to each input's shape
 by ONE central function, :func:`unbroadcast` (sum over the broadcast axes): no formula repeats it.
 
-This module works on numpy arrays only; :mod:`memograd.tensor.tensor` wraps it in ``Tensor`` and
-hands the table to the shared backward in :mod:`memograd.graph`.
+Higher order: how to write a formula that can be differentiated twice
+---------------------------------------------------------------------
+A first-order ``backward()`` hands the formulas plain numpy arrays (no speed lost). Under
+``backward(create_graph=True)`` (and ``mg.hessian``, ``mg.hvp``, ``mg.jvp``, ``mg.jacfwd``, nested
+``mg.grad``) the SAME formulas receive ``Tensor`` objects: ``g`` and the saved ``y`` and ``xs``
+are graph nodes, and every numpy call a formula makes on them is dispatched by ``Tensor``'s
+``__array_ufunc__``/``__array_function__`` to a row of this table, so the formula records a
+differentiable graph that the same :func:`memograd.graph.backward` runs through again. A formula
+is twice-differentiable when it follows these rules:
+
+1. compute with numpy functions and operators (``np.exp(a)``, ``g * y``, ``np.where(m, g, 0)``,
+   ``np.add.reduce``, ``x.sum(axis, keepdims=True)``, ``.reshape``, ``.astype(dt, copy=False)``,
+   ``a[key]``), or with :func:`call` for an op that numpy lacks (``call("softmax", a, axis=1)``);
+2. never write in place into ``g``, ``y``, ``xs`` or anything computed from them (no ``out=``,
+   ``+=``, ``a[i] = v``, ``np.add.at``), never convert them (``np.asarray``, ``float``,
+   ``.item()``): under create_graph these raise :class:`~memograd.GraphError`, never drop the graph;
+3. masks, ``np.sign``, comparisons, ``np.floor`` are constants (derivative 0), which is right;
+   values ``keeps=True`` forwards keep are plain arrays, so a ``keeps`` row gives ``twice=``
+   formulas written from ``xs`` alone (see cross_entropy, mse);
+4. avoid a nan in the branch ``np.where`` does not take: its derivative is 0 * inf = nan.
+   Make the untaken branch safe first (``safe = np.where(b == 0, 1, a)``; see pow).
+
+A row whose formulas cannot follow these declares ``twice=False``: ``create_graph`` then raises
+GraphError naming it (never a wrong number). ``twice=(f0, f1, ...)`` (or ``twice=every``) gives
+other formulas for the create_graph pass. ``tests/tensor/test_higher_order.py`` checks EVERY row
+of TABLE (rows registered by other modules too) against finite differences of first derivatives,
+using the row's ``example`` (or a default input for elementwise rows).
+
+Rows as API: a row may declare ``public="a, /, slope=0.01"``: :mod:`memograd.tensor.api` then
+generates the function ``mg.tensor.<name>(a, slope=0.01)`` (tensors before ``/``, constant
+parameters after it; an ``axis`` parameter is checked and normalised) and, with
+``method=True``, the ``Tensor`` method ``t.<name>(slope=0.01)``. ``numpy=(np.sin,)`` makes
+``np.sin(t)`` on a Tensor dispatch to the row (NumPy interop). ``aliases=("cat",)`` adds names.
+So adding an op is one row (plus its test); nothing else to edit.
+
+This module works on numpy arrays (and on anything that dispatches numpy calls: Tensors, and the
+traced arrays of ``compile_step``); :mod:`memograd.tensor.tensor` wraps it in ``Tensor`` and hands
+the table to the shared backward in :mod:`memograd.graph`.
 """
 
 from __future__ import annotations
@@ -59,6 +95,14 @@ class Primitive:
     broadcasts: bool = False
     view: bool = False  # the output may share memory with the input (reshape, transpose, slices)
     keeps: bool = False  # forward returns (y, kept): values it made that the VJP reuses (kept=)
+    twice: bool | tuple | Callable = True  # formulas for create_graph (see module doc)
+    numpy: tuple = ()  # numpy callables this row implements: np.f(tensor) dispatches here
+    public: str | None = None  # signature of the generated mg.tensor.<name> ("a, /, axis=None")
+    method: bool = False  # also a Tensor method (with ``public``)
+    aliases: tuple = ()  # other public names (functions and methods)
+    example: Callable | None = None  # rng -> (inputs, params): a valid call, for table-wide tests
+    check: Callable | None = None  # check(*arrays, **params): raise a clear error before forward
+    doc: str = ""  # docstring of the generated function (defaults to the forward's)
     saves_x: bool = field(default=False, init=False, repr=False, compare=False)
     saves_y: bool = field(default=False, init=False, repr=False, compare=False)
 
@@ -136,9 +180,10 @@ def _matmul_vjp(g, a, b, which: int):
     return share if b2 is b else share.reshape(b.shape)
 
 
-def _getitem_vjp(g, a, key):
-    """Scatter-add the adjoint back into a zero array; repeated indices add up (np.add.at)."""
-    out = np.zeros_like(g, shape=a.shape)
+def _getitem_vjp(g, shape, key):
+    """Scatter-add the adjoint back into a zero array; repeated indices add up (np.add.at).
+    A row of its own (``getitem_grad``), whose VJP is getitem again: twice-differentiable."""
+    out = np.zeros_like(g, shape=shape)
     if _is_basic_index(key):
         out[key] = g
     else:
@@ -149,6 +194,22 @@ def _getitem_vjp(g, a, key):
 def _is_basic_index(key) -> bool:
     items = key if isinstance(key, tuple) else (key,)
     return all(k is None or k is Ellipsis or isinstance(k, (slice, int, np.integer)) for k in items)
+
+
+def _pow_base_vjp(g, y, a, b):
+    """∂(a^b)/∂a = b a^(b-1), and 0 where b = 0 (a^0 = 1 is constant, at a = 0 too; b a^(b-1)
+    would be 0 · inf = nan there). The base is made safe first so the untaken branch stays
+    finite for second derivatives."""
+    zero = b == 0
+    safe = np.where(zero, 1, a)
+    return g * np.where(zero, 0, b * safe ** (b - 1))
+
+
+def _pow_const_vjp(g, y, a, c):
+    """∂(a^c)/∂a = c a^(c-1); 0 for c = 0 (a constant, also at a = 0)."""
+    if c == 0:
+        return g * 0
+    return g * (c * a ** (c - 1))
 
 
 def _pow_exponent_vjp(g, y, a, b):
@@ -269,6 +330,20 @@ def _cross_entropy(logits, labels, reduction="mean"):
     return _cast(_reduce(loss, reduction), logits.dtype), (e, s)
 
 
+def _onehot(labels, shape, dtype):
+    out = np.zeros(shape, dtype)
+    out[np.arange(len(labels)), labels] = 1
+    return out
+
+
+def _cross_entropy_twice(g, y, logits, labels, reduction="mean"):
+    """The same VJP written out of place from the logits (for create_graph)."""
+    p = call("softmax", logits, axis=1)
+    scale = _reduce_vjp(g, labels.shape, reduction, logits.dtype)
+    diff = p - _onehot(labels, logits.shape, logits.dtype)
+    return diff * (scale[:, None] if np.ndim(scale) else scale)
+
+
 def _cross_entropy_vjp(g, y, logits, labels, reduction="mean", kept=None):
     """∂L/∂z = (softmax(z) - onehot(label)) · g / n, softmax(z) = e / s."""
     e, s = kept
@@ -309,6 +384,17 @@ def _sum_vjp(g, y, a, axis=None, keepdims=False):
 def _mean_vjp(g, y, a, axis=None, keepdims=False):
     """mean: like Σ, divided by the number n of averaged elements."""
     return _sum_to(g / max(_count(a.shape, axis), 1), a.shape, axis, keepdims)
+
+
+def _std_vjp(g, y, a, axis=None, keepdims=False, ddof=0):
+    """std = √var: ∂/∂a = (a - mean)/((n - ddof) std), and 0 where std = 0 (one element, or
+    axis=()): there a - mean = 0 too, so a safe denominator gives the limit without nan."""
+    n = max(_count(a.shape, axis) - ddof, 1)
+    sd = _expand(y, a.shape, axis, keepdims)
+    safe = np.where(sd > 0, sd, 1)
+    return _expand(g, a.shape, axis, keepdims) * (
+        (a - a.mean(axis=axis, keepdims=True)) / (n * safe)
+    )
 
 
 def _var_vjp(g, y, a, axis=None, keepdims=False, ddof=0):
@@ -363,88 +449,198 @@ def _bce_vjp(g, x, t, reduction):
     return _reduce_vjp(g, _both(x.shape, t.shape), reduction, x.dtype)
 
 
-def rule(name, forward, *vjp, saves="", broadcasts=False, view=False, keeps=False, all=None):
+def rule(
+    name,
+    forward,
+    *vjp,
+    saves="",
+    broadcasts=False,
+    view=False,
+    keeps=False,
+    all=None,
+    twice=True,
+    numpy=(),
+    public=None,
+    method=False,
+    aliases=(),
+    example=None,
+    check=None,
+    doc="",
+):
     """One row of the table: ``vjp`` holds one formula per input (or ``all=`` returns every
-    share, for ops with any number of inputs)."""
-    return Primitive(name, forward, all if all is not None else vjp, saves, broadcasts, view, keeps)
+    share, for ops with any number of inputs). The keywords are the fields of
+    :class:`Primitive` (see the module docstring for ``twice``, ``public``, ``numpy``)."""
+    numpy = numpy if isinstance(numpy, tuple) else (numpy,)
+    return Primitive(
+        name,
+        forward,
+        all if all is not None else vjp,
+        saves,
+        broadcasts,
+        view,
+        keeps,
+        twice,
+        numpy,
+        public,
+        method,
+        tuple(aliases),
+        example,
+        check,
+        doc,
+    )
 
+
+def call(name: str, *xs, **params):
+    """Run row ``name`` inside a formula: its forward on arrays; on Tensors (a create_graph
+    backward) the recorded, differentiable op. For ops without a numpy function (softmax)."""
+    for x in xs:
+        apply = getattr(type(x), "_apply_row", None)
+        if apply is not None:
+            return apply(name, xs, params)
+    return TABLE[name].forward(*xs, **params)
+
+
+def _nonempty(name):
+    def check(a, axis=None, keepdims=False):
+        if a.size == 0:
+            raise ShapeError(f"{name}: empty tensor of shape {a.shape} has no {name}imum")
+
+    return check
+
+
+# Public signatures of the generated functions (memograd.tensor.api): tensors before "/".
+_A, _AB, _RED = "a, /", "a, b, /", "a, /, axis=None, keepdims=False"
 
 # Each formula: (g = ∂L/∂y, y = output, inputs..., **params) -> share of that input.
 # fmt: off
 _RULES = [
     # elementwise, binary (numpy broadcasting: shares are reduced by unbroadcast)
     rule("add", np.add,           lambda g, y, a, b: g,
-                                  lambda g, y, a, b: g,                      broadcasts=True),
+                                  lambda g, y, a, b: g,      broadcasts=True, numpy=np.add,
+         public=_AB),
     rule("sub", np.subtract,      lambda g, y, a, b: g,
-                                  lambda g, y, a, b: -g,                     broadcasts=True),
+                                  lambda g, y, a, b: -g,     broadcasts=True, numpy=np.subtract,
+         public=_AB),
     rule("mul", np.multiply,      lambda g, y, a, b: g * b,
-                                  lambda g, y, a, b: g * a,       saves="x", broadcasts=True),
+                                  lambda g, y, a, b: g * a,       saves="x", broadcasts=True,
+                                                                  numpy=np.multiply,
+         public=_AB),
     rule("div", np.divide,        lambda g, y, a, b: g / b,
-                                  lambda g, y, a, b: -g * y / b,  saves="xy", broadcasts=True),
-    rule("pow", np.power,         lambda g, y, a, b: g * b * a ** (b - 1),
-                                  _pow_exponent_vjp,              saves="xy", broadcasts=True),
+                                  lambda g, y, a, b: -g * y / b,  saves="xy", broadcasts=True,
+                                                                  numpy=(np.divide,),
+         public=_AB),
+    rule("pow", np.power,         _pow_base_vjp,
+                                  _pow_exponent_vjp,              saves="xy", broadcasts=True,
+                                  example=lambda r: ((r.uniform(0.5, 2, (3, 4)),
+                                                      r.uniform(-1, 2, (3, 4))), {})),
     rule("maximum", np.maximum,   lambda g, y, a, b: g * _max_split(a, b),
                                   lambda g, y, a, b: g * _max_split(b, a),
-                                                                  saves="x", broadcasts=True),
+                                                   saves="x", broadcasts=True, numpy=np.maximum,
+         public=_AB),
     rule("minimum", np.minimum,   lambda g, y, a, b: g * _max_split(b, a),
                                   lambda g, y, a, b: g * _max_split(a, b),
-                                                                  saves="x", broadcasts=True),
+                                                   saves="x", broadcasts=True, numpy=np.minimum,
+         public=_AB),
     rule("where", lambda a, b, cond: np.where(cond, a, b),
                                   lambda g, y, a, b, cond: np.where(cond, g, 0),
-                                  lambda g, y, a, b, cond: np.where(cond, 0, g), broadcasts=True),
+                                  lambda g, y, a, b, cond: np.where(cond, 0, g), broadcasts=True,
+         example=lambda r: ((r.normal(size=(3, 4)), r.normal(size=(4,))),
+                            {"cond": r.normal(size=(3, 4)) > 0})),
     # elementwise, unary
-    rule("neg", np.negative,      lambda g, y, a: -g),
-    rule("pow_const", lambda a, c: a**c,
-                                  lambda g, y, a, c: g * (c * a ** (c - 1)),          saves="x"),
-    rule("exp", np.exp,           lambda g, y, a: g * y,                              saves="y"),
-    rule("log", np.log,           lambda g, y, a: g / a,                              saves="x"),
-    rule("sqrt", np.sqrt,         lambda g, y, a: g / (2 * y),                        saves="y"),
-    rule("tanh", np.tanh,         lambda g, y, a: g * (1 - y * y),                    saves="y"),
-    rule("sigmoid", _sigmoid,     lambda g, y, a: g * (y * (1 - y)),                  saves="y"),
+    rule("neg", np.negative,      lambda g, y, a: -g,                            numpy=np.negative,
+         public=_A),
+    rule("pow_const", lambda a, c: a**c, _pow_const_vjp,                              saves="x",
+         example=lambda r: ((r.uniform(0.5, 2, (3, 4)),), {"c": 2.5})),
+    rule("exp", np.exp,           lambda g, y, a: g * y,                   saves="y", numpy=np.exp,
+         public=_A, method=True),
+    rule("log", np.log,           lambda g, y, a: g / a,                   saves="x", numpy=np.log,
+         public=_A, method=True),
+    rule("sqrt", np.sqrt,         lambda g, y, a: g / (2 * y),            saves="y", numpy=np.sqrt,
+         public=_A, method=True),
+    rule("tanh", np.tanh,         lambda g, y, a: g * (1 - y * y),        saves="y", numpy=np.tanh,
+         public=_A, method=True),
+    rule("sigmoid", _sigmoid,     lambda g, y, a: g * (y * (1 - y)),                  saves="y",
+         public=_A, method=True),
     rule("relu", lambda a: np.maximum(a, 0),
-                                  lambda g, y, a: g * (y > 0),                        saves="y"),
+                                  lambda g, y, a: g * (y > 0),                        saves="y",
+         public=_A, method=True),
     rule("leaky_relu", lambda a, slope: np.where(a > 0, a, a * slope),
-                                  lambda g, y, a, slope: g * _leak(a, slope, g.dtype),  saves="x"),
-    rule("gelu", _gelu,           _gelu_vjp,                                          saves="x"),
-    rule("abs", np.abs,           lambda g, y, a: g * np.sign(a),                     saves="x"),
-    rule("clip", lambda a, lo, hi: np.clip(a, lo, hi), _clip_vjp,                     saves="x"),
+                                  lambda g, y, a, slope: g * _leak(a, slope, g.dtype),  saves="x",
+         example=lambda r: ((r.normal(size=(3, 4)),), {"slope": 0.1}),
+         public="a, /, slope=0.01", method=True),
+    rule("gelu", _gelu,           _gelu_vjp,                                          saves="x",
+         public=_A, method=True),
+    rule("abs", np.abs,           lambda g, y, a: g * np.sign(a),          saves="x", numpy=np.abs,
+         public=_A, method=True),
+    rule("clip", lambda a, lo, hi: np.clip(a, lo, hi), _clip_vjp,                     saves="x",
+         example=lambda r: ((r.normal(size=(3, 4)),), {"lo": -0.5, "hi": 0.5}),
+         public="a, /, lo=None, hi=None", method=True),
     # reductions (numpy's axis and keepdims)
-    rule("sum", _sum,             _sum_vjp),
-    rule("mean", _mean,           _mean_vjp),
-    rule("max", lambda a, **k: np.max(a, **k),   _extremum_vjp,                       saves="xy"),
-    rule("min", lambda a, **k: np.min(a, **k),   _extremum_vjp,                       saves="xy"),
-    rule("var", lambda a, **k: np.var(a, **k),   _var_vjp,                            saves="x"),
-    rule("logsumexp", _logsumexp, _logsumexp_vjp,                                     saves="x"),
+    rule("sum", _sum,             _sum_vjp,
+         public=_RED, method=True),
+    rule("mean", _mean,           _mean_vjp,
+         public=_RED, method=True),
+    rule("max", lambda a, **k: np.max(a, **k),   _extremum_vjp,                       saves="xy",
+         public=_RED, method=True, check=_nonempty("max")),
+    rule("min", lambda a, **k: np.min(a, **k),   _extremum_vjp,                       saves="xy",
+         public=_RED, method=True, check=_nonempty("min")),
+    rule("var", lambda a, **k: np.var(a, **k),   _var_vjp,                            saves="x",
+         public=_RED + ", ddof=0", method=True),
+    rule("std", lambda a, **k: np.std(a, **k),   _std_vjp,                           saves="xy",
+         public=_RED + ", ddof=0", method=True),
+    rule("logsumexp", _logsumexp, _logsumexp_vjp,                                     saves="x",
+         public=_RED, method=True),
     rule("softmax", _softmax,     lambda g, y, a, axis=-1: y * (g - _sum_kept(g * y, axis)),
-                                                                                      saves="y"),
+                                                                                      saves="y",
+         public="a, /, axis=-1", method=True),
     rule("log_softmax", _log_softmax,
                                   lambda g, y, a, axis=-1: g - np.exp(y) * _sum_kept(g, axis),
-                                                                                      saves="y"),
+                                                                                      saves="y",
+         public="a, /, axis=-1", method=True),
     # linear algebra: ∂(a@b)/∂a = g @ bᵀ, ∂/∂b = aᵀ @ g
     rule("matmul", _mm,           lambda g, y, a, b: _matmul_vjp(g, a, b, 0),
-                                  lambda g, y, a, b: _matmul_vjp(g, a, b, 1),         saves="x"),
+                                  lambda g, y, a, b: _matmul_vjp(g, a, b, 1),         saves="x",
+         numpy=np.matmul,
+         example=lambda r: ((r.normal(size=(3, 4)), r.normal(size=(4, 2))), {})),
     # shape (outputs are views of the input where numpy makes them so)
     rule("reshape", lambda a, shape: np.reshape(a, shape),
-                                  lambda g, y, a, shape: np.reshape(g, a.shape),      view=True),
+                                  lambda g, y, a, shape: np.reshape(g, a.shape),      view=True,
+         example=lambda r: ((r.normal(size=(3, 4)),), {"shape": (2, 6)})),
     rule("transpose", lambda a, axes=None: np.transpose(a, axes),
                                   lambda g, y, a, axes=None: np.transpose(
-                                      g, None if axes is None else np.argsort(axes)), view=True),
+                                      g, None if axes is None else np.argsort(axes)), view=True,
+         example=lambda r: ((r.normal(size=(2, 3, 4)),), {"axes": (1, 2, 0)})),
     rule("squeeze", lambda a, axis=None: np.squeeze(a, axis),
-                                  lambda g, y, a, axis=None: np.reshape(g, a.shape),  view=True),
+                                  lambda g, y, a, axis=None: np.reshape(g, a.shape),  view=True,
+         example=lambda r: ((r.normal(size=(3, 1, 4)),), {"axis": 1})),
     rule("unsqueeze", lambda a, axis: np.expand_dims(a, axis),
-                                  lambda g, y, a, axis: np.reshape(g, a.shape),       view=True),
+                                  lambda g, y, a, axis: np.reshape(g, a.shape),       view=True,
+         example=lambda r: ((r.normal(size=(3, 4)),), {"axis": 1})),
     rule("broadcast_to", lambda a, shape: np.broadcast_to(a, shape),
-                                  lambda g, y, a, shape: unbroadcast(g, a.shape),     view=True),
+                                  lambda g, y, a, shape: unbroadcast(g, a.shape),     view=True,
+         example=lambda r: ((r.normal(size=(3, 1)),), {"shape": (2, 3, 4)})),
     rule("getitem", lambda a, key: a[key],
-                                  lambda g, y, a, key: _getitem_vjp(g, a, key),       view=True),
-    rule("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), all=_split_vjp),
-    rule("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),             all=_unstack_vjp),
+         lambda g, y, a, key: call("getitem_grad", g, shape=a.shape, key=key),        view=True,
+         example=lambda r: ((r.normal(size=(4, 3)),),
+                            {"key": (np.array([0, 2, 2]), slice(1, None))})),
+    rule("getitem_grad", _getitem_vjp,
+                                  lambda g, y, a, shape, key: g[key],
+         example=lambda r: ((r.normal(size=(3, 2)),),
+                            {"shape": (4, 3), "key": (np.array([0, 2, 2]), slice(1, None))})),
+    rule("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), all=_split_vjp,
+         example=lambda r: ((r.normal(size=(2, 3)), r.normal(size=(1, 3))), {"axis": 0})),
+    rule("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),             all=_unstack_vjp,
+         example=lambda r: ((r.normal(size=(2, 3)), r.normal(size=(2, 3))), {"axis": 1})),
     # losses (fused and numerically stable)
-    rule("cross_entropy", _cross_entropy, _cross_entropy_vjp,                         keeps=True),
+    rule("cross_entropy", _cross_entropy, _cross_entropy_vjp,             saves="x", keeps=True,
+         twice=(_cross_entropy_twice,),
+         example=lambda r: ((r.normal(size=(4, 3)),), {"labels": np.array([0, 2, 1, 2])})),
     rule("mse", _mse,
          lambda g, y, a, b, reduction="mean", kept=None: _mse_vjp(g, kept, reduction, a.dtype),
          lambda g, y, a, b, reduction="mean", kept=None: -_mse_vjp(g, kept, reduction, a.dtype),
-                                                                    broadcasts=True, keeps=True),
+                                                        saves="x", broadcasts=True, keeps=True,
+         twice=(lambda g, y, a, b, reduction="mean": _mse_vjp(g, a - b, reduction, a.dtype),
+                lambda g, y, a, b, reduction="mean": -_mse_vjp(g, a - b, reduction, a.dtype))),
     rule("bce_with_logits", _bce_logits,
          lambda g, y, x, t, reduction="mean": (_sigmoid(x) - t) * _bce_vjp(g, x, t, reduction),
          lambda g, y, x, t, reduction="mean": -x * _bce_vjp(g, x, t, reduction),
@@ -454,10 +650,31 @@ _RULES = [
 TABLE: dict[str, Primitive] = {p.name: p for p in _RULES}
 
 
+def _numpy_of(p: Primitive) -> tuple:
+    """The numpy callables a row implements: its ``numpy=``, else its forward when that is a
+    ufunc (``rule("sin", np.sin, ...)`` makes ``np.sin(t)`` run the row)."""
+    return p.numpy or ((p.forward,) if isinstance(p.forward, np.ufunc) else ())
+
+
+#: numpy callable -> the row implementing it (NumPy interop: ``np.exp(t)`` runs the "exp" row)
+NUMPY: dict = {f: p for p in _RULES for f in _numpy_of(p)}
+_listeners: list[Callable] = []
+
+
 def register(*rows: Primitive) -> None:
     """Add rows to THE table. Op families may live in their own modules and register here; a name
-    can be registered once (a second row for the same op would make the table ambiguous)."""
+    can be registered once (a second row for the same op would make the table ambiguous). Rows
+    with ``public=`` get their ``mg.tensor`` function (and Tensor method) at once."""
     for p in rows:
         if p.name in TABLE:
             raise ValueError(f"register: the table already has a row named {p.name!r}")
         TABLE[p.name] = p
+        for f in _numpy_of(p):
+            NUMPY.setdefault(f, p)
+        for listener in _listeners:
+            listener(p)
+
+
+def on_register(listener: Callable) -> None:
+    """Call ``listener(row)`` for every row registered from now on (the generated API uses it)."""
+    _listeners.append(listener)

@@ -45,15 +45,17 @@ Semantics (as PyTorch users expect):
 
 from __future__ import annotations
 
-import builtins
-import math
 import weakref
-from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from memograd import graph
-from memograd.errors import GraphError, MemogradTypeError, MemogradValueError, ShapeError
+from memograd.errors import (
+    GraphError,
+    MemogradTypeError,
+    MemogradValueError,
+    ShapeError,
+)
 from memograd.tensor.ops import TABLE, Primitive, unbroadcast
 
 __all__ = [
@@ -62,12 +64,6 @@ __all__ = [
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
-    "zeros",
-    "ones",
-    "zeros_like",
-    "ones_like",
-    "full",
-    "arange",
 ]
 
 _F32 = np.dtype(np.float32)
@@ -76,10 +72,13 @@ _FLOATS = (_F32, _F64)
 
 
 class _Mode:
-    """Global autograd switches (``no_grad`` flips ``grad``; ``backward`` sets ``retain``)."""
+    """Global autograd switches (``no_grad`` flips ``grad``; ``backward`` sets ``retain``;
+    ``create`` counts the create_graph backward passes running, during which formulas must not
+    turn a Tensor that requires grad into a plain number or array)."""
 
     grad = True
     retain = False
+    create = 0
 
 
 class no_grad:
@@ -153,7 +152,18 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     if isinstance(data, np.ndarray):
         arr = data.astype(want, copy=copy) if want is not None else (data.copy() if copy else data)
     else:
-        arr = np.array(data, dtype=want)
+        try:
+            arr = np.array(data, dtype=want)
+        except ValueError as e:
+            if "inhomogeneous" not in str(e) and "sequence" not in str(e):
+                what = type(data).__name__
+                raise MemogradValueError(f"tensor: cannot convert {what}: {e}") from e
+            raise MemogradValueError(
+                f"tensor: ragged nested lists (rows of different lengths: {_ragged(data)}); "
+                "every row must have the same length (pad them, or build one tensor per row)"
+            ) from None
+        except TypeError as e:
+            raise MemogradTypeError(f"tensor: cannot convert {type(data).__name__}: {e}") from e
         if want is None and arr.dtype == _F64 and not isinstance(data, np.floating):
             arr = arr.astype(_F32)
     if arr.dtype.kind not in "fiub":
@@ -166,6 +176,28 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     return arr
 
 
+def _ragged(data) -> str:
+    """Where nested lists first differ in length: 'data[0] has 2 items, data[1] has 1'."""
+    level = [("data", data)]
+    while level:
+        sizes = [(path, len(x) if isinstance(x, (list, tuple)) else None) for path, x in level]
+        first = sizes[0][1]
+        for path, n in sizes[1:]:
+            if n != first:
+
+                def say(k):
+                    return "a number" if k is None else f"{k} item(s)"
+
+                return f"{sizes[0][0]} has {say(first)}, {path} has {say(n)}"
+        level = [
+            (f"{path}[{i}]", x)
+            for path, seq in level
+            if isinstance(seq, (list, tuple))
+            for i, x in enumerate(seq)
+        ]
+    return "shapes differ"
+
+
 class Tensor:
     """An n-dimensional array node of the computation graph.
 
@@ -176,8 +208,14 @@ class Tensor:
 
     __slots__ = ("data", "requires_grad", "grad", "name", "_node", "_vc", "__weakref__")
     _parents = ()  # a leaf is a graph node without parents (ops' outputs use their Node)
-    __array_ufunc__ = None  # numpy defers to Tensor's operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # == is elementwise, so identity hashing
+    # __array_ufunc__ / __array_function__ (numpy calls on Tensors run table rows) are set by
+    # memograd.tensor.interop
+
+    @staticmethod
+    def _apply_row(name: str, xs: tuple, params: dict) -> Tensor:
+        """``ops.call`` on Tensors: run row ``name`` recorded (inside create_graph formulas)."""
+        return _apply(TABLE[name], tuple(_as_tensor(x) for x in xs), params)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, *, name: str | None = None):
         arr = _to_array(data, dtype, copy=False)
@@ -202,11 +240,6 @@ class Tensor:
     @property
     def size(self) -> int:
         return self.data.size
-
-    @property
-    def T(self) -> Tensor:
-        """All axes reversed (numpy's ``.T``)."""
-        return transpose(self)
 
     @property
     def is_leaf(self) -> bool:
@@ -243,6 +276,8 @@ class Tensor:
 
     def item(self):
         """The Python number held by a size-1 tensor."""
+        if _Mode.create and self.requires_grad:
+            _dropped("item()/float()")
         if self.data.size != 1:
             raise MemogradValueError(
                 f"item: only a tensor with one element converts to a number, got shape {self.shape}"
@@ -258,8 +293,9 @@ class Tensor:
         t._vc = self._vc
         return t
 
-    def astype(self, dtype) -> Tensor:
-        """Cast; differentiable between float dtypes (the adjoint is cast back)."""
+    def astype(self, dtype, copy: bool = True) -> Tensor:
+        """Cast; differentiable between float dtypes (the adjoint is cast back). The same dtype
+        returns the tensor itself (tensors are not edited in place by ops, so no copy is due)."""
         want = _as_dtype(dtype)
         if want == self.data.dtype:
             return self
@@ -274,6 +310,8 @@ class Tensor:
         return self.astype(_F64)
 
     def __array__(self, dtype=None, copy=None):
+        if _Mode.create and self.requires_grad:
+            _dropped("np.asarray")
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __float__(self):
@@ -308,64 +346,24 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
 
     def backward(
-        self, grad=None, retain_graph: bool = False, trace: graph.Trace | None = None
+        self,
+        grad=None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        trace: graph.Trace | None = None,
     ) -> graph.BackwardStats:
         """Fill ``.grad`` of every leaf this tensor depends on with ∂self/∂leaf (accumulating).
 
-        ``grad`` is the seed adjoint (defaults to 1 for a size-1 output). Returns the counts of
-        the memoized backward (nodes visited, edges, peak size of the adjoint table)."""
-        if not self.requires_grad:
-            raise GraphError(
-                "backward: this tensor does not require grad (no input had requires_grad=True, "
-                "or it was computed under no_grad)"
-            )
-        if grad is None:
-            if self.data.size != 1:
-                raise ShapeError(
-                    f"backward: output of shape {self.shape} is not a scalar; pass "
-                    f"grad= of shape {self.shape} (the adjoint ∂L/∂output), or reduce it first "
-                    "(e.g. .sum())"
-                )
-            seed = np.ones(self.data.shape, self.data.dtype)
-        else:
-            seed = _to_array(grad, self.data.dtype, copy=False)
-            if seed.shape != self.data.shape:
-                raise ShapeError(
-                    f"backward: grad of shape {seed.shape} does not match the output's shape "
-                    f"{self.shape}"
-                )
-        stored: set = {id(seed)}
+        ``grad`` is the seed adjoint (defaults to 1 for a size-1 output). ``create_graph=True``
+        records the backward pass itself (the VJP formulas run on Tensors through the same
+        table), so each ``.grad`` is a Tensor with a graph that can be differentiated again
+        (second derivatives); it implies ``retain_graph``. A nan/inf output raises
+        :class:`~memograd.NonFiniteError` naming the first op that made a non-finite value.
+        ``trace`` observes the memo table (:class:`memograd.graph.Trace`). Returns the counts of
+        the memoized backward (nodes, edges, peak size of the table)."""
+        from memograd.tensor import backprop
 
-        def visit(node, adjoint):
-            if type(node) is not Tensor:  # an op's Node: only if its tensor called retain_grad()
-                ref = node.retained
-                node = ref() if ref is not None else None
-                if node is None:
-                    return
-            if (
-                id(adjoint) in stored
-                or not adjoint.flags.writeable
-                or not adjoint.flags.owndata
-                or adjoint.dtype != node.data.dtype
-            ):
-                adjoint = np.array(adjoint, dtype=node.data.dtype)
-            stored.add(id(adjoint))
-            if node.grad is None:
-                node.grad = _wrap(adjoint)
-            else:
-                old = node.grad.data
-                if old.shape == adjoint.shape and old.flags.writeable:
-                    np.add(old, adjoint, out=old)
-                    node.grad._vc[0] += 1
-                else:
-                    node.grad = _wrap(old + adjoint)
-
-        previous = _Mode.retain
-        _Mode.retain = retain_graph
-        try:
-            return graph.backward(_root(self), seed, visit, trace=trace)
-        finally:
-            _Mode.retain = previous
+        return backprop.backward(self, grad, retain_graph, create_graph, trace)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad = None``)."""
@@ -425,53 +423,40 @@ class Tensor:
         return self.fill_(0)
 
     # ------------------------------------------------------------------ operators
+    # (``**``, ``@``, ``[]``, ``.T`` and the shape methods are set by memograd.tensor.api, with
+    # the methods generated from the table's rows)
     def __add__(self, o):
-        return add(self, o)
+        return _binary("add", self, o)
 
     def __radd__(self, o):
-        return add(o, self)
+        return _binary("add", o, self)
 
     def __sub__(self, o):
-        return sub(self, o)
+        return _binary("sub", self, o)
 
     def __rsub__(self, o):
-        return sub(o, self)
+        return _binary("sub", o, self)
 
     def __mul__(self, o):
-        return mul(self, o)
+        return _binary("mul", self, o)
 
     def __rmul__(self, o):
-        return mul(o, self)
+        return _binary("mul", o, self)
 
     def __truediv__(self, o):
-        return div(self, o)
+        return _binary("div", self, o)
 
     def __rtruediv__(self, o):
-        return div(o, self)
-
-    def __pow__(self, o):
-        return pow(self, o)
-
-    def __rpow__(self, o):
-        return pow(o, self)
-
-    def __matmul__(self, o):
-        return matmul(self, o)
-
-    def __rmatmul__(self, o):
-        return matmul(o, self)
+        return _binary("div", o, self)
 
     def __neg__(self):
-        return neg(self)
+        return _apply(TABLE["neg"], (self,), {})
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return abs(self)
-
-    def __getitem__(self, key):
-        return getitem(self, key)
+        return _apply(TABLE["abs"], (self,), {})
 
     def __lt__(self, o):
         return _compare(np.less, self, o)
@@ -491,90 +476,24 @@ class Tensor:
     def __ne__(self, o):  # type: ignore[override]
         return _compare(np.not_equal, self, o)
 
-    # ------------------------------------------------------------------ methods mirroring functions
-    def exp(self):
-        return exp(self)
+    # logical operators on bool (or int) tensors: values without gradient
+    def __and__(self, o):
+        return _compare(np.bitwise_and, self, o)
 
-    def log(self):
-        return log(self)
+    __rand__ = __and__
 
-    def sqrt(self):
-        return sqrt(self)
+    def __or__(self, o):
+        return _compare(np.bitwise_or, self, o)
 
-    def tanh(self):
-        return tanh(self)
+    __ror__ = __or__
 
-    def sigmoid(self):
-        return sigmoid(self)
+    def __xor__(self, o):
+        return _compare(np.bitwise_xor, self, o)
 
-    def relu(self):
-        return relu(self)
+    __rxor__ = __xor__
 
-    def leaky_relu(self, slope: float = 0.01):
-        return leaky_relu(self, slope)
-
-    def gelu(self):
-        return gelu(self)
-
-    def abs(self):
-        return abs(self)
-
-    def clip(self, lo=None, hi=None):
-        return clip(self, lo, hi)
-
-    def sum(self, axis=None, keepdims: bool = False):
-        return sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims: bool = False):
-        return mean(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims: bool = False):
-        return max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims: bool = False):
-        return min(self, axis, keepdims)
-
-    def var(self, axis=None, keepdims: bool = False, ddof: int = 0):
-        return var(self, axis, keepdims, ddof)
-
-    def std(self, axis=None, keepdims: bool = False, ddof: int = 0):
-        return sqrt(var(self, axis, keepdims, ddof))
-
-    def logsumexp(self, axis=None, keepdims: bool = False):
-        return logsumexp(self, axis, keepdims)
-
-    def softmax(self, axis: int = -1):
-        return softmax(self, axis)
-
-    def log_softmax(self, axis: int = -1):
-        return log_softmax(self, axis)
-
-    def matmul(self, o):
-        return matmul(self, o)
-
-    def reshape(self, *shape):
-        return reshape(self, shape[0] if len(shape) == 1 and not _is_int(shape[0]) else shape)
-
-    def flatten(self):
-        return reshape(self, (-1,))
-
-    def transpose(self, *axes):
-        axes = axes[0] if len(axes) == 1 and not _is_int(axes[0]) else axes
-        return transpose(self, axes or None)
-
-    def permute(self, *axes):
-        return self.transpose(*axes)
-
-    def broadcast_to(self, *shape):
-        return broadcast_to(self, shape[0] if len(shape) == 1 and not _is_int(shape[0]) else shape)
-
-    expand = broadcast_to
-
-    def squeeze(self, axis=None):
-        return squeeze(self, axis)
-
-    def unsqueeze(self, axis: int):
-        return unsqueeze(self, axis)
+    def __invert__(self):
+        return _wrap(np.invert(self.data))
 
 
 def _is_int(x) -> bool:
@@ -593,6 +512,18 @@ def _init(t: Tensor, arr: np.ndarray) -> None:
 def _root(t: Tensor):
     """The graph node of ``t``: its op's Node, or the tensor itself for a leaf."""
     return t._node if t._node is not None else t
+
+
+def _dropped(what: str):
+    raise GraphError(
+        f"backward(create_graph=True): a VJP formula called {what} on a Tensor that requires "
+        "grad, which would drop the graph and give a wrong higher derivative; write the formula "
+        "with numpy calls on its arguments (see memograd.tensor.ops), or mark its row twice=False"
+    )
+
+
+def _as_tensor(x) -> Tensor:
+    return x if type(x) is Tensor else _wrap(np.asarray(x))
 
 
 class Node:
@@ -622,31 +553,16 @@ class Node:
         return f"<Node {self.prim.name}>"
 
     def _pullback(self, g: np.ndarray) -> list:
-        """VJP of the op: each parent's share of the output adjoint ``g`` (graph protocol)."""
+        """VJP of the op: each parent's share of the output adjoint ``g`` (graph protocol).
+        A Tensor adjoint means a create_graph backward: see :meth:`_pullback_graph`."""
+        if type(g) is Tensor:  # a create_graph backward
+            from memograd.tensor import backprop
+
+            return backprop.pullback_graph(self, g)
         prim = self.prim
-        if self.freed:
-            raise GraphError(
-                f"backward: the graph through {prim.name} was already freed by an earlier "
-                "backward(); pass retain_graph=True to the first backward() to differentiate "
-                "twice, or recompute the forward pass"
-            )
+        self._check_saved()
         xs = self.xs
-        vcs = self.vcs
-        if vcs is not None:
-            for x, vc, v in zip(xs, vcs, self.versions):
-                if vc[0] != v:
-                    raise GraphError(
-                        f"backward: an input of {prim.name} (shape {x.shape}) saved for backward "
-                        f"was modified in place (version {v} -> {vc[0]}); edit a copy, or "
-                        "make the in-place change before the forward pass"
-                    )
         y = self.y
-        if self.y_vc is not None and self.y_vc[0] != self.y_version:
-            raise GraphError(
-                f"backward: the output of {prim.name} (shape {y.shape}) was saved for "
-                f"backward and then modified in place (version {self.y_version} -> "
-                f"{self.y_vc[0]}); edit a copy instead"
-            )
         params = self.params
         if prim.keeps:
             params = {**params, "kept": self.kept}
@@ -676,6 +592,33 @@ class Node:
             self.xs = self.kept = self.y = None
             self.freed = True
         return shares
+
+    def _check_saved(self) -> None:
+        """Refuse a freed graph and saved values edited in place since the forward pass."""
+        prim = self.prim
+        if self.freed:
+            raise GraphError(
+                f"backward: the graph through {prim.name} was already freed by an earlier "
+                "backward(); pass retain_graph=True to the first backward() to differentiate "
+                "twice, or recompute the forward pass"
+            )
+        xs = self.xs
+        vcs = self.vcs
+        if vcs is not None:
+            for x, vc, v in zip(xs, vcs, self.versions):
+                if vc[0] != v:
+                    raise GraphError(
+                        f"backward: an input of {prim.name} (shape {x.shape}) saved for backward "
+                        f"was modified in place (version {v} -> {vc[0]}); edit a copy, or "
+                        "make the in-place change before the forward pass"
+                    )
+        y = self.y
+        if self.y_vc is not None and self.y_vc[0] != self.y_version:
+            raise GraphError(
+                f"backward: the output of {prim.name} (shape {y.shape}) was saved for "
+                f"backward and then modified in place (version {self.y_version} -> "
+                f"{self.y_vc[0]}); edit a copy instead"
+            )
 
 
 _new_node = Node.__new__
@@ -722,7 +665,7 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
         out, kept = out
     if type(out) is not np.ndarray and not getattr(out, "_traced", False):
         out = np.asarray(out)
-    if out.dtype == _F64 and all(a.dtype != _F64 for a in arrays):
+    if out.dtype == _F64 and all(a.dtype.kind != "f" for a in arrays):
         out = out.astype(_F32)  # integer inputs -> float32 results
     t = _new(Tensor)
     t.data = out
@@ -825,258 +768,7 @@ _ASTYPE = Primitive(
 )
 
 
-# ---------------------------------------------------------------------------------- functions
-def add(a, b) -> Tensor:
-    """a + b (broadcasting)."""
-    return _binary("add", a, b)
-
-
-def sub(a, b) -> Tensor:
-    """a - b."""
-    return _binary("sub", a, b)
-
-
-def mul(a, b) -> Tensor:
-    """a * b (elementwise)."""
-    return _binary("mul", a, b)
-
-
-def div(a, b) -> Tensor:
-    """a / b."""
-    return _binary("div", a, b)
-
-
-def neg(a) -> Tensor:
-    """-a."""
-    return _unary("neg", a)
-
-
-def pow(a, b) -> Tensor:  # noqa: A001 - mirrors numpy/torch naming
-    """a ** b: a number exponent is a constant (``pow_const``), a tensor exponent is
-    differentiated too (∂/∂b = a^b log a)."""
-    if type(a) is Tensor and type(b) is not Tensor and np.ndim(b) == 0:
-        if a.data.dtype.kind != "f":
-            a = a.astype(_F32)
-        return _apply(TABLE["pow_const"], (a,), {"c": b.item() if isinstance(b, np.generic) else b})
-    a, b = _pair("pow", a, b)
-    if a.data.dtype.kind != "f":
-        a, b = a.astype(_F32), b.astype(_F32)
-    return _apply(TABLE["pow"], (a, b), {})
-
-
-def matmul(a, b) -> Tensor:
-    """a @ b with numpy's rules: 1-D operands are promoted, leading (batch) dims broadcast."""
-    a, b = _pair("matmul", a, b)
-    sa, sb = a.data.shape, b.data.shape
-    if not sa or not sb:
-        raise ShapeError(f"matmul: shapes {sa} and {sb}: operands must have at least one dimension")
-    ka, kb = sa[-1], sb[0] if len(sb) == 1 else sb[-2]
-    if ka != kb:
-        raise ShapeError(f"matmul: shapes {sa} and {sb} do not align ({ka} != {kb})")
-    return _apply(TABLE["matmul"], (a, b), {})
-
-
-def exp(a) -> Tensor:
-    """e^a."""
-    return _unary("exp", a)
-
-
-def log(a) -> Tensor:
-    """Natural logarithm (a <= 0 gives -inf/nan, as numpy)."""
-    return _unary("log", a)
-
-
-def sqrt(a) -> Tensor:
-    """√a."""
-    return _unary("sqrt", a)
-
-
-def tanh(a) -> Tensor:
-    """tanh a; ∂ = 1 - tanh²."""
-    return _unary("tanh", a)
-
-
-def sigmoid(a) -> Tensor:
-    """σ(a) = 1/(1+e^-a), stable; ∂ = σ(1-σ)."""
-    return _unary("sigmoid", a)
-
-
-def relu(a) -> Tensor:
-    """max(a, 0); subgradient 0 at 0."""
-    return _unary("relu", a)
-
-
-def leaky_relu(a, slope: float = 0.01) -> Tensor:
-    """a if a > 0 else slope·a."""
-    return _unary("leaky_relu", a, slope=slope)
-
-
-def gelu(a) -> Tensor:
-    """GELU, tanh approximation: a/2 (1 + tanh(√(2/π)(a + 0.044715 a³)))."""
-    return _unary("gelu", a)
-
-
-def abs(a) -> Tensor:  # noqa: A001
-    """|a|; subgradient 0 at 0."""
-    return _unary("abs", a)
-
-
-def maximum(a, b) -> Tensor:
-    """Elementwise max; on ties each side gets half the adjoint."""
-    return _binary("maximum", a, b)
-
-
-def minimum(a, b) -> Tensor:
-    """Elementwise min; on ties each side gets half the adjoint."""
-    return _binary("minimum", a, b)
-
-
-def clip(a, lo=None, hi=None) -> Tensor:
-    """Limit values to [lo, hi]; the adjoint passes where lo <= a <= hi."""
-    return _unary("clip", a, lo=lo, hi=hi)
-
-
-def where(cond, a, b) -> Tensor:
-    """a where cond else b (cond: bool array or tensor, no gradient)."""
-    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
-    a, b = _pair("where", a, b)
-    return _apply(TABLE["where"], (a, b), {"cond": cond.astype(bool, copy=False)})
-
-
-def _check_axis(name: str, a: Tensor, axis) -> None:
-    if axis is None:
-        return
-    axes = (axis,) if _is_int(axis) or not isinstance(axis, (tuple, list)) else tuple(axis)
-    for ax in axes:
-        if not _is_int(ax):
-            raise MemogradTypeError(
-                f"{name}: axis must be an int or a tuple of ints, got {type(ax).__name__} {ax!r}"
-            )
-        if not -a.ndim <= ax < builtins.max(a.ndim, 1):
-            raise ShapeError(f"{name}: axis {ax} is out of range for shape {a.shape}")
-    if len({ax % builtins.max(a.ndim, 1) for ax in axes}) != len(axes):
-        raise ShapeError(
-            f"{name}: axis {axis} names the same axis twice for shape {a.shape}; list each once"
-        )
-
-
-def _reduction(name: str, a, axis, keepdims, **extra) -> Tensor:
-    if type(a) is not Tensor:
-        a = tensor(a)
-    _check_axis(name, a, axis)
-    if isinstance(axis, list):
-        axis = tuple(axis)
-    return _apply(TABLE[name], (a,), {"axis": axis, "keepdims": keepdims, **extra})
-
-
-def sum(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Σ over ``axis`` (all axes if None)."""
-    return _reduction("sum", a, axis, keepdims)
-
-
-def mean(a, axis=None, keepdims: bool = False) -> Tensor:
-    """Average over ``axis``."""
-    return _reduction("mean", a, axis, keepdims)
-
-
-def max(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Largest value over ``axis``; the adjoint goes to the maxima (shared on ties)."""
-    if type(a) is Tensor and a.size == 0:
-        raise ShapeError(f"max: empty tensor of shape {a.shape} has no maximum")
-    return _reduction("max", a, axis, keepdims)
-
-
-def min(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Smallest value over ``axis``."""
-    if type(a) is Tensor and a.size == 0:
-        raise ShapeError(f"min: empty tensor of shape {a.shape} has no minimum")
-    return _reduction("min", a, axis, keepdims)
-
-
-def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance Σ(a - mean)²/(n - ddof)."""
-    return _reduction("var", a, axis, keepdims, ddof=ddof)
-
-
-def logsumexp(a, axis=None, keepdims: bool = False) -> Tensor:
-    """log Σ e^a over ``axis``, stable (shifted by the max)."""
-    return _reduction("logsumexp", a, axis, keepdims)
-
-
-def softmax(a, axis: int = -1) -> Tensor:
-    """e^a / Σ e^a along ``axis`` (stable)."""
-    if type(a) is not Tensor:
-        a = tensor(a)
-    _check_axis("softmax", a, axis)
-    return _apply(TABLE["softmax"], (a,), {"axis": axis})
-
-
-def log_softmax(a, axis: int = -1) -> Tensor:
-    """a - logsumexp(a) along ``axis`` (stable)."""
-    if type(a) is not Tensor:
-        a = tensor(a)
-    _check_axis("log_softmax", a, axis)
-    return _apply(TABLE["log_softmax"], (a,), {"axis": axis})
-
-
-def reshape(a, shape) -> Tensor:
-    """Same values, new shape (one entry may be -1)."""
-    if type(a) is not Tensor:
-        a = tensor(a)
-    shape = (shape,) if _is_int(shape) else tuple(int(s) for s in shape)
-    known = math.prod(s for s in shape if s != -1)
-    if shape.count(-1) > 1 or (
-        -1 not in shape and known != a.size or -1 in shape and (known == 0 or a.size % known)
-    ):
-        raise ShapeError(f"reshape: cannot reshape shape {a.shape} ({a.size} values) into {shape}")
-    return _apply(TABLE["reshape"], (a,), {"shape": shape})
-
-
-def transpose(a, axes=None) -> Tensor:
-    """Permute axes (reverse them if ``axes`` is None)."""
-    if type(a) is not Tensor:
-        a = tensor(a)
-    if axes is not None:
-        axes = tuple(int(x) % a.ndim for x in axes)
-        if sorted(axes) != list(range(a.ndim)):
-            raise ShapeError(f"transpose: axes {axes} are not a permutation for shape {a.shape}")
-    return _apply(TABLE["transpose"], (a,), {"axes": axes})
-
-
-permute = transpose
-
-
-def broadcast_to(a, shape) -> Tensor:
-    """Repeat size-1 (or missing leading) dims to ``shape``, as numpy; a view."""
-    if type(a) is not Tensor:
-        a = tensor(a)
-    return _apply(TABLE["broadcast_to"], (a,), {"shape": tuple(shape)})
-
-
-expand = broadcast_to
-
-
-def squeeze(a, axis=None) -> Tensor:
-    """Drop size-1 axes (or only ``axis``)."""
-    if type(a) is not Tensor:
-        a = tensor(a)
-    _check_axis("squeeze", a, axis)
-    if axis is not None:
-        for ax in (axis,) if _is_int(axis) else axis:
-            if a.shape[ax] != 1:
-                raise ShapeError(
-                    f"squeeze: axis {ax} of shape {a.shape} has size {a.shape[ax]}, not 1"
-                )
-    return _apply(TABLE["squeeze"], (a,), {"axis": axis})
-
-
-def unsqueeze(a, axis: int) -> Tensor:
-    """Insert a size-1 axis at ``axis``."""
-    if type(a) is not Tensor:
-        a = tensor(a)
-    if not -a.ndim - 1 <= axis <= a.ndim:
-        raise ShapeError(f"unsqueeze: axis {axis} is out of range for shape {a.shape}")
-    return _apply(TABLE["unsqueeze"], (a,), {"axis": axis})
+_IDENTITY = Primitive("identity", lambda a: a, (lambda g, y, a: g,), "")
 
 
 def _index(key):
@@ -1092,111 +784,12 @@ def _index(key):
     return key
 
 
-def getitem(a: Tensor, key) -> Tensor:
-    """a[key] with slices, integers, integer arrays, boolean masks; repeated indices add up."""
-    return _apply(TABLE["getitem"], (a,), {"key": _index(key)})
+def __getattr__(name: str):
+    """The op functions moved to :mod:`memograd.tensor.api` (generated from the table); old
+    imports (``from memograd.tensor.tensor import mse``) keep working."""
+    from memograd.tensor import api
 
-
-def _many(name: str, tensors: Sequence) -> tuple:
-    ts = [t if type(t) is Tensor else tensor(t) for t in tensors]
-    if not ts:
-        raise MemogradValueError(f"{name}: needs at least one tensor")
-    floats = {t.data.dtype for t in ts if t.data.dtype.kind == "f"}
-    if len(floats) > 1:
-        raise MemogradTypeError(f"{name}: cannot mix dtypes {sorted(map(str, floats))}")
-    if floats:
-        (f,) = floats
-        ts = [t if t.data.dtype == f else _wrap(t.data.astype(f)) for t in ts]
-    return tuple(ts)
-
-
-def concatenate(tensors: Iterable, axis: int = 0) -> Tensor:
-    """Join along an existing axis."""
-    ts = _many("concatenate", list(tensors))
-    return _apply(TABLE["concatenate"], ts, {"axis": axis})
-
-
-cat = concatenate
-
-
-def stack(tensors: Iterable, axis: int = 0) -> Tensor:
-    """Join along a new axis."""
-    ts = _many("stack", list(tensors))
-    return _apply(TABLE["stack"], ts, {"axis": axis})
-
-
-def cross_entropy(logits, labels, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy with integer labels, fused and stable:
-    L = mean_i [logsumexp(z_i) - z_i[label_i]], ∂L/∂z = (softmax(z) - onehot)/n."""
-    from memograd.tensor.ops import _check_labels
-
-    if type(logits) is not Tensor:
-        logits = tensor(logits)
-    y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
-    if y.dtype.kind not in "iu":
-        hint = (
-            "one-hot or probability targets of the logits' shape are not supported: pass "
-            "labels.argmax(axis=1)"
-            if y.ndim == 2
-            else "convert them with labels.astype(int) (class indices 0..C-1)"
-        )
-        raise MemogradTypeError(
-            f"cross_entropy: labels must be integers, got dtype {y.dtype} (shape {y.shape}, "
-            f"logits {logits.shape}); {hint}"
-        )
-    _check_reduction("cross_entropy", reduction)
-    _check_labels(logits.data, y)
-    return _apply(TABLE["cross_entropy"], (logits,), {"labels": y, "reduction": reduction})
-
-
-def mse(pred, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error mean((pred - target)²)."""
-    _check_reduction("mse", reduction)
-    a, b = _pair("mse", pred, target)
-    return _apply(TABLE["mse"], (a, b), {"reduction": reduction})
-
-
-def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") -> Tensor:
-    """Stable BCE on logits: mean(max(x,0) - x t + log(1 + e^-|x|)); ∂/∂x = (σ(x) - t)/n."""
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
-    a, b = _pair("binary_cross_entropy_with_logits", logits, target)
-    return _apply(TABLE["bce_with_logits"], (a, b), {"reduction": reduction})
-
-
-bce_with_logits = binary_cross_entropy_with_logits
-
-
-def _check_reduction(name, reduction):
-    if reduction not in ("mean", "sum", "none"):
-        raise MemogradValueError(
-            f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
-        )
-
-
-# ---------------------------------------------------------------------------------- factories
-def zeros(*shape, dtype="float32", requires_grad: bool = False) -> Tensor:
-    shape = shape[0] if len(shape) == 1 and not _is_int(shape[0]) else shape
-    return tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape, dtype="float32", requires_grad: bool = False) -> Tensor:
-    shape = shape[0] if len(shape) == 1 and not _is_int(shape[0]) else shape
-    return tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
-
-
-def full(shape, value, dtype="float32", requires_grad: bool = False) -> Tensor:
-    return tensor(np.full(shape, value, dtype=dtype), requires_grad=requires_grad)
-
-
-def zeros_like(a, requires_grad: bool = False) -> Tensor:
-    return tensor(
-        np.zeros_like(a.data if isinstance(a, Tensor) else a), requires_grad=requires_grad
-    )
-
-
-def ones_like(a, requires_grad: bool = False) -> Tensor:
-    return tensor(np.ones_like(a.data if isinstance(a, Tensor) else a), requires_grad=requires_grad)
-
-
-def arange(*args, dtype=None) -> Tensor:
-    return tensor(np.arange(*args, dtype=dtype))
+    try:
+        return getattr(api, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
