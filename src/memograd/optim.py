@@ -312,8 +312,11 @@ class Optimizer:
 
     def step(self) -> None:
         """One update of every parameter that has a gradient, in place."""
+        from memograd.tensor.tensor import writable  # arrays saved for backward are read-only
+
         start = _clock()
-        self._step()
+        with writable(*[getattr(p, "data", p) for p in self.params]):
+            self._step()
         self._seconds += _clock() - start
 
     def _step(self) -> None:

@@ -55,3 +55,39 @@ def test_ragged_nested_lists_are_refused_clearly(data, where):
 def test_unconvertible_data_is_a_memograd_error():
     with pytest.raises(mg.MemogradError):
         mg.tensor({"a": 1})
+
+
+def test_writing_through_data_while_saved_is_refused_not_a_wrong_gradient():
+    """Issue 11: b.data[0] = ... after the forward pass gave a silently wrong gradient."""
+    b = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (b * b).sum()  # mul saves b
+    with pytest.raises(ValueError, match="read-only"):
+        b.data[0] = 5.0
+    loss.backward()
+    np.testing.assert_array_equal(b.grad.data, [2.0, 4.0])  # the true gradient
+    b.data[0] = 5.0  # backward freed the graph: writable again
+    assert b.data[0] == 5.0
+    (b * b).sum()  # a graph dropped without backward unlocks too
+    b.data[1] = 7.0
+    # the engine's own in-place paths (optimizers, no_grad edits) still work, and are caught by
+    # the version counter if a stale graph is differentiated later
+    loss = (b * b).sum()
+    with mg.no_grad():
+        b -= 1.0
+    with pytest.raises(mg.GraphError, match="modified in place"):
+        loss.backward()
+
+
+def test_optimizer_and_load_state_dict_write_saved_parameters():
+    model = mg.nn.MLP([2, 3, 1]) if hasattr(mg.nn, "MLP") else None
+    if model is None:  # pragma: no cover
+        pytest.skip("no mg.nn.MLP")
+    x = mg.tensor(np.ones((4, 2)))
+    stale = model(x).sum()  # a graph kept alive, never differentiated
+    opt = mg.optim.SGD(model.parameters(), lr=0.1)
+    loss = model(x).sum()
+    loss.backward()
+    opt.step()  # writes parameters saved by the stale graph: allowed (the counter records it)
+    model.load_state_dict(model.state_dict())
+    with pytest.raises(mg.GraphError, match="modified in place"):
+        stale.backward()

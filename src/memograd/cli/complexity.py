@@ -24,6 +24,7 @@ EXAMPLE = [
     "memograd complexity",
     "memograd complexity --width 3 --depths 1-8 --plot complexity.png",
     "memograd complexity --depths 1,2,4,8 --json",
+    "memograd complexity --modes --width 3 --depths 1-4",
 ]
 
 MAX_DEPTH = 64
@@ -45,6 +46,12 @@ def add_arguments(parser) -> None:
         help="memory against recompute instead: peak bytes and layer forwards recomputed by "
         "store everything, store nothing, √n checkpoints and a budget, measured on real tensor "
         "graphs of each depth (batch 32); --plot F.svg draws the peaks",
+    )
+    parser.add_argument(
+        "--modes",
+        action="store_true",
+        help="the full Jacobian by forward mode (one pass per input) and reverse mode (one pass "
+        "per output) beside naive path enumeration",
     )
     parser.add_argument(
         "--plot", metavar="FILE", help="write a log-scale plot (png, svg or pdf; needs matplotlib)"
@@ -123,6 +130,8 @@ def run(args, ui) -> int:
             f"--width {args.width} --depths {args.depths} would build {total:,} scalar "
             f"parameters (limit {MAX_PARAMETERS:,}); use a smaller --width or fewer depths"
         )
+    if args.modes:
+        return _modes(args, depths, ui)
     rows = measure(args.width, depths)
     written = plot(rows, args.width, args.plot) if args.plot else None
     if args.json:
@@ -197,4 +206,34 @@ def _memory(args, depths: list[int], ui) -> int:
     from memograd.lesson.memory import render
 
     render({"width": args.width, "batch": BATCH, "rows": rows}, ui)
+    return 0
+
+
+def _modes(args, depths, ui) -> int:
+    """``--modes``: memograd.tensor.functional.mode_costs for each depth (output width 1)."""
+    from memograd.tensor.functional import mode_costs
+
+    rows = [mode_costs([args.width] * (d + 1) + [1]) for d in depths]
+    if args.json:
+        ui.json({"width": args.width, "modes": rows})
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"the full Jacobian three ways, width {args.width}, one output")
+    for col in ("widths", "fwd passes", "fwd mul+add", "rev passes", "rev mul+add", "naive"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(
+            "-".join(map(str, r["widths"])),
+            str(r["forward_passes"]),
+            f"{r['forward_work']:,}",
+            str(r["reverse_passes"]),
+            f"{r['reverse_work']:,}",
+            f"{r['naive_work']:,}",
+        )
+    ui.print(table)
+    ui.print(
+        "Forward mode (mg.jacfwd, mg.jvp) pays one pass per input, reverse mode (backprop, "
+        "mg.jacrev) one per output; both memoize, path enumeration does not."
+    )
     return 0

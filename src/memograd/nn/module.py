@@ -24,7 +24,7 @@ import numpy as np
 
 from memograd.errors import MemogradValueError, ShapeError
 from memograd.nn.torch_interop import as_array, resolve_layout
-from memograd.tensor.tensor import Tensor
+from memograd.tensor.tensor import Tensor, writable
 
 
 def Parameter(data, dtype=None, *, name: str | None = None) -> Tensor:  # noqa: N802
@@ -187,7 +187,8 @@ class Module:
             arrays[name] = a.T if flip else a
         for name, a in arrays.items():
             p = own[name]
-            np.copyto(p.data, a, casting="same_kind")
+            with writable(p.data):  # saved for backward: read-only, and the counter bumps
+                np.copyto(p.data, a, casting="same_kind")
             p._vc[0] += 1  # an in-place edit: tensors saved before it must not be reused
 
     # -- display

@@ -33,6 +33,7 @@ from memograd.tensor.tensor import (
     _new_node,
     _root,
     _to_array,
+    _unlock,
     _wrap,
 )
 
@@ -153,6 +154,8 @@ def pullback_graph(node: Node, g: Tensor) -> list:
     if not _Mode.retain:
         node.xs = node.kept = node.y = None
         node.freed = True
+        if node.locked:
+            _unlock(node)
     return shares
 
 
@@ -177,6 +180,7 @@ def _alias_node(leaf: Tensor) -> Node:
     node.params = {}
     node.xs = [_Meta(leaf.data)]
     node.vcs = node.kept = node.y = node.y_vc = node.retained = None
+    node.locked = ()
     node.freed = False
     return node
 

@@ -381,7 +381,8 @@ class Tensor:
         self._check_inplace(what)
         value = other.data if isinstance(other, Tensor) else other
         try:
-            ufunc(self.data, value, out=self.data, casting="same_kind")
+            with _Writable(self.data):
+                ufunc(self.data, value, out=self.data, casting="same_kind")
         except ValueError as e:
             raise ShapeError(
                 f"{what}: cannot update shape {self.shape} in place with shape {np.shape(value)}"
@@ -403,19 +404,22 @@ class Tensor:
 
     def __setitem__(self, key, value):
         self._check_inplace("setitem")
-        self.data[_index(key)] = value.data if isinstance(value, Tensor) else value
+        with _Writable(self.data):
+            self.data[_index(key)] = value.data if isinstance(value, Tensor) else value
         self._vc[0] += 1
 
     def copy_(self, src) -> Tensor:
         """Overwrite the values in place with ``src`` (broadcast)."""
         self._check_inplace("copy_")
-        np.copyto(self.data, src.data if isinstance(src, Tensor) else src, casting="same_kind")
+        with _Writable(self.data):
+            np.copyto(self.data, src.data if isinstance(src, Tensor) else src, casting="same_kind")
         self._vc[0] += 1
         return self
 
     def fill_(self, value) -> Tensor:
         self._check_inplace("fill_")
-        self.data.fill(value)
+        with _Writable(self.data):
+            self.data.fill(value)
         self._vc[0] += 1
         return self
 
@@ -546,6 +550,7 @@ class Node:
         "y_version",
         "freed",
         "retained",
+        "locked",
         "__weakref__",
     )
 
@@ -591,7 +596,13 @@ class Node:
         if not _Mode.retain:
             self.xs = self.kept = self.y = None
             self.freed = True
+            if self.locked:
+                _unlock(self)
         return shares
+
+    def __del__(self):
+        if self.locked:  # a graph dropped without backward: its saved arrays are writable again
+            _unlock(self)
 
     def _check_saved(self) -> None:
         """Refuse a freed graph and saved values edited in place since the forward pass."""
@@ -622,6 +633,80 @@ class Node:
 
 
 _new_node = Node.__new__
+
+# Arrays saved for backward are read-only until their last saving node is freed (by backward)
+# or dropped: a write through ``t.data`` then fails instead of silently changing the gradient.
+# id(array) -> [array, number of live nodes that locked it].
+_LOCKS: dict[int, list] = {}
+
+
+def _lock(a: np.ndarray) -> bool:
+    entry = _LOCKS.get(id(a))
+    if entry is not None:
+        entry[1] += 1
+        return True
+    if not a.flags.writeable:
+        return False  # read-only already (a broadcast view, a user's frozen array): not ours
+    a.setflags(write=False)
+    _LOCKS[id(a)] = [a, 1]
+    return True
+
+
+def _unlock(node: Node) -> None:
+    for a in node.locked:
+        entry = _LOCKS.get(id(a))
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _LOCKS[id(a)]
+                try:
+                    a.setflags(write=True)
+                except ValueError:  # a view whose base is still locked by another node
+                    _LOCKS[id(a)] = [a, 0]  # unlocked with its base (see writable)
+    node.locked = ()
+
+
+def writable(*arrays) -> _Writable:
+    """Context for code that updates arrays saved for backward in place AND bumps the tensors'
+    version counters (optimizers, ``load_state_dict``): inside it those arrays accept writes; a
+    backward through the stale graph still raises GraphError (the counter changed)."""
+    return _Writable(*arrays)
+
+
+class _Writable:
+    """Context for the Tensor's own in-place edits (optimizers, ``+=`` under no_grad): a locked
+    array is written (the version counter records it, and backward refuses the stale graph)."""
+
+    __slots__ = ("arrays", "opened")
+
+    def __init__(self, *arrays):
+        self.arrays, self.opened = arrays, []
+
+    def __enter__(self):
+        if not _LOCKS:
+            return self
+        for a in self.arrays:
+            chain = []
+            while type(a) is np.ndarray:  # a view of a locked base needs the base open too
+                chain.append(a)
+                a = a.base
+            if not any(id(b) in _LOCKS for b in chain):
+                continue  # not locked by memograd (a user's read-only array stays so)
+            for b in reversed(chain):  # the base first: a view opens only after its base
+                if not b.flags.writeable:
+                    b.flags.writeable = True
+                    self.opened.append(b)
+        return self
+
+    def __exit__(self, *exc):
+        for b in reversed(self.opened):  # views first, then their bases
+            entry = _LOCKS.get(id(b))
+            if entry is None or entry[1] > 0:
+                b.flags.writeable = False  # locked, or a view made read-only by its base
+            else:
+                del _LOCKS[id(b)]
+        self.opened = []
+        return False
 
 
 _new = Tensor.__new__
@@ -686,10 +771,18 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
         node.prim = prim
         node.params = params
         node.kept = kept if prim.keeps else None
+        locked = ()
         if prim.saves_x:
             node.xs = arrays
             node.vcs = vcs = [x._vc for x in inputs]
             node.versions = [vc[0] for vc in vcs]
+            # leaves' arrays (parameters, data) are read-only while saved; intermediates rely
+            # on the version counter alone (locking every saved array cost ~10% on small nets)
+            locked = [
+                a
+                for a, x in zip(arrays, inputs)
+                if x._node is None and type(a) is np.ndarray and _lock(a)
+            ]
         else:
             node.xs = [_Meta(a) for a in arrays]
             node.vcs = None
@@ -697,6 +790,7 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
             node.y, node.y_vc, node.y_version = out, t._vc, t._vc[0]
         else:
             node.y = node.y_vc = None
+        node.locked = locked
         node.freed = False
         node.retained = None
         t._node = node
