@@ -22,8 +22,9 @@ def test_layer_bytes_match_the_measured_store_everything_graph():
     lb = layer_bytes(m, x)
     n = len(lb.acts)
     report = memory_report(mg.tensor.cross_entropy(m(x), y), show=False)
-    # the estimate counts the chunk's saved activations; the loss adds its own small saves
-    assert abs(estimate(lb, [(0, n)]) - max(lb.ins) - report.saved_at_start) <= 16 * 4 * 8
+    # the estimate counts the chunk's saved activations; the loss adds its own small saves (its
+    # logits, exp and row sums: 16 x 4 float32 twice plus 16, saved for second derivatives too)
+    assert abs(estimate(lb, [(0, n)]) - max(lb.ins) - report.saved_at_start) <= 16 * 4 * 4 * 3
 
 
 def test_a_budget_is_met_with_the_least_recompute_and_the_same_gradients():

@@ -154,7 +154,7 @@ def pullback_graph(node: Node, g: Tensor) -> list:
     if not _Mode.retain:
         node.xs = node.kept = node.y = None
         node.freed = True
-        if node.locked:
+        if getattr(node, "locked", None):
             _unlock(node)
     return shares
 

@@ -596,12 +596,12 @@ class Node:
         if not _Mode.retain:
             self.xs = self.kept = self.y = None
             self.freed = True
-            if self.locked:
+            if getattr(self, "locked", None):
                 _unlock(self)
         return shares
 
     def __del__(self):
-        if self.locked:  # a graph dropped without backward: its saved arrays are writable again
+        if getattr(self, "locked", None):  # a graph dropped without backward: writable again
             _unlock(self)
 
     def _check_saved(self) -> None:
