@@ -101,10 +101,23 @@ def _parse(public: str) -> tuple[list[str], list[str], str]:
     return tensors, params, ", ".join(tensors + params)
 
 
+def _doc_of(row: Primitive) -> str:
+    """A generated function's docstring: the forward's (a ufunc: numpy's one-line summary)."""
+    fwd = row.forward
+    if isinstance(fwd, np.ufunc):
+        lines = [ln.strip() for ln in (fwd.__doc__ or "").splitlines()]
+        summary = next((ln for ln in lines[1:] if ln), "")
+        return f"np.{fwd.__name__}, differentiable: {summary}"
+    text = (getattr(fwd, "__doc__", None) or "").strip()
+    if text and getattr(fwd, "__name__", "") != "<lambda>":
+        return text
+    return f"The {row.name} op: a row of memograd.tensor.ops.TABLE (forward and VJP)."
+
+
 def _source(row: Primitive, fname: str) -> str:
     tensors, params, signature = _parse(row.public)
     names = [p.split("=")[0].strip().lstrip("*") for p in params]
-    doc = (row.doc or (row.forward.__doc__ or "").strip() or f"The {row.name} op.").strip()
+    doc = row.doc or _doc_of(row)
     lines = [f"def {fname}({signature}):", f"    {doc!r}"]
     if len(tensors) == 1 and tensors[0].startswith("*"):
         var = tensors[0][1:]
