@@ -119,3 +119,65 @@ def test_trace_sees_store_push_evict_in_order():
     assert events[0] == ("store", 4.0, 1.0)
     assert [e[0] for e in events[:4]] == ["store", "push", "push", "evict"]
     assert ("store", 2.0, 4.0) in events  # both shares summed before x is read
+
+
+# --- the fast path: creation order and the table in the nodes' slots (the scalar Value) --------
+
+
+def _random_value_graph(seed: int, size: int = 60):
+    import random
+
+    from memograd.scalar.value import Value
+
+    rng = random.Random(seed)
+    leaves = [Value(rng.uniform(0.5, 1.5), f"x{i}") for i in range(4)]
+    pool = list(leaves)
+    for _ in range(size):
+        a, b = rng.choice(pool), rng.choice(pool)
+        kind = rng.randrange(4)
+        v = a * b if kind == 0 else a + b if kind == 1 else a.tanh() if kind == 2 else a * 0.5
+        pool.append(v)
+    return sum(pool[-8:]), leaves
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_creation_order_is_a_topological_order_of_the_same_nodes(seed):
+    from memograd.graph import creation_order
+
+    root, _ = _random_value_graph(seed)
+    order = creation_order(root)
+    assert {id(n) for n in order} == {id(n) for n in topological_order(root)}
+    position = {id(n): k for k, n in enumerate(order)}
+    assert order[-1] is root
+    assert all(position[id(p)] < position[id(n)] for n in order for p in n._parents)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_slot_table_gives_the_dict_tables_adjoints_bit_for_bit_and_its_counts(seed):
+    root, _ = _random_value_graph(seed)
+    order = topological_order(root)
+    in_dict, in_slots = {}, {}
+    stats_dict = backward(
+        root, 1.0, lambda n, a: in_dict.__setitem__(id(n), a), order=order, trace=Trace()
+    )
+    stats_slots = backward(root, 1.0, lambda n, a: in_slots.__setitem__(id(n), a), order=order)
+    assert in_slots == in_dict  # same order given: the same sums in the same order
+    assert stats_slots == stats_dict
+    assert all(n._adjoint is None for n in order)  # every entry evicted
+
+
+def test_an_interrupted_pass_leaves_no_entries_behind():
+    root, leaves = _random_value_graph(3)
+
+    def stop(node, adjoint):
+        if node is leaves[0]:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backward(root, 1.0, stop)
+    assert all(n._adjoint is None for n in topological_order(root))
+    got = {}
+    backward(root, 1.0, lambda n, a: got.__setitem__(id(n), a))
+    want = {}
+    backward(root, 1.0, lambda n, a: want.__setitem__(id(n), a), trace=Trace())
+    assert got == pytest.approx(want, rel=1e-14)

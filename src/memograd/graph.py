@@ -17,8 +17,11 @@ A node is anything with two attributes (the engines' ``Value`` and ``Tensor`` bo
 ``_parents``
     a tuple of the nodes it was computed from (``None`` entries are skipped);
 ``_pullback(adjoint)``
-    the vector-Jacobian product: a sequence aligned with ``_parents`` holding each parent's share
+    the vector-Jacobian product: an iterable aligned with ``_parents`` holding each parent's share
     of the adjoint (``None`` where a parent gets no gradient).
+
+Optionally ``_index``, a creation counter (parents have smaller ones): then the order is found
+by sorting (:func:`creation_order`) rather than by a depth-first walk.
 """
 
 from __future__ import annotations
@@ -88,6 +91,26 @@ def _parents_of(node) -> tuple:
     return node._parents
 
 
+def creation_order(root) -> list:
+    """Nodes that ``root`` depends on, sorted by their creation index ``_index`` (``root`` last).
+
+    For engines that number their nodes as they create them (the scalar ``Value``): a node's
+    parents exist before it does, so creation order is a topological order too. Finding it costs
+    one pass over the edges (a dict keyed by index) and one sort in C, instead of a depth-first
+    walk's per-node iterator bookkeeping."""
+    seen = {root._index: root}
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        for parent in pop()._parents:
+            if parent is not None:
+                k = parent._index
+                if k not in seen:
+                    seen[k] = parent
+                    push(parent)
+    return [seen[k] for k in sorted(seen)]
+
+
 def backward(
     root,
     seed,
@@ -100,9 +123,20 @@ def backward(
 
     ``visit(node, adjoint)`` is called once per node, when its adjoint ∂root/∂node is complete and
     before it is evicted: engines use it to set ``.grad``. ``order`` may pass a precomputed
-    ``topological_order(root)`` (replayed graphs). Returns counts of the work done."""
+    topological order (replayed graphs). Returns counts of the work done.
+
+    The fast path, for engines that support it (the scalar ``Value``) and only when no ``trace``
+    watches: the order is :func:`creation_order` (nodes carry a creation index ``_index``), and
+    the table lives in the nodes: ``adjoint[node]`` *is* ``node._adjoint`` (``None``: no entry),
+    the same reads, pushes and evictions without hashing (:func:`_backward_in_slots`). Any
+    topological order gives the same adjoints, up to the order in which a node's contributions
+    are summed. With a ``trace`` (teaching tools) it is always this loop, the dict and
+    :func:`topological_order`: what the lesson shows is the table below, step by step."""
+    fast = trace is None and hasattr(root, "_index")
     if order is None:
-        order = topological_order(root)
+        order = creation_order(root) if fast else topological_order(root)
+    if fast and hasattr(root, "_adjoint"):
+        return _backward_in_slots(root, seed, visit, order)
     adjoint: dict[int, Any] = {id(root): seed}
     nodes = edges = peak = 0
     for node in reversed(order):
@@ -131,4 +165,41 @@ def backward(
                 peak = len(adjoint)
         if trace is not None:
             trace.evict(node)
+    return BackwardStats(nodes=nodes, edges=edges, peak_entries=max(peak, 1))
+
+
+def _backward_in_slots(root, seed, visit, order: list) -> BackwardStats:
+    """:func:`backward`'s loop with the memo table kept in the nodes: ``node._adjoint`` is the
+    entry ``adjoint[node]`` (``None`` when absent). Line for line the loop above, for nodes that
+    record their local derivatives as numbers (``_local``, aligned with ``_parents``, no ``None``
+    parent): the pullback ``adjoint · ∂node/∂parent`` is written out."""
+    root._adjoint = seed  # every other entry is None: each pass empties the table it fills
+    nodes = edges = live = peak = 0
+    try:
+        for node in reversed(order):
+            a = node._adjoint
+            if a is None:
+                continue  # nothing flows back to this node
+            node._adjoint = None  # read once: the entry leaves the table here
+            live -= 1
+            nodes += 1
+            if visit is not None:
+                visit(node, a)
+            parents = node._parents
+            if parents:
+                for parent, d in zip(parents, node._local):  # share = adjoint · local derivative
+                    share = a * d
+                    edges += 1
+                    previous = parent._adjoint
+                    if previous is None:
+                        parent._adjoint = share
+                        live += 1
+                    else:
+                        parent._adjoint = previous + share
+                if live + 1 > peak:
+                    peak = live + 1
+    except BaseException:  # interrupted (Ctrl-C, an error in visit): leave no entries behind
+        for node in order:
+            node._adjoint = None
+        raise
     return BackwardStats(nodes=nodes, edges=edges, peak_entries=max(peak, 1))

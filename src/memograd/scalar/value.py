@@ -53,6 +53,7 @@ Subgradients at kinks, as PyTorch: ``relu'(0) = 0``, ``abs'(0) = 0`` (sign(0) = 
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 from collections.abc import Iterable
 
@@ -91,11 +92,77 @@ def _as_float(data, what: str = "Value") -> float:
     )
 
 
+# --- one generated method per op (the hot path of the forward pass) ------------------------------
+# Each op's method is made once for its row of RULES: an op costs one Python call into the method,
+# the row's two functions (looked up in the table at each call, so a patched row takes effect) and
+# one node allocation; no generic dispatch.
+
+_next_index = itertools.count().__next__  # creation index: parents always come before children
+# add/sub/neg have constant local derivatives: share their one-element tuples (less memory)
+_SHARED_LOCAL = {1.0: (1.0,), -1.0: (-1.0,)}
+
+
+def _unary_method(op: str):
+    F, D = _F, _D  # looked up per call: patching a row of the table takes effect at once
+
+    def method(self):
+        x = self.data
+        z = F[op](x)
+        return _new(z, op, (self,), D[op](x, z))
+
+    method.__name__ = method.__qualname__ = op
+    rule = RULES[op]
+    method.__doc__ = f"{rule.formula}; local derivative {rule.derivatives[0]}".replace("{x}", "x")
+    return method
+
+
+def _binary_methods(op: str):
+    """``self op other`` and the reflected ``other op self`` (other a Value or a number)."""
+    F, D = _F, _D
+    shared = _SHARED_LOCAL.get
+
+    def method(self, other):
+        if isinstance(other, Value):
+            x, y = self.data, other.data
+            z = F[op](x, y)
+            return _new(z, op, (self, other), D[op](x, y, z))
+        y = _number(other)
+        if y is None:
+            return NotImplemented
+        x = self.data
+        z = F[op](x, y)
+        dx = D[op](x, y, z)[0]
+        return _new(z, op, (self,), shared(dx) or (dx,), (1, y))
+
+    def reflected(self, other):
+        x = _number(other)
+        if x is None:
+            return NotImplemented
+        y = self.data
+        z = F[op](x, y)
+        dy = D[op](x, y, z)[1]
+        return _new(z, op, (self,), shared(dy) or (dy,), (0, x))
+
+    return method, reflected
+
+
 class Value:
     """A scalar node: ``data``, ``grad`` (∂output/∂self after backward), ``name``, and how it
     was made (``op``, ``parents``, ``local_grads`` = ∂self/∂parent, recorded at forward time)."""
 
-    __slots__ = ("data", "grad", "name", "label", "op", "arg", "_parents", "_local", "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "name",
+        "label",
+        "op",
+        "arg",
+        "_parents",
+        "_local",
+        "_index",
+        "_adjoint",
+        "__weakref__",
+    )
 
     def __init__(self, data, name: str | None = None):
         self.data = data if type(data) is float else _as_float(data)
@@ -108,12 +175,14 @@ class Value:
         self.arg = None
         self._parents = ()
         self._local = ()
+        self._index = _next_index()
+        self._adjoint = None
 
     # --- graph protocol for memograd.graph ---------------------------------------------------
 
     def _pullback(self, adjoint):
-        """∂L/∂parent share = adjoint · ∂self/∂parent, for each parent."""
-        return [adjoint * d for d in self._local]
+        """∂L/∂parent share = adjoint · ∂self/∂parent, for each parent (lazily, in C)."""
+        return map(adjoint.__mul__, self._local)
 
     @property
     def parents(self) -> tuple:
@@ -132,118 +201,46 @@ class Value:
         op = f", op={self.op!r}" if self.op else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{name}{op})"
 
-    # --- arithmetic ---------------------------------------------------------------------------
+    # --- arithmetic and functions: one generated method per op, from the rule table ---------
 
-    def __add__(self, other):
-        return _binary("add", self, other)
+    __add__, __radd__ = _binary_methods("add")
+    __sub__, __rsub__ = _binary_methods("sub")
+    __mul__, __rmul__ = _binary_methods("mul")
+    __truediv__, __rtruediv__ = _binary_methods("div")
 
-    def __radd__(self, other):
-        return _binary("add", other, self)
-
-    def __sub__(self, other):
-        return _binary("sub", self, other)
-
-    def __rsub__(self, other):
-        return _binary("sub", other, self)
-
-    def __mul__(self, other):
-        return _binary("mul", self, other)
-
-    def __rmul__(self, other):
-        return _binary("mul", other, self)
-
-    def __truediv__(self, other):
-        return _binary("div", self, other)
-
-    def __rtruediv__(self, other):
-        return _binary("div", other, self)
-
-    def __pow__(self, other):
+    def __pow__(self, other):  # the general path: pow checks its base's sign first
         return _binary("pow", self, other)
 
     def __rpow__(self, other):
         return _binary("pow", other, self)
 
-    def __neg__(self):
-        return _unary("neg", self)
-
     def __pos__(self):
         return self
 
-    def __abs__(self):
-        return _unary("abs", self)
-
-    # --- functions ------------------------------------------------------------------------------
-
-    def exp(self):
-        return _unary("exp", self)
-
-    def log(self):
-        return _unary("log", self)
-
-    def sqrt(self):
-        return _unary("sqrt", self)
-
-    def tanh(self):
-        return _unary("tanh", self)
-
-    def sigmoid(self):
-        return _unary("sigmoid", self)
-
-    def relu(self):
-        return _unary("relu", self)
-
-    def sin(self):
-        return _unary("sin", self)
-
-    def cos(self):
-        return _unary("cos", self)
-
-    def abs(self):
-        return _unary("abs", self)
-
-    def tan(self):
-        return _unary("tan", self)
-
-    def sinh(self):
-        return _unary("sinh", self)
-
-    def cosh(self):
-        return _unary("cosh", self)
-
-    def arcsin(self):
-        return _unary("arcsin", self)
-
-    def arccos(self):
-        return _unary("arccos", self)
-
-    def arctan(self):
-        return _unary("arctan", self)
-
-    def arcsinh(self):
-        return _unary("arcsinh", self)
-
-    def arccosh(self):
-        return _unary("arccosh", self)
-
-    def arctanh(self):
-        return _unary("arctanh", self)
-
-    def log2(self):
-        return _unary("log2", self)
-
-    def log10(self):
-        return _unary("log10", self)
-
-    def log1p(self):
-        return _unary("log1p", self)
-
-    def expm1(self):
-        return _unary("expm1", self)
-
-    def sign(self):
-        """sign(x) in {-1, 0, 1}; its derivative is 0 everywhere (0 at the jump too)."""
-        return _unary("sign", self)
+    __neg__ = _unary_method("neg")
+    __abs__ = abs = _unary_method("abs")
+    exp = _unary_method("exp")
+    log = _unary_method("log")
+    sqrt = _unary_method("sqrt")
+    tanh = _unary_method("tanh")
+    sigmoid = _unary_method("sigmoid")
+    relu = _unary_method("relu")
+    sin = _unary_method("sin")
+    cos = _unary_method("cos")
+    tan = _unary_method("tan")
+    sinh = _unary_method("sinh")
+    cosh = _unary_method("cosh")
+    arcsin = _unary_method("arcsin")
+    arccos = _unary_method("arccos")
+    arctan = _unary_method("arctan")
+    arcsinh = _unary_method("arcsinh")
+    arccosh = _unary_method("arccosh")
+    arctanh = _unary_method("arctanh")
+    log2 = _unary_method("log2")
+    log10 = _unary_method("log10")
+    log1p = _unary_method("log1p")
+    expm1 = _unary_method("expm1")
+    sign = _unary_method("sign")  # sign(x) in {-1, 0, 1}; derivative 0 everywhere (0 at the jump)
 
     # comparisons compare data (no gradient); equality stays identity so Values are hashable nodes
     def __lt__(self, other):
@@ -349,6 +346,8 @@ def _new(data: float, op: str, parents: tuple, local: tuple, arg=None) -> Value:
     v.arg = arg
     v._parents = parents
     v._local = local
+    v._index = _next_index()
+    v._adjoint = None
     return v
 
 
