@@ -2,11 +2,11 @@
 
 1. micrograd's demo (its ``demo.ipynb``): a 2-16-16-1 MLP (ReLU hidden layers, linear output) on
    100 ``make_moons`` points (noise 0.1), SVM hinge loss ``mean(relu(1 - y·score))`` plus
-   ``1e-4 · Σ p²``, full batch; one step = forward + zero_grad + backward + SGD update, with the
-   garbage collector ON (as users have it). memograd's ``Value``/``scalar.nn.MLP`` against the
-   ``micrograd`` package in the same run, the same code shape on both sides (memograd's neuron is
-   one fused weighted-sum node, its natural API). Median seconds per step over ``--steps`` steps
-   after one warm-up step.
+   ``1e-4 · Σ p²``, full batch; one step = forward + zero_grad + backward + SGD update. Three
+   engines from the same weights: micrograd, memograd's ``Value`` running micrograd's own
+   element-wise neuron code (``sum(w_i * x_i, b)``: the same graph), and memograd's
+   ``scalar.nn.MLP`` (a neuron is one fused weighted-sum node, its natural API). With the GC on
+   (as users have it) whole steps; with it off, forward and backward timed apart.
 2. A chain ``y = y + 1e-6`` of 10**6 ops from one leaf: forward and backward seconds, peak
    memory of forward + backward (tracemalloc, Python allocations), with the GC on; beside
    PyTorch's autograd on 0-d float64 tensors when torch is installed (tracemalloc does not see
@@ -36,16 +36,24 @@ from memograd.scalar.value import Value
 
 
 def moons(n: int = 100, seed: int = 1):
+    """micrograd's data: make_moons(100, noise=0.1), labels -1/1. Made in a child process, so
+    that scikit-learn's and NumPy's objects do not sit in the timed process's heap, where every
+    full collection of the GC on would scan them for both engines alike."""
+    code = (
+        "import json; from sklearn.datasets import make_moons; "
+        f"X, y = make_moons(n_samples={n}, noise=0.1, random_state={seed}); "
+        "print(json.dumps([X.tolist(), (y * 2 - 1).tolist()]))"
+    )
     try:
-        from sklearn.datasets import make_moons
-
-        X, y = make_moons(n_samples=n, noise=0.1, random_state=seed)
-        return X.tolist(), (y * 2 - 1).tolist()
-    except ImportError:  # pragma: no cover - the bench extra installs scikit-learn via [all]
-        rng = random.Random(seed)
-        X, Y = [], []
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        return tuple(json.loads(out.stdout))
+    except subprocess.CalledProcessError:  # pragma: no cover - [all] installs scikit-learn
         import math
 
+        rng = random.Random(seed)
+        X, Y = [], []
         for i in range(n):
             t = math.pi * rng.random()
             if i % 2:
@@ -57,71 +65,114 @@ def moons(n: int = 100, seed: int = 1):
         return X, Y
 
 
-# --- the training step, one code for both engines ----------------------------------------
+class ElementwiseMLP:
+    """micrograd's own ``nn.MLP`` code (a neuron is ``sum(w_i * x_i, b)``, then relu), for any
+    ``Value`` class: the same graph of element-wise ops on both engines."""
+
+    def __init__(self, value_cls, weights: list[list[tuple[list[float], float]]]):
+        self.layers = [
+            [([value_cls(w) for w in ws], value_cls(b)) for ws, b in layer] for layer in weights
+        ]
+
+    def __call__(self, x):
+        last = len(self.layers) - 1
+        for k, layer in enumerate(self.layers):
+            out = []
+            for w, b in layer:
+                act = sum((wi * xi for wi, xi in zip(w, x)), b)
+                out.append(act.relu() if k < last else act)
+            x = out
+        return x[0]
+
+    def parameters(self):
+        return [p for layer in self.layers for w, b in layer for p in (*w, b)]
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = 0.0
 
 
-def train_step(model, X, Y, k: int, leaf=None) -> float:
+# --- the training step, one code for every engine ------------------------------------------
+
+
+def train_step(model, X, Y, k: int, leaf=None) -> tuple[float, float, float, float]:
     """micrograd's demo step: hinge loss + 1e-4·Σp², backward, SGD with a decaying rate.
-    ``leaf`` wraps each input number (micrograd's Value); memograd's MLP takes numbers."""
+    ``leaf`` wraps each input number (as micrograd's demo does); None passes plain numbers.
+    Returns (forward s, backward s incl. zero_grad, whole step s, loss)."""
+    t0 = time.perf_counter()
     inputs = X if leaf is None else [list(map(leaf, x)) for x in X]
     scores = [model(x) for x in inputs]
     losses = [(1 + -y * s).relu() for y, s in zip(Y, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg_loss = 1e-4 * sum(p * p for p in model.parameters())
     total = data_loss + reg_loss
+    t1 = time.perf_counter()
     model.zero_grad()
     total.backward()
+    t2 = time.perf_counter()
     lr = 1.0 - 0.9 * k / 100
     for p in model.parameters():
         p.data -= lr * p.grad
-    return total.data
+    loss = total.data
+    del total, data_loss, reg_loss, losses, scores
+    return t1 - t0, t2 - t1, time.perf_counter() - t0, loss
 
 
-def time_steps(model, X, Y, steps: int, leaf=None) -> tuple[float, list[float]]:
-    gc.enable()
-    losses = [train_step(model, X, Y, 0, leaf)]  # warm-up
-    times = []
-    for k in range(1, steps + 1):
-        t = time.perf_counter()
-        losses.append(train_step(model, X, Y, k, leaf))
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), losses
+def contenders():
+    """(name, model, leaf) for micrograd and memograd element-wise / fused, same weights."""
+    from importlib.metadata import version
 
+    from micrograd.engine import Value as MValue
+    from micrograd.nn import MLP as MMLP
 
-def bench_mlp(steps: int) -> list[dict]:
-    """Both engines start from the same weights (micrograd's, copied by position: both list
-    parameters layer by layer, per neuron its weights then its bias), so their losses must agree
-    step by step: the benchmark checks that they compute the same thing."""
-    X, Y = moons()
-    model = MLP(2, [16, 16, 1], activation="relu", output_activation="linear", seed=1337)
-    try:
-        from importlib.metadata import version
-
-        from micrograd.engine import Value as MValue
-        from micrograd.nn import MLP as MMLP
-    except ImportError:
-        t, losses = time_steps(model, X, Y, steps)
-        return [
-            {"engine": "memograd", "seconds": t, "loss0": losses[0], "loss": losses[-1]},
-            {"engine": "micrograd", "seconds": None, "note": "not installed"},
-        ]
     random.seed(1337)
     mmodel = MMLP(2, [16, 16, 1])
-    for ours, theirs in zip(model.parameters(), mmodel.parameters(), strict=True):
-        ours.data = theirs.data
-    t, losses = time_steps(model, X, Y, steps)
-    mt, mlosses = time_steps(mmodel, X, Y, steps, leaf=MValue)
-    gap = max(abs(a - b) for a, b in zip(losses, mlosses))
-    return [
-        {"engine": "memograd", "seconds": t, "loss0": losses[0], "loss": losses[-1], "gap": gap},
-        {
-            "engine": f"micrograd {version('micrograd')}",
-            "seconds": mt,
-            "loss0": mlosses[0],
-            "loss": mlosses[-1],
-            "gap": gap,
-        },
+    weights = [
+        [([w.data for w in n.w], n.b.data) for n in layer.neurons] for layer in mmodel.layers
     ]
+    fused = MLP(2, [16, 16, 1], activation="relu", output_activation="linear", seed=0)
+    for ours, theirs in zip(fused.parameters(), mmodel.parameters(), strict=True):
+        ours.data = theirs.data
+    return [
+        (f"micrograd {version('micrograd')}", mmodel, MValue),
+        ("memograd Value, micrograd's element-wise neuron", ElementwiseMLP(Value, weights), Value),
+        ("memograd scalar.nn.MLP (fused neuron: one wsum node)", fused, None),
+    ]
+
+
+def bench_mlp(steps: int) -> dict:
+    """GC on: whole steps, rounds interleaved across engines (each trains its own copy from the
+    same weights; the losses must agree step by step). GC off: forward and backward apart."""
+    X, Y = moons()
+    try:
+        models = contenders()
+    except ImportError:
+        return {}
+    out: dict = {name: {"on": [], "fwd": [], "bwd": [], "loss": []} for name, _, _ in models}
+    gc.enable()
+    for name, model, leaf in models:  # warm-up step
+        out[name]["loss"].append(train_step(model, X, Y, 0, leaf)[3])
+    for k in range(1, steps + 1):
+        for name, model, leaf in models:
+            gc.collect()  # the previous engine's garbage is not this engine's to collect
+            _, _, t, loss = train_step(model, X, Y, k, leaf)
+            out[name]["on"].append(t)
+            out[name]["loss"].append(loss)
+    gc.disable()
+    try:
+        for k in range(steps + 1, 2 * steps + 1):
+            for name, model, leaf in models:
+                gc.collect()
+                f, b, _, loss = train_step(model, X, Y, k, leaf)
+                out[name]["fwd"].append(f)
+                out[name]["bwd"].append(b)
+                out[name]["loss"].append(loss)
+    finally:
+        gc.enable()
+    ref = next(iter(out.values()))["loss"]
+    for r in out.values():
+        r["gap"] = max(abs(a - b) for a, b in zip(r["loss"], ref))
+    return out
 
 
 # --- chain ------------------------------------------------------------------------------
@@ -204,29 +255,32 @@ def main(argv=None) -> int:
         return 0
 
     lines = ["# Scalar engine benchmarks", "", f"Machine: {machine()}", ""]
+    med = statistics.median
+    res = bench_mlp(args.steps)
     lines += [
         "## micrograd's demo step: 2-16-16-1 ReLU MLP, 100 make_moons points, hinge + 1e-4 L2",
         "",
-        "Full batch; one step = forward + zero_grad + backward + SGD update; GC on; median of "
-        f"{args.steps} steps after a warm-up step. Both start from the same weights "
-        "(micrograd's, copied into memograd's MLP), so their losses must agree at every step: "
-        "the last column gives the largest difference.",
+        "One step = forward + zero_grad + backward + SGD update, full batch, every engine from "
+        "micrograd's weights (their losses agree at every step: last column). GC on: median of "
+        f"{args.steps} whole steps, rounds interleaved across engines. GC off: medians of "
+        f"{args.steps} more steps, forward and backward timed apart. The data is made in a child "
+        "process (scikit-learn is not in the timed heap). Ratios: micrograd's time / this one.",
         "",
-        "| engine | seconds / step | speed-up | loss (warm-up step -> last) | max loss gap |",
-        "|---|---:|---:|---|---:|",
+        "| engine | GC on: s/step | vs micrograd | GC off: forward s | vs | GC off: backward s "
+        "| vs | max loss gap |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    rows = bench_mlp(args.steps)
-    base = next((r["seconds"] for r in rows if r["engine"].startswith("micrograd")), None)
-    for r in rows:
-        if r["seconds"] is None:
-            lines.append(f"| {r['engine']} | - | - | {r['note']} | - |")
-            continue
-        speed = f"{base / r['seconds']:.1f}x" if base else "-"
-        gap = f"{r['gap']:.1e}" if "gap" in r else "-"
-        lines.append(
-            f"| {r['engine']} | {r['seconds']:.4f} | {speed} | "
-            f"{r['loss0']:.4f} -> {r['loss']:.4f} | {gap} |"
-        )
+    if not res:
+        lines.append("| micrograd | not installed | | | | | | |")
+    else:
+        base = next(iter(res.values()))
+        b_on, b_f, b_b = med(base["on"]), med(base["fwd"]), med(base["bwd"])
+        for name, r in res.items():
+            on, f, b = med(r["on"]), med(r["fwd"]), med(r["bwd"])
+            lines.append(
+                f"| {name} | {on:.4f} | {b_on / on:.1f}x | {f:.4f} | {b_f / f:.2f}x | {b:.4f} | "
+                f"{b_b / b:.2f}x | {r['gap']:.1e} |"
+            )
     lines += [
         "",
         f"## A chain of {args.chain:,} ops (y = y + 1e-6), forward + backward, GC on",

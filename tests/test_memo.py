@@ -147,7 +147,19 @@ def test_equal_arguments_of_other_types_are_keyed_as_lru_cache_keys_them():
     [([1, 2], "list"), ({"a": 1}, "dict"), (np.arange(3), "ndarray"), ((1, [2]), "tuple")],
 )
 def test_unhashable_argument_names_function_argument_and_fix(bad, typename):
+    # the default (unbounded) memoize IS the C cache, so that a hit runs no Python code: an
+    # unhashable argument gets lru_cache's own TypeError there, naming the type
     @memoize
+    def fast(values):
+        return values
+
+    with pytest.raises(TypeError, match="unhashable type") as raw:
+        fast(bad)
+    assert not isinstance(raw.value, MemogradError)
+    assert type(fast) is type(functools.lru_cache(maxsize=None)(len))
+
+    # a bounded cache has a Python wrapper anyway (it unboxes entries): it names argument and fix
+    @memoize(maxsize=64)
     def total(values, scale=1):
         return scale
 

@@ -6,14 +6,18 @@ the table, the LRU order and the hit/miss counters are the standard library's C 
 ``cache_info()`` means exactly what ``lru_cache`` means by it (hits, misses, maxsize, currsize).
 What memoize adds, and what each addition costs:
 
-* **hit path** (the result is in the table): one Python frame around the C cache, needed only
-  to turn the C cache's bare ``TypeError: unhashable type`` into a :class:`MemogradTypeError`
-  that names the function, the argument and the ``key=`` fix. Nothing is counted in Python on a
-  hit: the C cache counts it. (A bounded cache also reads one attribute, see ``.cache`` below.)
-* **miss path** (the function body runs): one more frame that keeps the per-thread recursion
+* **hit path** (the result is in the table): nothing. The default (unbounded, no ``key=``)
+  memoized function *is* the C ``lru_cache`` wrapper, with memoize's attributes set on it, so a
+  hit runs no Python code at all: lru_cache's own cost. The C cache counts the hit. The price:
+  an unhashable argument raises the C cache's own ``TypeError: unhashable type: 'list'``
+  (a bounded cache or ``key=`` keeps a Python wrapper, which unboxes entries or computes the key,
+  and turns that error into a :class:`MemogradTypeError` naming the function, the argument and
+  the ``key=`` fix).
+* **miss path** (the function body runs): one Python frame that keeps the per-thread recursion
   depth, its maximum, and a mirror of the table for the read-only ``.cache`` view. A miss runs
   the body anyway, so this is where bookkeeping is cheap relative to the work. A level of
-  memoized recursion thus uses 4 units of the recursion limit (lru_cache: 2); see ``run_deep``.
+  memoized recursion thus uses 3 units of the recursion limit (bounded or ``key=``: 4;
+  lru_cache: 2); see ``run_deep``.
 * ``.stats.calls`` is ``hits + misses`` read from the C counters: total calls cost nothing to keep.
 * ``.cache``: unbounded, a ``MappingProxyType`` over the mirror dict. Bounded, the C cache stores
   each value in a small box watched by a weak reference; when the C cache evicts the box (LRU) or
@@ -56,11 +60,11 @@ __all__ = [
     "C_RECURSION_CAPPED",
 ]
 
-# Recursion-limit units one level of memoized recursion uses: three Python frames (wrapper, miss,
-# the function) and the C cache's call. functools.lru_cache uses two (the function and its C
-# call), so with the default limit of 1000 a memoized recursion reaches about 240 levels where
-# lru_cache reaches about 490: the price of the unhashable-argument error and the depth
-# statistics. For deeper recursion use run_deep() below.
+# Recursion-limit units one level of memoized recursion uses, at most: Python frames for the miss
+# and the function, the C cache's call, and (bounded or key=) the Python wrapper. lru_cache uses
+# two (the function and its C call), so with the default limit of 1000 a memoized recursion
+# reaches about 240-330 levels where lru_cache reaches about 490: the price of the depth
+# statistics and the mirror table. For deeper recursion use run_deep() below.
 FRAMES_PER_LEVEL = 4
 
 # CPython 3.12 and 3.13 cap recursion *through C code* (a C function such as the lru_cache calling
@@ -333,29 +337,20 @@ def _build(func: Callable, maxsize: int | None, key: Callable | None):
 
     if key is None:
         cached = functools.lru_cache(maxsize=maxsize)(miss)
-
-        # Calling the C cache without **kwargs when there are none saves building an empty dict
-        # per call; the try block costs nothing until a TypeError is raised.
-        if bounded:
-
+        if not bounded:
+            # The default: the C wrapper IS the memoized function. A hit is answered in C with no
+            # Python frame (lru_cache's own cost); the bookkeeping runs on misses only. The
+            # price: an unhashable argument raises the C cache's own TypeError.
+            wrapper = cached
+        else:
+            # Bounded: the C cache holds boxes (see .cache), unboxed here. Calling it without
+            # **kwargs when there are none saves an empty dict per call; the try block costs
+            # nothing until a TypeError is raised.
             def wrapper(*args, **kwargs):
                 try:
                     if kwargs:
                         return cached(*args, **kwargs).value
                     return cached(*args).value
-                except TypeError:
-                    error = _unhashable_error(func, args, kwargs, None)
-                    if error is None:
-                        raise
-                    raise error from None
-
-        else:
-
-            def wrapper(*args, **kwargs):
-                try:
-                    if kwargs:
-                        return cached(*args, **kwargs)
-                    return cached(*args)
                 except TypeError:
                     error = _unhashable_error(func, args, kwargs, None)
                     if error is None:
@@ -391,15 +386,18 @@ def _build(func: Callable, maxsize: int | None, key: Callable | None):
                 local.pending = None  # a hit leaves it set: do not keep the arguments alive
             return result.value if bounded else result
 
+    c_cache_clear = cached.cache_clear  # (the wrapper's own cache_clear below shadows it)
+
     def cache_clear() -> None:
         """Empty the table and reset hits, misses and max_depth (as lru_cache's cache_clear)."""
-        cached.cache_clear()
+        c_cache_clear()
         table.clear()
         stats.max_depth = 0
 
     stats = MemoStats(cached.cache_info, local)
     functools.update_wrapper(wrapper, func)
-    wrapper.cache_info = cached.cache_info
+    if wrapper is not cached:
+        wrapper.cache_info = cached.cache_info
     wrapper.cache_clear = cache_clear
     wrapper.cache = _BoundedView(table) if bounded else MappingProxyType(table)
     wrapper.stats = stats
