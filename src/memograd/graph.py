@@ -20,8 +20,12 @@ A node is anything with two attributes (the engines' ``Value`` and ``Tensor`` bo
     the vector-Jacobian product: an iterable aligned with ``_parents`` holding each parent's share
     of the adjoint (``None`` where a parent gets no gradient).
 
-Optionally ``_index``, a creation counter (parents have smaller ones): then the order is found
-by sorting (:func:`creation_order`) rather than by a depth-first walk.
+Optionally ``_index``, a creation counter (parents have smaller ones), and ``_adjoint``, a slot
+for the node's own entry of the table: then, when no :class:`Trace` watches, the order is found
+by sorting (:func:`creation_order`) rather than by a depth-first walk, and ``adjoint[node]`` is
+kept in ``node._adjoint`` rather than in a dict (:func:`_backward_in_slots`, the same loop). The
+scalar ``Value`` does both; like ``.grad`` itself, those slots are shared state, so two threads
+must not run backward at once over graphs that share nodes.
 """
 
 from __future__ import annotations
