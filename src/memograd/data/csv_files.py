@@ -91,6 +91,8 @@ def _read_rows(path: Path, text: str, dialect) -> list[tuple[int, list[str]]]:
             rows.append((reader.line_num, [c.strip() for c in cells]))
     except csv.Error as exc:
         raise DataError(f"{path}, line {reader.line_num}: {exc}") from None
+    if not rows:  # e.g. a file of delimiters only: no cell holds anything
+        raise DataError(f"{path}: no data: every line is blank or holds only delimiters")
     return rows
 
 
