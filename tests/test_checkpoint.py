@@ -196,3 +196,84 @@ def test_unsupported_values_are_refused(tmp_path):
         save_checkpoint(tmp_path / "c.npz", {"z": np.ones(2, complex)}, {})
     with pytest.raises(CheckpointError, match="not plain JSON"):
         save_checkpoint(tmp_path / "c.npz", {}, {"x": float("nan")})
+
+
+# --- issue 11, Medium 10: declared shapes and sizes are checked before anything is allocated ----
+
+
+def _npz_with(tmp_path, name, member, payload, compress=None):
+    """An .npz (a zip) holding one crafted .npy ``member`` beside a real checkpoint's entries."""
+    import zipfile
+
+    good = save_checkpoint(tmp_path / "good.npz", sample_tensors(), META)
+    path = tmp_path / name
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr(member, payload, compress_type=compress or zipfile.ZIP_STORED)
+    return path
+
+
+def test_an_npy_header_claiming_a_trillion_elements_is_refused_without_allocating(tmp_path):
+    import io
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (10**12,)}
+    )
+    path = _npz_with(tmp_path, "liar.npz", "model.big.npy", header.getvalue() + b"\0" * 16)
+    with pytest.raises(
+        CheckpointError, match=r"declares shape \(1000000000000,\) \(4,000,000,000,000 bytes"
+    ):
+        load_checkpoint(path)
+
+
+def test_a_zip_member_inflating_past_the_limit_is_refused_before_inflating(tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    from memograd import checkpoint
+
+    body = io.BytesIO()
+    np.save(body, np.zeros(2_000_000, np.float32))  # 8 MB of zeros deflate to a few KB
+    path = _npz_with(tmp_path, "bomb.npz", "model.z.npy", body.getvalue(), zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 200_000
+    monkeypatch.setattr(checkpoint, "MAX_CHECKPOINT_BYTES", 4_000_000)
+    calls = []
+    monkeypatch.setattr(checkpoint, "_read_npy", lambda *a: calls.append(a))
+    with pytest.raises(CheckpointError, match=r"would take 8,00\d,\d{3} bytes once unpacked"):
+        load_checkpoint(path)
+    assert calls == []  # no member was read
+
+
+def test_an_object_array_member_is_refused_never_unpickled(tmp_path):
+    import io
+
+    body = io.BytesIO()
+    np.save(body, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    path = _npz_with(tmp_path, "pickle.npz", "model.o.npy", body.getvalue())
+    with pytest.raises(CheckpointError, match="unsupported dtype object"):
+        load_checkpoint(path)
+
+
+def test_a_checkpoint_that_is_a_device_or_too_large_is_refused_up_front(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from memograd import checkpoint
+
+    fifo = tmp_path / "ck.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(CheckpointError, match=r"is a FIFO \(named pipe\)"):
+        load_checkpoint(fifo)
+    path = save_checkpoint(tmp_path / "real.safetensors", sample_tensors(), META)
+    monkeypatch.setattr(checkpoint, "MAX_CHECKPOINT_BYTES", 100)
+    with pytest.raises(CheckpointError, match="more than the 100 bytes"):
+        load_checkpoint(path)
+    node = tmp_path / "zero.safetensors"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 5))
+    except OSError as exc:
+        pytest.skip(f"cannot make a device node here ({exc})")
+    with pytest.raises(CheckpointError, match="is a character device"):
+        load_checkpoint(node)
