@@ -258,7 +258,7 @@ def test_public_names_work_after_importing_the_submodule():
 
 
 def test_latex_writes_the_notes_names_and_formulas():
-    from memograd.paths import _tex_formula
+    from memograd.paths.tex import _tex_formula
 
     assert _tex_formula("σ'(z21)·w10,3^2") == "\\sigma'(z_{21}) \\cdot w_{10,3}^{2}"
     assert _tex_formula("2·(ŷ2 - 0.5)") == "2 \\cdot (\\hat{y}_{2} - 0.5)"
@@ -386,3 +386,70 @@ def test_adjoint_formulas_are_the_sums_over_path_prefixes_written_out_up_to_a_li
     o11 = next(r for r in deep.reused if r.name == "∂L/∂o11")
     assert o11.formula.count(" + ") == SHOWN and o11.formula.endswith("(27 terms in all)")
     assert f"… {27 - SHOWN} more paths" in deep.text()
+
+
+# --- issue 11, Medium 5: every parameter at once, with the graph's tables computed once ---------
+
+
+def _notes(net, activation="tanh"):
+    from memograd.scalar.nn import notes_network
+
+    ex = notes_network(net=net, activation=activation, loss="mse", seed=3)
+    return ex.loss, ex.model.named_parameters()
+
+
+@pytest.mark.parametrize("view", ["neuron", "op"])
+def test_explain_all_gives_each_parameter_what_explain_gives_it(view):
+    from memograd.paths import PathIndex, explain_all
+
+    loss, params = _notes([2, 3, 2, 1])
+    plist = list(params.values())
+    together = explain_all(loss, plist, view=view, params=plist)
+    index = PathIndex(loss, view=view, params=plist)
+    for p, e in zip(plist, together):
+        alone = explain(loss, p, view=view, params=plist)
+        assert e.to_dict() == alone.to_dict() and e.shared == alone.shared
+        assert index.count(p) == count_paths(loss, p, view=view) == e.count
+        assert e.difference <= 1e-12 * max(1.0, abs(e.backprop))
+
+
+def test_explain_all_builds_the_graph_tables_once_not_once_per_parameter(monkeypatch):
+    import sys
+
+    from memograd import graph
+    from memograd.paths import explain_all
+
+    views = sys.modules["memograd.paths.views"]
+    explaining = sys.modules["memograd.paths.explaining"]
+    loss, params = _notes([2, 4, 4, 1])
+    calls = {"order": 0, "edges": 0}
+    order, edges = graph.topological_order, views._view_edges
+
+    def counted_order(*a, **k):
+        calls["order"] += 1
+        return order(*a, **k)
+
+    def counted_edges(*a, **k):
+        calls["edges"] += 1
+        return edges(*a, **k)
+
+    monkeypatch.setattr(graph, "topological_order", counted_order)
+    monkeypatch.setattr(explaining, "_view_edges", counted_edges)
+    out = explain_all(loss, list(params.values()))
+    assert len(out) == len(params) == 37
+    assert calls["edges"] == 1 and calls["order"] <= 3  # index, cost, backward: not 37 times each
+
+
+def test_unnamed_nodes_are_explained_as_explain_would_in_a_batch():
+    from memograd.paths import explain_all
+
+    x, y = Value(2.0, "x"), Value(3.0, "y")
+    z = x * y
+    u = z + x * x
+    out = u.tanh() * z
+    out.name = "L"
+    for view in ("neuron", "op"):
+        batch = explain_all(out, [x, z, u, y], view=view)
+        assert [e.to_dict() for e in batch] == [
+            explain(out, w, view=view).to_dict() for w in (x, z, u, y)
+        ]

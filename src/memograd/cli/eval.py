@@ -172,7 +172,7 @@ def run(args, ui) -> int:
         return 0
     from rich.table import Table
 
-    from memograd.cli.text import literal
+    from memograd.cli import user_text as literal
 
     t = Table(title=f"{literal(result['model'])} on {literal(result['data'])}", show_header=False)
     t.add_column("what", style="bold")

@@ -148,7 +148,7 @@ def _is_terminal(stream) -> bool:
 
 
 def run(args, ui) -> int:
-    from memograd.paths import MAX_PATHS, count_paths, explain
+    from memograd.paths import MAX_PATHS, PathIndex
 
     args._stdout = ui.stdout
     fmt = _format(args)
@@ -167,19 +167,20 @@ def run(args, ui) -> int:
                 f"--wrt: unknown parameter {name!r}; valid names for --net {args.net}: {valid}"
             )
         names = [name]
+    plist = list(params.values())
+    index = PathIndex(ex.loss, view=args.view, params=plist)  # the graph's tables, computed once
     for name in names:
-        n = count_paths(ex.loss, params[name], view=args.view)
+        n = index.count(params[name])
         if n > MAX_PATHS:
             raise UsageError(
                 f"{name} has {n:,} chain-rule paths from L ({args.view} view), too many to list "
                 f"(limit {MAX_PATHS:,}); pick a weight nearer the output or a smaller --net, "
                 "or count paths at any depth with memograd complexity"
             )
-    plist = list(params.values())
     explanations = []
     with ui.progress(f"explaining {len(names)} gradient(s)", total=len(names)) as bar:
         for n in names:
-            explanations.append(explain(ex.loss, params[n], view=args.view, params=plist))
+            explanations.append(index.explain(params[n]))
             bar.advance()
     if fmt == "json":
         data = {**ex.to_dict(), "seed": args.seed, "view": args.view}

@@ -79,7 +79,7 @@ def run(args, ui) -> int:
     import io
 
     from memograd._io import atomic_write_text, writable_target
-    from memograd.cli.text import literal
+    from memograd.cli import user_text as literal
 
     if args.out:
         writable_target(args.out)  # a device, FIFO or folder is refused before the work

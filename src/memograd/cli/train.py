@@ -24,6 +24,11 @@ EXAMPLE = [
 _DEFAULTS = None
 
 
+def shown(value) -> str:
+    """A message for plain stderr: control characters (terminal escapes) written as ``\\x1b``."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+
+
 def _defaults():
     global _DEFAULTS
     if _DEFAULTS is None:
@@ -220,7 +225,7 @@ class RichReporter:
         self._steps = 0
 
     def start(self, cfg, data, model, first_epoch):
-        from memograd.cli.text import literal
+        from memograd.cli import user_text as literal
 
         ds = data.dataset
         what = f"{ds.n_classes} classes" if data.is_classification else "regression"
@@ -302,7 +307,7 @@ class RichReporter:
 def summary_table(metrics: dict, files: dict | None = None):
     from rich.table import Table
 
-    from memograd.cli.text import literal
+    from memograd.cli import user_text as literal
 
     t = Table(title="Result", show_header=False)
     t.add_column("what", style="bold")
@@ -334,7 +339,6 @@ def summary_table(metrics: dict, files: dict | None = None):
 
 def run(args, ui) -> int:
     from memograd.cli import UsageError
-    from memograd.cli.text import shown
     from memograd.train import TrainingInterrupted, fit, write_run_files
 
     reporter = None if args.json else RichReporter(ui)
