@@ -107,3 +107,50 @@ def test_a_changed_file_is_refused_before_a_cell_is_parsed(tmp_path):
     with pytest.raises(DataError, match="changed since the run was trained") as info:
         load_csv(path, "y", expect_sha256=digest)
     assert "bin/bash" not in str(info.value)  # nothing of the file is shown
+
+
+# --- issue 13.13: the default dataset needs nothing beyond numpy and rich ---------------------
+
+
+def test_digits_is_shipped_and_loads_without_scikit_learn(monkeypatch):
+    import sys
+
+    from memograd.data import load_dataset
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # `import sklearn` now fails
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    ds = load_dataset("digits")
+    assert ds.X.shape == (1797, 64) and ds.classes == tuple("0123456789")
+    assert ds.X.min() == 0 and ds.X.max() == 16 and np.bincount(ds.y).min() >= 170
+    with pytest.raises(DataError, match=r"pip install 'memograd\[data\]'.*digits and the gen"):
+        load_dataset("iris")
+
+
+def test_the_shipped_digits_are_scikit_learns_digits():
+    skd = pytest.importorskip("sklearn.datasets")
+    from memograd.data import load_dataset
+
+    ours, theirs = load_dataset("digits"), skd.load_digits()
+    assert np.array_equal(ours.X, theirs.data) and np.array_equal(ours.y, theirs.target)
+
+
+def test_memograd_train_runs_with_no_extras_installed(tmp_path, monkeypatch, capsys):
+    import json
+    import sys
+
+    from memograd.cli import main
+
+    for name in ("sklearn", "sklearn.datasets", "matplotlib", "safetensors"):
+        monkeypatch.setitem(sys.modules, name, None)
+    from memograd import checkpoint
+
+    monkeypatch.setattr(checkpoint, "have_safetensors", lambda: False)
+    from memograd.train import config
+
+    monkeypatch.setattr(config, "default_format", lambda: "npz")
+    out = tmp_path / "run"
+    code = main(["train", "--epochs", "1", "--hidden", "8", "--out", str(out), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["dataset"] == "digits" and result["test_samples"] > 300
+    assert "matplotlib is not installed" in result["plots_skipped"]
+    assert (out / "checkpoint.npz").exists() and not list(out.glob("*.png"))

@@ -1,4 +1,8 @@
-"""Named datasets: scikit-learn's offline ones and generated ones, all seeded."""
+"""Named datasets: scikit-learn's offline ones and generated ones, all seeded.
+
+``digits`` (the default of ``memograd train``) is shipped with memograd (``datasets/``, with its
+licence: UCI, CC BY 4.0), so it needs nothing; the other scikit-learn datasets need the ``data``
+extra."""
 
 from __future__ import annotations
 
@@ -19,14 +23,37 @@ _SKLEARN = {
 }
 
 
+#: shipped in memograd/data/datasets/ (see LICENSE-digits.txt there): no scikit-learn needed
+_BUNDLED = {"digits": "digits.csv.gz"}
+
+
+def _load_bundled(name: str) -> Dataset:
+    """The shipped copy of scikit-learn's digits file, read as ``sklearn.datasets.load_digits``
+    reads it (the same arrays)."""
+    import gzip
+    import io
+    from importlib.resources import files
+
+    raw = files("memograd.data").joinpath("datasets", _BUNDLED[name]).read_bytes()
+    data = np.loadtxt(io.BytesIO(gzip.decompress(raw)), delimiter=",")
+    X, y = data[:, :-1], data[:, -1].astype(np.int64)
+    features = tuple(f"pixel_{i // 8}_{i % 8}" for i in range(X.shape[1]))
+    classes = tuple(str(c) for c in range(10))
+    source = "UCI optdigits test set (CC BY 4.0), shipped with memograd"
+    return Dataset(name, X, y, CLASSIFICATION, features, "class", classes, source=source)
+
+
 def _load_sklearn(name: str, seed: int, n_samples: int | None, noise: float | None) -> Dataset:
+    if name in _BUNDLED:
+        return _load_bundled(name)
     try:
         import sklearn.datasets as skd
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError:
         raise DataError(
             f"dataset {name!r} comes with scikit-learn, which is not installed: "
-            "pip install 'memograd[data]'"
-        ) from exc
+            "pip install 'memograd[data]' (or pip install scikit-learn); digits and the "
+            "generated datasets (moons, circles, spirals, xor, toy) need nothing"
+        ) from None
     bunch = getattr(skd, _SKLEARN[name])()
     X = np.asarray(bunch.data, dtype=np.float64)
     features = tuple(str(f) for f in getattr(bunch, "feature_names", range(X.shape[1])))

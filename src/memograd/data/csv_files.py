@@ -91,8 +91,10 @@ def _read_rows(path: Path, text: str, dialect) -> list[tuple[int, list[str]]]:
             rows.append((reader.line_num, [c.strip() for c in cells]))
     except csv.Error as exc:
         raise DataError(f"{path}, line {reader.line_num}: {exc}") from None
-    if not rows:  # e.g. a file of delimiters only: no cell holds anything
-        raise DataError(f"{path}: no data: every line is blank or holds only delimiters")
+    if not rows:
+        raise DataError(
+            f"{path}: no cell holds anything; expected a header line and rows of numbers"
+        )
     return rows
 
 
