@@ -138,16 +138,16 @@ def test_memograd_train_runs_with_no_extras_installed(tmp_path, monkeypatch, cap
     import json
     import sys
 
+    from memograd import checkpoint
     from memograd.cli import main
+    from memograd.cli import train as train_command
+    from memograd.train import config  # imported before any patch: nothing binds a patched name
 
     for name in ("sklearn", "sklearn.datasets", "matplotlib", "safetensors"):
         monkeypatch.setitem(sys.modules, name, None)
-    from memograd import checkpoint
-
-    monkeypatch.setattr(checkpoint, "have_safetensors", lambda: False)
-    from memograd.train import config
-
-    monkeypatch.setattr(config, "default_format", lambda: "npz")
+    for module in (checkpoint, config):
+        monkeypatch.setattr(module, "have_safetensors", lambda: False)
+    monkeypatch.setattr(train_command, "_DEFAULTS", None)  # defaults read afresh, as at install
     out = tmp_path / "run"
     code = main(["train", "--epochs", "1", "--hidden", "8", "--out", str(out), "--json"])
     result = json.loads(capsys.readouterr().out)
