@@ -208,12 +208,6 @@ class Explanation:
         out += ["\\begin{align*}", " \\\\\n".join(factors), "\\end{align*}"]
         return "\n".join(out)
 
-    def _repr_html_(self) -> str:
-        """Jupyter display: the paths drawn (one colour each), their factors, sum and backprop."""
-        from memograd.viz.values import explanation_html
-
-        return explanation_html(self)
-
 
 def _sum_of(terms, total: int | None = None) -> str:
     """``a + b + …``: the first SHOWN terms, then ``+ … (N terms in all)`` if there are more
