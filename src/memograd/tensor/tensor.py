@@ -28,6 +28,8 @@ driver is :mod:`.backprop`; numpy calls on Tensors are :mod:`.interop`.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,6 +67,12 @@ class Tensor:
     """
 
     __slots__ = ("data", "requires_grad", "grad", "name", "_node", "_vc", "__weakref__")
+    data: np.ndarray
+    requires_grad: bool
+    grad: Any
+    name: str | None
+    _node: Any
+    _vc: Any
     _parents = ()  # a leaf is a graph node without parents (ops' outputs use their Node)
     __hash__ = object.__hash__  # == is elementwise, so identity hashing
     # __array_ufunc__ / __array_function__ (numpy calls on Tensors run table rows) are set by
@@ -402,6 +410,18 @@ def _dropped(what: str):
         "grad, which would drop the graph and give a wrong higher derivative; write the formula "
         "with numpy calls on its arguments (see memograd.tensor.ops), or mark its row twice=False"
     )
+    _parents: Any
+    prim: Any
+    params: Any
+    xs: Any
+    vcs: Any
+    versions: Any
+    kept: Any
+    y: Any
+    y_vc: Any
+    y_version: Any
+    freed: Any
+    retained: Any
 
 
 def _as_tensor(x) -> Tensor:
