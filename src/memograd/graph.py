@@ -98,7 +98,7 @@ def _parents_of(node: Any) -> tuple[Any, ...]:
     return parents
 
 
-def creation_order(root) -> list:
+def creation_order(root: Any) -> list[Any]:
     """Nodes that ``root`` depends on, sorted by their creation index ``_index`` (``root`` last).
 
     For engines that number their nodes as they create them (the scalar ``Value``): a node's
@@ -175,7 +175,9 @@ def backward(
     return BackwardStats(nodes=nodes, edges=edges, peak_entries=max(peak, 1))
 
 
-def _backward_in_slots(root, seed, visit, order: list) -> BackwardStats:
+def _backward_in_slots(
+    root: Any, seed: Any, visit: Callable[[Any, Any], None] | None, order: list[Any]
+) -> BackwardStats:
     """:func:`backward`'s loop with the memo table kept in the nodes: ``node._adjoint`` is the
     entry ``adjoint[node]`` (``None`` when absent). Line for line the loop above, for nodes that
     record their local derivatives as numbers (``_local``, aligned with ``_parents``, no ``None``

@@ -71,7 +71,7 @@ def test_server_serves_then_stops_cleanly_on_ctrl_c():
             assert json.loads(r.read())["net"] == [2, 2, 2, 1]
         time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()

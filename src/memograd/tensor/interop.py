@@ -263,12 +263,24 @@ FUNCTIONS = {
     np.matmul: lambda a, b, **kw: A.matmul(a, b),
     np.copy: _copy,
     np.ravel: lambda a, order="C": A.reshape(_t(a), (-1,)),
+    np.sort: lambda a, axis=-1, kind=None, order=None, **kw: _sort(a, axis),
 }
+
+
+def _sort(a, axis):
+    """np.sort keeps the graph: the values move, their adjoints move back (mg.tensor.sort);
+    axis=None sorts the flattened array, as numpy does."""
+    from memograd.tensor.ops_reduce import sort
+
+    a = _t(a)
+    return sort(A.reshape(a, (-1,)), -1) if axis is None else sort(a, axis)
+
+
 for _f in (
     np.shape, np.ndim, np.size, np.result_type, np.may_share_memory, np.shares_memory,
     np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.isclose, np.allclose,
     np.array_equal, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.any,
-    np.all, np.isfinite, np.broadcast_shapes, np.sort, np.unique, np.array_equiv,
+    np.all, np.isfinite, np.broadcast_shapes, np.array_equiv,
 ):  # fmt: skip
     FUNCTIONS[_f] = _constant(_f)
 

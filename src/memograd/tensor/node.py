@@ -9,6 +9,8 @@ no VJP saved is freed as soon as the user drops it. ``Node._pullback`` is the gr
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from memograd.errors import GraphError, ShapeError
@@ -44,6 +46,19 @@ class Node:
         "locked",
         "__weakref__",
     )
+    # the slots' types, for mypy (annotations only: no class attributes beside __slots__)
+    _parents: Any
+    prim: Any
+    params: Any
+    xs: Any
+    vcs: Any
+    versions: Any
+    kept: Any
+    y: Any
+    y_vc: Any
+    y_version: Any
+    freed: Any
+    retained: Any
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}>"

@@ -28,7 +28,6 @@ driver is :mod:`.backprop`; numpy calls on Tensors are :mod:`.interop`.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -410,18 +409,6 @@ def _dropped(what: str):
         "grad, which would drop the graph and give a wrong higher derivative; write the formula "
         "with numpy calls on its arguments (see memograd.tensor.ops), or mark its row twice=False"
     )
-    _parents: Any
-    prim: Any
-    params: Any
-    xs: Any
-    vcs: Any
-    versions: Any
-    kept: Any
-    y: Any
-    y_vc: Any
-    y_version: Any
-    freed: Any
-    retained: Any
 
 
 def _as_tensor(x) -> Tensor:
