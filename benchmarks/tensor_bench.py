@@ -17,7 +17,7 @@ data:
   optimizer=opt)``, forward + backward + the optimizer's update in one call; with numba installed
   (the ``fast`` extra; the script sets ``memograd.tensor.fused`` to ``on``) small steps run as one
   fused kernel and the update as one numba pass, big-batch steps as the NumPy replay;
-* ``compile_step SGD, NumPy only``: the same without numba (backend ``numpy``);
+* ``compile_step SGD (NumPy only)``: the same without numba (backend ``numpy``);
 * ``compile_step + in-place update``: the replay, then the floor's own two-ufunc update;
 * ``memograd eager``: the Tensor engine op by op (``loss.backward()``), ``mg.optim.SGD``;
 * ``jax jit``: forward, ``value_and_grad`` and the SGD update in one ``jax.jit`` function;
@@ -429,7 +429,7 @@ ENGINES = [
     ("compile_step SGD", _compiled_with(lambda T: mg.optim.SGD(T, lr=LR), "auto"), None),
     ("compile_step Adam", _compiled_with(lambda T: mg.optim.Adam(T, lr=1e-3), "auto"), None),
     (
-        "compile_step SGD, NumPy only",
+        "compile_step SGD (NumPy only)",
         _compiled_with(lambda T: mg.optim.SGD(T, lr=LR), "numpy"),
         None,
     ),
@@ -570,7 +570,7 @@ TARGETS = {
     "compile_step SGD / numpy floor": ("compile_step SGD", "numpy floor"),
     "compile_step SGD / jax jit": ("compile_step SGD", "jax jit"),
     "compile_step Adam / compile_step SGD": ("compile_step Adam", "compile_step SGD"),
-    "NumPy only / numpy floor": ("compile_step SGD, NumPy only", "numpy floor"),
+    "NumPy only / numpy floor": ("compile_step SGD (NumPy only)", "numpy floor"),
     "eager / torch": ("memograd eager", "torch"),
 }
 

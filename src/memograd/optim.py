@@ -277,26 +277,50 @@ class Optimizer:
         total = int(sum(sizes))
         self.steps = np.zeros(len(arrays), dtype=np.int64)  # updates each parameter has had
         self.state: dict[str, np.ndarray] = {s: np.zeros(total, self._dtype) for s in self.SLOTS}
-        self._gbuf = np.empty(total, self._dtype)
-        self._scratch = (np.empty(total, self._dtype), np.empty(total, self._dtype))
+        self._total = total
+        small = total < _GATHER_BELOW  # only small models gather into flat copies
+        self._gbuf = np.empty(total, self._dtype) if small else None
+        self._scratch_arrays: tuple | None = None  # made on the first NumPy update
         # parameters laid out back to back in one buffer (Module.flatten_parameters) are updated
         # through that buffer directly; otherwise they are gathered and copied back
         self._flat = _flat_base(arrays, total) if self._fusable else None
-        self._pbuf = self._flat if self._flat is not None else np.empty(total, self._dtype)
-        self._flat_st = {**self.state, "s0": self._scratch[0], "s1": self._scratch[1]}
-        self._views = [self._param_views(a, lo, hi) for a, (lo, hi) in zip(arrays, self._bounds)]
+        if self._flat is not None:
+            self._pbuf = self._flat
+        else:
+            self._pbuf = np.empty(total, self._dtype) if small else None
+        self._shapes = [a.shape for a in arrays]
+        self._views_made: list | None = None
         self._views1d = [{k: v[lo:hi] for k, v in self.state.items()} for lo, hi in self._bounds]
         self.backend = "auto"  # "numpy", "numba" (the fast extra) or "auto" (memograd.tensor.fused)
         self._seconds = 0.0  # time spent in step() so far (auto switches to numba after a while)
         self._seen_grads: list | None = None
         self._gflat: np.ndarray | None = None
 
-    def _param_views(self, a: np.ndarray, lo: int, hi: int) -> dict:
-        """Parameter i's views of the flat slots, and scratch arrays of its own dtype."""
-        views = {k: v[lo:hi].reshape(a.shape) for k, v in self.state.items()}
-        for name, s in zip(("s0", "s1"), self._scratch):
-            views[name] = s[lo:hi].reshape(a.shape) if a.dtype == s.dtype else np.empty_like(a)
-        return views
+    @property
+    def _scratch(self) -> tuple:
+        """Two flat scratch vectors for the NumPy updates (the numba kernels need none)."""
+        if self._scratch_arrays is None:
+            self._scratch_arrays = tuple(np.empty(self._total, self._dtype) for _ in range(2))
+        return self._scratch_arrays
+
+    @property
+    def _flat_st(self) -> dict:
+        return {**self.state, "s0": self._scratch[0], "s1": self._scratch[1]}
+
+    @property
+    def _views(self) -> list:
+        """Per parameter: views of the flat slots and scratch arrays of its own dtype."""
+        if self._views_made is None:
+            self._views_made = []
+            for p, shape, (lo, hi) in zip(self.params, self._shapes, self._bounds):
+                dtype = _data(p).dtype
+                views = {k: v[lo:hi].reshape(shape) for k, v in self.state.items()}
+                for name, s in zip(("s0", "s1"), self._scratch):
+                    views[name] = (
+                        s[lo:hi].reshape(shape) if dtype == s.dtype else np.empty(shape, dtype)
+                    )
+                self._views_made.append(views)
+        return self._views_made
 
     # -- the public API
     @property
@@ -345,7 +369,7 @@ class Optimizer:
         if flat and gflat is not None:  # parameters and gradients both tile one buffer: no copy
             self._apply(fast, self._flat, gflat, lr, int(steps[0]) + 1, self._flat_st)
             steps += 1
-        elif same and len(self._gbuf) < _GATHER_BELOW and not (fast and gflat is None):
+        elif same and self._gbuf is not None and not (fast and gflat is None):
             if gflat is None:
                 gflat = self._gbuf
                 np.concatenate([g.reshape(-1) for g in grads], out=gflat)
@@ -384,7 +408,7 @@ class Optimizer:
         seen = getattr(self, "_flat_arrays", None)
         if seen is not None and all(a is b for a, b in zip(arrays, seen)):
             return True
-        if _flat_base(arrays, len(self._gbuf)) is self._flat:
+        if _flat_base(arrays, self._total) is self._flat:
             self._flat_arrays = list(arrays)
             return True
         self._flat_arrays = None
@@ -400,7 +424,7 @@ class Optimizer:
             and all(a is b for a, b in zip(grads, seen))
         ):
             return self._gflat
-        self._seen_grads, self._gflat = list(grads), _flat_base(grads, len(self._gbuf))
+        self._seen_grads, self._gflat = list(grads), _flat_base(grads, self._total)
         return self._gflat
 
     def _kernels_on(self) -> bool:
