@@ -274,7 +274,22 @@ class Tensor:
         return self.astype(_F64)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        """``np.asarray(t)`` is ``t.data`` itself; a new dtype or ``copy=True`` copies, and
+        ``copy=False`` with a new dtype is refused (numpy 2's rule)."""
+        same = dtype is None or np.dtype(dtype) == self.data.dtype
+        if copy is False and not same:
+            raise ValueError(f"np.asarray: a {self.data.dtype} tensor as {dtype} needs a copy")
+        if copy:
+            return self.data.copy() if same else self.data.astype(dtype)
+        return self.data if same else self.data.astype(dtype)
+
+    def __dlpack__(self, **kwargs):
+        """DLPack export of ``t.data`` without a copy: ``torch.from_dlpack(t)`` shares memory
+        (an in-place edit through the other side is not seen by memograd's version counter)."""
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
 
     def __float__(self):
         return float(self.item())
