@@ -23,12 +23,10 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "memograd"
 ROOT = "memograd"  # the unit of the package's own __init__ (the public API)
 
-# Violations other helpers are fixing (issue 14.1-14.3). Each entry is (importer unit, imported
-# unit); it is tolerated (xfail) only until the fix lands, then the xfail is removed.
-KNOWN: dict[tuple[str, str], str] = {
-    ("nn", "viz"): "issue 14.2: nn.Module's notebook repr imports viz",
-    ("paths", "viz"): "issue 14.2: Explanation's notebook repr imports viz",
-}
+# Violations being fixed by another change, tolerated (xfail, with the issue reference) only until
+# it lands: (importer unit, imported unit) -> reference. Empty: every violation found by this test
+# (lesson -> cli, scalar/nn/paths -> viz, train -> the root, fibonacci <-> fibtree) is fixed.
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def stated_layers() -> list[tuple[str, list[str]]]:

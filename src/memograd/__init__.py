@@ -104,7 +104,8 @@ for _name in ("paths", "gradcheck"):
     setattr(_Package, _name, _function_named_like_its_module(_name))
 _sys.modules[__name__].__class__ = _Package
 
-# Inside IPython/Jupyter, memograd.viz gives Value and MLP their notebook pictures (_repr_svg_);
+# Inside IPython/Jupyter, memograd.viz gives Value, MLP, nn models and explanations their notebook
+# pictures (_repr_svg_ / _repr_html_);
 # the engines know nothing of pictures, and a plain ``import memograd`` does not load viz.
 if "IPython" in _sys.modules:  # pragma: no cover - exercised in notebooks
     importlib.import_module("memograd.viz.values")

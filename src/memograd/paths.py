@@ -280,12 +280,6 @@ class Explanation:
         out += ["\\begin{align*}", " \\\\\n".join(factors), "\\end{align*}"]
         return "\n".join(out)
 
-    def _repr_html_(self) -> str:
-        """Jupyter display: the paths drawn (one colour each), their factors, sum and backprop."""
-        from memograd.viz.values import explanation_html
-
-        return explanation_html(self)
-
 
 # the notes' names in a formula or node name: ŷ/yhat2, w11^2 / b1^3 / w10,3^2, o21 / x1 / z31
 _NAME = re.compile(r"(?:ŷ|yhat)(\d*)|([wb])(\d+(?:,\d+)?)\^(\d+)|([oxz])(\d+(?:,\d+)?)")

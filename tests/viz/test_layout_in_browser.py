@@ -23,6 +23,7 @@ pytestmark = pytest.mark.skipif(not playwright_ready(), reason=PLAYWRIGHT_SKIP)
 NETS = [(2, 2, 2, 1), (2, 3, 1), (2, 3, 3, 1), (3, 4, 2), (2, 4, 4, 1), (2, 8, 8, 1)]
 NETS += [(2, 16, 16, 1), (2, 32, 32, 1)]
 WIDTHS = (1280, 768)
+README_PICTURE = Path(__file__).resolve().parents[2] / "docs" / "network-2-16-16-1.svg"
 
 
 def _page(svgs: list[str]) -> str:
@@ -33,7 +34,7 @@ def _page(svgs: list[str]) -> str:
 def _all_pictures(tmp_path) -> list[str]:
     from memograd.paths import explain
 
-    svgs = []
+    svgs = [README_PICTURE.read_text(encoding="utf-8")]
     for net in NETS:
         ex = notes_network(net=net, seed=0)
         ex.loss.backward()

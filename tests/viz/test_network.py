@@ -132,3 +132,20 @@ def test_graph_command_colours_each_path_and_draws_big_nets_as_the_network(tmp_p
     shown = " ".join(texts(root))
     assert "all 16 chain-rule paths from L to w₁₁¹" in shown
     assert re.search(r"337 parameters", shown)
+
+
+def test_the_readme_shows_a_2_16_16_1_network_that_reads():
+    """Issue 13 'done when': the README's picture of MLP(2, [16, 16, 1]) is the dense drawing
+    (every weight a line with its value on hover, no labels piled up), made by the command the
+    README names."""
+    from pathlib import Path
+
+    root_dir = Path(__file__).resolve().parents[2]
+    readme = (root_dir / "README.md").read_text(encoding="utf-8")
+    assert "](docs/network-2-16-16-1.svg)" in readme
+    assert "memograd graph --net 2,16,16,1 --out docs/network-2-16-16-1.svg" in readme
+    root = ET.fromstring((root_dir / "docs" / "network-2-16-16-1.svg").read_text())
+    weights = [x for x in root.iter(NS + "line") if x.find(NS + "title") is not None]
+    assert len(weights) == weight_count((2, 16, 16, 1)) == 304
+    assert not [r for r in root.iter(NS + "rect") if r.get("rx") == "3"]  # no edge labels
+    assert int(root.get("width")) <= 700 and root.get("viewBox")

@@ -207,9 +207,3 @@ class Module:
             lines.append(f"  ({name}): {text}{suffix}")
         lines.append(f")  # {self.num_parameters():,} parameters in all")
         return "\n".join(lines)
-
-    def _repr_svg_(self):
-        """Jupyter display: the layers as a chain of boxes (memograd.viz.values.module_svg)."""
-        from memograd.viz.values import module_svg
-
-        return module_svg(self)

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 
 from memograd.errors import MemogradValueError
 from memograd.graph import topological_order
+from memograd.nn.module import Module
+from memograd.paths import Explanation
 from memograd.scalar.nn import MLP
 from memograd.scalar.value import RULES, Value
 from memograd.viz.notation import fmt, unicode_name
@@ -425,3 +427,18 @@ def _value_repr_svg(self) -> str | None:
 
 Value._repr_svg_ = _value_repr_svg  # type: ignore[attr-defined]
 MLP._repr_svg_ = _value_repr_svg  # type: ignore[attr-defined]
+
+
+def _module_repr_svg(self) -> str | None:
+    """Jupyter display of a ``memograd.nn`` model: its layers as a chain of boxes."""
+    return module_svg(self)
+
+
+def _explanation_repr_html(self) -> str:
+    """Jupyter display of ``mg.explain(...)``: the paths drawn (one colour each), their factors,
+    sum and backprop."""
+    return explanation_html(self)
+
+
+Module._repr_svg_ = _module_repr_svg  # type: ignore[attr-defined]
+Explanation._repr_html_ = _explanation_repr_html  # type: ignore[attr-defined]
