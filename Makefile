@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 REPORT ?= memograd-report.html
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ lint: $(VENV)/.dev-stamp
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-test: lint
+# mypy: the package's types as configured in pyproject.toml ([tool.mypy]: defaults everywhere,
+# strict checks on graph/errors/blas, a shrinking list of modules not yet clean)
+typecheck: $(VENV)/.dev-stamp
+	$(BIN)/mypy
+
+test: lint typecheck
 	$(BIN)/python -m pytest -n 2 -q
 
 $(VENV)/.bench-stamp: pyproject.toml $(BIN)/python

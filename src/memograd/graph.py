@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 
 class Node(Protocol):
-    _parents: tuple
+    _parents: tuple[Any, ...]
 
     def _pullback(self, adjoint: Any) -> Any: ...
 
@@ -50,24 +50,26 @@ class Trace:
     ``store`` is called when a node's adjoint is complete, ``push`` for each parent it is sent to
     (the entry being reused), ``evict`` when the entry leaves the table."""
 
-    def store(self, node, adjoint) -> None:  # pragma: no cover - default does nothing
+    def store(self, node: Any, adjoint: Any) -> None:  # pragma: no cover - default does nothing
         pass
 
-    def push(self, node, parent, contribution) -> None:  # pragma: no cover
+    def push(self, node: Any, parent: Any, contribution: Any) -> None:  # pragma: no cover
         pass
 
-    def evict(self, node) -> None:  # pragma: no cover
+    def evict(self, node: Any) -> None:  # pragma: no cover
         pass
 
 
-def topological_order(root, parents: Callable[[Any], tuple] | None = None) -> list:
+def topological_order(
+    root: Any, parents: Callable[[Any], tuple[Any, ...]] | None = None
+) -> list[Any]:
     """Nodes that ``root`` depends on, parents before children, ``root`` last.
 
     Iterative depth-first post-order (depth is bounded by memory, not by Python's stack) and
     deterministic: parents are visited in the order the op recorded them; the visited set is only
     queried, never iterated."""
     get = parents if parents is not None else _parents_of
-    order: list = []
+    order: list[Any] = []
     visited = {id(root)}
     stack = [(root, iter(get(root)))]
     push, pop, append, seen = stack.append, stack.pop, order.append, visited.add
@@ -84,16 +86,17 @@ def topological_order(root, parents: Callable[[Any], tuple] | None = None) -> li
     return order
 
 
-def _parents_of(node) -> tuple:
-    return node._parents
+def _parents_of(node: Any) -> tuple[Any, ...]:
+    parents: tuple[Any, ...] = node._parents
+    return parents
 
 
 def backward(
-    root,
-    seed,
+    root: Any,
+    seed: Any,
     visit: Callable[[Any, Any], None] | None = None,
     *,
-    order: list | None = None,
+    order: list[Any] | None = None,
     trace: Trace | None = None,
 ) -> BackwardStats:
     """Fill the adjoint memo table from ``root`` (seeded with ``seed``) down to the leaves.

@@ -56,9 +56,9 @@ class UI:
 
         self.stdout = stdout or sys.stdout
         self.no_color = bool(no_color) or os.environ.get("NO_COLOR", "") != ""
-        options = {"no_color": True if no_color else None, "highlight": False}
-        self.console = Console(file=self.stdout, soft_wrap=False, **options)
-        self.err = Console(file=stderr or sys.stderr, **options)
+        flag = True if no_color else None
+        self.console = Console(file=self.stdout, soft_wrap=False, no_color=flag, highlight=False)
+        self.err = Console(file=stderr or sys.stderr, no_color=flag, highlight=False)
         # rich exits with status 1 on a broken pipe; main() treats it as the normal end
         self.console.on_broken_pipe = _raise_broken_pipe  # type: ignore[method-assign]
 
@@ -206,7 +206,7 @@ def _json_default(obj):
 
 
 def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False)  # a parent: never parses on its own
     common.add_argument(
         "--no-color", action="store_true", default=argparse.SUPPRESS, help="plain text output"
     )
@@ -256,7 +256,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             description=getattr(module, "DESCRIPTION", module.HELP),
             epilog="example:\n  " + "\n  ".join(_as_list(module.EXAMPLE)),
             formatter_class=HelpFormatter,
-            parents=[common],
+            parents=[common],  # type: ignore[list-item]  # argparse's stub wants the subclass
         )
         if command is None or name == command:
             module.add_arguments(cmd)

@@ -125,6 +125,7 @@ def build(net: str, view: str, activation: str = "sigmoid", seed: int = 0, limit
         ex = notes_network(net=sizes, activation=activation, loss="mse", seed=seed)
     except MemogradValueError as exc:
         raise UsageError(str(exc)) from None
+    assert ex.loss is not None  # notes_network always builds the loss
     ex.loss.backward()
     nodes, edges, _ = value_graph(ex.loss, view, params=ex.model.parameters())
     return nodes, edges, ex

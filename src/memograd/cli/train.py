@@ -383,15 +383,20 @@ def run(args, ui) -> int:
     if out is None:  # Ctrl-C still leaves a resumable run, in a fresh folder under runs/
         stamp = time.strftime("%Y%m%d-%H%M%S")
         fallback = Path("runs") / f"{Path(cfg.csv).stem if cfg.csv else cfg.dataset}-{stamp}"
+    from memograd import blas
+
+    # BLAS threads by problem size (issue 13.11): the hidden layers' largest product per batch
+    work = blas.mlp_flops(cfg.hidden, cfg.batch_size)
     try:
-        result = fit(
-            cfg,
-            out,
-            reporter=reporter,
-            resume=bool(args.resume),
-            epochs=args.epochs,
-            interrupt_out=fallback,
-        )
+        with blas.auto(work, getattr(args, "threads", None)):
+            result = fit(
+                cfg,
+                out,
+                reporter=reporter,
+                resume=bool(args.resume),
+                epochs=args.epochs,
+                interrupt_out=fallback,
+            )
     except TrainingInterrupted as exc:
         print(f"memograd train: {shown(exc)}", file=sys.stderr)
         return 130

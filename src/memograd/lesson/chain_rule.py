@@ -11,6 +11,8 @@ Everything comes from ``memograd.paths.explain`` on the network of section 2 (sa
 
 from __future__ import annotations
 
+from typing import Any
+
 from memograd.viz.notation import fmt, html_name, partial, unicode_name
 
 KEY = "chain_rule"
@@ -40,7 +42,7 @@ def _reused_prefixes(d: dict) -> list[dict]:
         by_node[node] = r
     out = []
     for p in d["paths"]:
-        best = {"upto": 0, "term": None, "value": None, "users": []}
+        best: dict[str, Any] = {"upto": 0, "term": None, "value": None, "users": []}
         for i, node in enumerate(p["nodes"][1:-1], 1):
             r = by_node.get(display(node))
             if r is not None and r["users"] and i > 1:
@@ -183,7 +185,7 @@ def _values_table(p: dict, pre: dict | None = None) -> str:
     )
 
 
-def _network_figure(data: dict) -> str:
+def _network_figure(data: dict) -> tuple[str, str]:
     from memograd.lesson.network import example
     from memograd.viz.svg import NEURON_CAPTION, Highlight, graph_svg
     from memograd.viz.values import layer_titles, network_graph

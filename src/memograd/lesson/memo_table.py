@@ -146,7 +146,7 @@ def render(data: dict, ui) -> None:
         ("paths", "right"),
         ("alive", "right"),
     ):
-        t.add_column(col, justify=just)
+        t.add_column(col, justify=just)  # type: ignore[arg-type]  # "left"/"right" literals
     for r in data["rows"]:
         if r["op"] == "leaf":
             continue

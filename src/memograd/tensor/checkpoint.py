@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -88,6 +89,15 @@ class CheckpointNode(Node):
     parameters; its pullback recomputes the segment and backprops through it."""
 
     __slots__ = ("fn", "args", "kwargs", "slots", "gens", "before", "after", "leaves", "plist")
+    fn: Any
+    args: Any
+    kwargs: Any
+    slots: Any
+    gens: Any
+    before: Any
+    after: Any
+    leaves: Any
+    plist: Any
 
     def __repr__(self) -> str:
         return f"<CheckpointNode {getattr(self.fn, '__name__', type(self.fn).__name__)}>"

@@ -49,6 +49,7 @@ import builtins
 import math
 import weakref
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -175,6 +176,12 @@ class Tensor:
     """
 
     __slots__ = ("data", "requires_grad", "grad", "name", "_node", "_vc", "__weakref__")
+    data: np.ndarray
+    requires_grad: bool
+    grad: Any
+    name: str | None
+    _node: Any
+    _vc: Any
     _parents = ()  # a leaf is a graph node without parents (ops' outputs use their Node)
     __array_ufunc__ = None  # numpy defers to Tensor's operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # == is elementwise, so identity hashing
@@ -632,6 +639,18 @@ class Node:
         "retained",
         "__weakref__",
     )
+    _parents: Any
+    prim: Any
+    params: Any
+    xs: Any
+    vcs: Any
+    versions: Any
+    kept: Any
+    y: Any
+    y_vc: Any
+    y_version: Any
+    freed: Any
+    retained: Any
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}>"

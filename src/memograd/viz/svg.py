@@ -295,7 +295,7 @@ def graph_svg(
         f"<title>{_html.escape(title or 'graph')}</title>",
         "<defs>",
         _marker(f"{uid}-arrow", "#868e96"),
-        *(_marker(f"{uid}-arrow{k}", h.color) for k, h in enumerate(highlights)),
+        *(_marker(f"{uid}-arrow{k}", h.color or "#868e96") for k, h in enumerate(highlights)),
         "</defs>",
         f'<rect x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>',
     ]
@@ -416,7 +416,8 @@ def _label_box(e: Edge, line, style, first_t, obstacles, placed):
         rows.append((_html.escape(value), _text_width(value, MIN_FONT)))
     bw = max(w for _, w in rows) + 6
     bh = 17.0 * len(rows) + 1
-    best, best_cost = None, math.inf
+    best: tuple[float, float, tuple[float, float, float, float]] = (0.0, 0.0, (0.0,) * 4)
+    best_cost = math.inf
     for t in (first_t, *LABEL_AT):
         cx, cy = _point(x1, y1, x2, y2, t, style)
         box = (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2)

@@ -17,6 +17,7 @@ edge, labelled ``w11^1 = value``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from memograd.errors import MemogradValueError
 from memograd.graph import topological_order
@@ -112,7 +113,12 @@ def value_graph(
             else:
                 found.extend(nearest.get(id(p), []))
         seen: set[int] = set()
-        nearest[id(v)] = [p for p in found if not (id(p) in seen or seen.add(id(p)))]
+        unique = []
+        for p in found:
+            if id(p) not in seen:
+                seen.add(id(p))
+                unique.append(p)
+        nearest[id(v)] = unique
     nodes = [
         Node(ids[id(v)], label=v.name or "", data=v.data, grad=v.grad, kind=_kind(v, root, pset))
         for v in keep
@@ -231,9 +237,9 @@ def path_highlights(
     return out
 
 
-def named_values(root) -> dict[str, object]:
+def named_values(root) -> dict[str, Any]:
     """``{name: Value}`` for every named node under ``root`` (the first one wins on a clash)."""
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for v in topological_order(root):
         if v.name and v.name not in out:
             out[v.name] = v
