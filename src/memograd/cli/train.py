@@ -390,7 +390,8 @@ def run(args, ui) -> int:
     from memograd import blas
 
     # BLAS threads by problem size (issue 13.11): the hidden layers' largest product per batch
-    work = blas.mlp_flops(cfg.hidden, cfg.batch_size)
+    # (a resumed run's configuration is read inside fit: its size is unknown here, so 0 work)
+    work = blas.mlp_flops(cfg.hidden, cfg.batch_size) if cfg is not None else 0.0
     try:
         with blas.auto(work, getattr(args, "threads", None)):
             result = fit(
