@@ -109,6 +109,10 @@ def grid_search():
     return GridSearchCV(est, grid, cv=3)
 
 
+def _import_estimators() -> None:
+    import memograd.sklearn  # noqa: F401
+
+
 def sweep() -> dict:
     """The 24-point grid with n_jobs=1, then on a local Dask cluster; same results?"""
     import joblib
@@ -131,7 +135,7 @@ def sweep() -> dict:
         ) as cluster,
         Client(cluster) as client,
     ):
-        client.run(lambda: __import__("memograd.sklearn"))  # workers import what fits need
+        client.run(_import_estimators)  # the workers import what the fits need
         startup = time.perf_counter() - start
         start = time.perf_counter()
         with joblib.parallel_config(backend="dask"):
