@@ -190,7 +190,7 @@ def markdown(rows, grid, args, load_before, load_after) -> str:
             f"{r['sk_seconds']:.2f} s | {r['seconds'] / r['sk_seconds']:.2f}x | "
             f"{r['per_epoch'] / r['sk_per_epoch']:.2f}x |"
         )
-    mean_diff = 100 * np.mean([r["acc"] - r["sk_acc"] for r in rows])
+    mean_diff = 100 * np.mean([r["acc"] - r["sk_acc"] for r in rows]) if rows else np.nan
     lines += [
         "",
         f"Mean accuracy difference over the {len(rows)} datasets: {mean_diff:+.2f} points. "
@@ -229,6 +229,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask sweep")
+    ap.add_argument("--no-compare", action="store_true", help="only the Dask sweep")
     ap.add_argument("--out", help="write the markdown here")
     args = ap.parse_args()
     from sklearn.exceptions import ConvergenceWarning
@@ -237,7 +238,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     load_before = os.getloadavg()[0]
     with threadpool_limits(args.threads):
-        rows = compare(args.seeds)
+        rows = [] if args.no_compare else compare(args.seeds)
         grid = None if args.no_dask else sweep()
     text = markdown(rows, grid, args, load_before, os.getloadavg()[0])
     publish(text, args.out)
