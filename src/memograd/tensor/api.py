@@ -115,7 +115,7 @@ def _doc_of(row: Primitive) -> str:
 
 
 def _source(row: Primitive, fname: str) -> str:
-    tensors, params, signature = _parse(row.public)
+    tensors, params, signature = _parse(str(row.public))
     names = [p.split("=")[0].strip().lstrip("*") for p in params]
     doc = row.doc or _doc_of(row)
     lines = [f"def {fname}({signature}):", f"    {doc!r}"]
@@ -163,7 +163,7 @@ def install(row: Primitive) -> None:
         exec(compile(src, f"<memograd.tensor.api: {row.name}>", "exec"), namespace)  # noqa: S102
         fn = namespace[fname]
         fn.__module__ = "memograd.tensor"
-        fn.row = row
+        setattr(fn, "row", row)  # noqa: B010 - the row a generated function runs
         _SOURCES[fname] = src
         globals()[fname] = fn
         if fname not in GENERATED:
@@ -408,19 +408,25 @@ def _transpose_method(self, *axes):
     return transpose(self, axes or None)
 
 
-Tensor.__pow__ = lambda self, o: pow(self, o)
-Tensor.__rpow__ = lambda self, o: pow(o, self)
-Tensor.__matmul__ = lambda self, o: matmul(self, o)
-Tensor.__rmatmul__ = lambda self, o: matmul(o, self)
-Tensor.__getitem__ = getitem
-Tensor.T = property(lambda self: transpose(self), doc="All axes reversed (numpy's ``.T``).")
-Tensor.matmul = matmul
-Tensor.reshape = _reshape_method
-Tensor.flatten = lambda self: reshape(self, (-1,))
-Tensor.transpose = Tensor.permute = _transpose_method
-Tensor.broadcast_to = Tensor.expand = lambda self, *shape: broadcast_to(self, _shape_args(shape))
-Tensor.squeeze = squeeze
-Tensor.unsqueeze = unsqueeze
+_METHODS = {
+    "__pow__": lambda self, o: pow(self, o),
+    "__rpow__": lambda self, o: pow(o, self),
+    "__matmul__": lambda self, o: matmul(self, o),
+    "__rmatmul__": lambda self, o: matmul(o, self),
+    "__getitem__": getitem,
+    "T": property(lambda self: transpose(self), doc="All axes reversed (numpy's ``.T``)."),
+    "matmul": matmul,
+    "reshape": _reshape_method,
+    "flatten": lambda self: reshape(self, (-1,)),
+    "transpose": _transpose_method,
+    "permute": _transpose_method,
+    "broadcast_to": lambda self, *shape: broadcast_to(self, _shape_args(shape)),
+    "expand": lambda self, *shape: broadcast_to(self, _shape_args(shape)),
+    "squeeze": squeeze,
+    "unsqueeze": unsqueeze,
+}
+for _name, _method in _METHODS.items():
+    setattr(Tensor, _name, _method)
 
 for _row in list(TABLE.values()):
     install(_row)

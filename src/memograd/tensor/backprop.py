@@ -17,6 +17,7 @@ definition, with empty gradients).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -122,6 +123,7 @@ def pullback_graph(node: Node, g: Tensor) -> list:
         )
     vjp = prim.vjp if twice is True else twice
     parents = node._parents
+    xs: Any
     if prim.saves_x:
         xs = [_on_node(x, p) if p is not None else _wrap(x) for x, p in zip(node.xs, parents)]
     else:
@@ -130,7 +132,7 @@ def pullback_graph(node: Node, g: Tensor) -> list:
     params = node.params
     if prim.keeps and twice is True:
         params = {**params, "kept": node.kept}
-    shares = []
+    shares: list[Any] = []
     previous = _Mode.grad
     _Mode.grad = True
     _Mode.create += 1
@@ -140,7 +142,7 @@ def pullback_graph(node: Node, g: Tensor) -> list:
             if p is None:
                 shares.append(None)
                 continue
-            share = every[i] if every is not None else vjp[i](g, y, *xs, **params)
+            share: Any = every[i] if every is not None else vjp[i](g, y, *xs, **params)
             share = _as_tensor(share)
             x = xs[i]
             if share.shape != x.shape:
@@ -174,7 +176,7 @@ def _on_node(array, node) -> Tensor:
 
 def _alias_node(leaf: Tensor) -> Node:
     """An identity node over ``leaf`` (its saved array is no longer ``leaf.data``)."""
-    node = _new_node(Node)
+    node: Any = _new_node(Node)
     node._parents = (leaf,)
     node.prim = _IDENTITY
     node.params = {}

@@ -95,7 +95,7 @@ def _note(stats: graph.BackwardStats | None = None, forward: bool = False) -> No
     for c in _counters:
         if forward:
             c.forwards += 1
-        else:
+        elif stats is not None:
             c.passes += 1
             c.edges += stats.edges
 
@@ -367,6 +367,7 @@ def jvp(f: Callable, primals, tangents):
             )
         term = (s * tv.astype(x.dtype)).sum()
         total = term if total is None else total + term
+    assert total is not None  # at least one primal
     (tangent_out,), create = _adjoints(
         total, np.ones((), total.dtype), [u], retain=False, own=leaves
     )
@@ -450,11 +451,12 @@ def hvp(f: Callable, primals, tangents):
                 )
             term = (g * vt).sum()
             total = term if total is None else total + term
-        inner.value = value
+        seen.append(value)
         return total
 
+    seen: list = []
     hv = grad(inner, nums)(*primals)
-    value = inner.value
+    value = seen[-1]
     if isinstance(value, Tensor) and type(hv[0]) is not Tensor or not _Mode.grad:
         value = value.data  # a top-level call: plain values, as grad gives
     elif isinstance(value, Tensor) and not isinstance(primals[0], Tensor):

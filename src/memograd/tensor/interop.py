@@ -21,9 +21,9 @@ import numpy as np
 
 from memograd.errors import GraphError, MemogradTypeError
 from memograd.tensor import api as A
-from memograd.tensor import tensor as T
 from memograd.tensor.ops import NUMPY
-from memograd.tensor.tensor import Tensor, _Mode, _wrap
+from memograd.tensor.tensor import Tensor, _binary, _Mode, _unary, _wrap
+from memograd.tensor.tensor import tensor as _tensor
 
 __all__: list[str] = []
 
@@ -102,10 +102,10 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
         row = NUMPY.get(ufunc)
         if row is not None and not kwargs:
             if ufunc.nin == 1:
-                return T._unary(row.name, inputs[0])
+                return _unary(row.name, inputs[0])
             if ufunc is np.matmul:
                 return A.matmul(*inputs)
-            return T._binary(row.name, *inputs)
+            return _binary(row.name, *inputs)
         if ufunc in _CONSTANT_UFUNCS or not _any_grad(inputs):
             result = ufunc(*_values(inputs), **kwargs)
             return _wrap(np.asarray(result)) if not isinstance(result, tuple) else result
@@ -118,7 +118,7 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
         initial = kwargs.pop("initial", None)
         if kwargs:
             _refuse(f"np.{ufunc.__name__}.reduce with {sorted(kwargs)}", "drop those arguments")
-        a = a if type(a) is Tensor else T.tensor(a)
+        a = a if type(a) is Tensor else _tensor(a)
         if initial is not None and ufunc is not np.add and a.size == 0:
             return _wrap(ufunc.reduce(a.data, axis=axis, keepdims=keepdims, initial=initial))
         return A._reduction(_REDUCE_ROWS[ufunc], a, axis, keepdims)
@@ -145,7 +145,7 @@ def _no_out(name, out):
 
 
 def _t(a) -> Tensor:
-    return a if type(a) is Tensor else T.tensor(a)
+    return a if type(a) is Tensor else _tensor(a)
 
 
 def _split(a, indices_or_sections, axis=0):
@@ -319,5 +319,5 @@ def array_function(self, func, types, args, kwargs):
     _refuse(f"np.{func.__name__}", _hint(func.__name__))
 
 
-Tensor.__array_ufunc__ = array_ufunc
-Tensor.__array_function__ = array_function
+setattr(Tensor, "__array_ufunc__", array_ufunc)  # noqa: B010
+setattr(Tensor, "__array_function__", array_function)  # noqa: B010

@@ -59,6 +59,7 @@ class Node:
     y_version: Any
     freed: Any
     retained: Any
+    locked: Any
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}>"
@@ -82,7 +83,7 @@ class Node:
         every = None if type(vjp) is tuple else vjp(g, y, *xs, **params)  # concatenate, stack
         # one pass: each needed share, made an array of its input's shape and dtype
         broadcasts = prim.broadcasts
-        shares = []
+        shares: list[Any] = []
         for i, p in enumerate(parents):
             if p is None:
                 shares.append(None)
@@ -182,7 +183,7 @@ def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
         node.prim = prim
         node.params = params
         node.kept = kept if prim.keeps else None
-        locked = ()
+        locked: Any = ()
         if prim.saves_x:
             node.xs = arrays
             node.vcs = vcs = [x._vc for x in inputs]

@@ -28,7 +28,7 @@ driver is :mod:`.backprop`; numpy calls on Tensors are :mod:`.interop`.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -76,6 +76,10 @@ class Tensor:
     __hash__ = object.__hash__  # == is elementwise, so identity hashing
     # __array_ufunc__ / __array_function__ (numpy calls on Tensors run table rows) are set by
     # memograd.tensor.interop
+
+    if TYPE_CHECKING:  # the op methods are generated from the table (memograd.tensor.api)
+
+        def __getattr__(self, name: str) -> Any: ...
 
     @staticmethod
     def _apply_row(name: str, xs: tuple, params: dict) -> Tensor:
