@@ -13,6 +13,7 @@ engine's ``compile_step``) arranged for scikit-learn's conventions:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class Network:
         self.alpha = float(alpha)
         self.optimizer_args = dict(optimizer_args)
         self.reset_optimizer()
-        self._step = None  # compiled forward + backward, made on the first batch
+        self._step: Any = None  # compiled forward + backward, made on the first batch
 
     def reset_optimizer(self) -> None:
         """A fresh optimizer (no moments, t = 0) over the model's parameters."""
@@ -139,7 +140,7 @@ class Network:
     def scores(self, X: np.ndarray, chunk: int = 8192) -> np.ndarray:
         """The raw outputs (logits or predictions) for every row of X, no graph recorded."""
         model = self.model
-        was_training = model.training
+        was_training = getattr(model, "training", True)
         model.eval()
         try:
             with no_grad():
@@ -147,7 +148,8 @@ class Network:
         finally:
             model.train(was_training)
         if not parts:
-            return np.zeros((0, model.config["widths"][-1]), dtype=self.dtype)
+            widths: Any = model.config["widths"]
+            return np.zeros((0, int(widths[-1])), dtype=self.dtype)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     # -- pickling: arrays and plain data only (the compiled step is rebuilt on demand)
@@ -155,7 +157,7 @@ class Network:
         return {
             "config": dict(self.model.config),
             "weights": self.model.state_dict(),
-            "training": self.model.training,
+            "training": getattr(self.model, "training", True),
             "loss": self.loss,
             "alpha": self.alpha,
             "optimizer_args": self.optimizer_args,
@@ -166,7 +168,7 @@ class Network:
         model = MLP.from_config(state["config"])
         model.load_state_dict(state["weights"])
         model.train(state["training"])
-        self.__init__(model, state["loss"], state["alpha"], state["optimizer_args"])
+        Network.__init__(self, model, state["loss"], state["alpha"], state["optimizer_args"])
         self.optimizer.load_state_dict(state["optimizer_state"])
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -45,6 +46,14 @@ class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: parameters, the training loop, pickling."""
 
     _loss_for_run: tuple[str, ...] = ()
+    # fitted state (set by fit / partial_fit / from_run)
+    _network: Network
+    _no_improvement_count: int
+    _best_weights: dict[str, Any] | None
+    loss_curve_: list[float]
+    validation_scores_: list[float] | None
+    best_loss_: float | None
+    best_validation_score_: float | None
 
     def __init__(
         self,
@@ -105,10 +114,10 @@ class _BaseMLP(BaseEstimator):
         h = self.hidden_layer_sizes
         h = (h,) if isinstance(h, Integral) else h
         try:
-            sizes = tuple(h)
+            sizes: tuple = tuple(h)
         except TypeError:
-            sizes = None
-        if sizes is None or not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+            sizes = (None,)
+        if not all(isinstance(s, Integral) and int(s) >= 1 for s in sizes):
             self._bad(f"hidden_layer_sizes must be positive integers, e.g. (100,), got {h!r}")
         return tuple(int(s) for s in sizes)
 
@@ -308,6 +317,7 @@ class _BaseMLP(BaseEstimator):
         best + tol (early stopping) or the training loss above best - tol."""
         if early:
             score = self._val_score(X_val, T_val)
+            assert self.validation_scores_ is not None  # early stopping: set by _initialize
             self.validation_scores_.append(score)
             if self.verbose:
                 print(f"Validation score: {score:f}")
@@ -533,7 +543,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         except ValueError:
             labels = np.asarray(names)
         self.classes_ = labels
-        width = self._network.model.config["widths"][-1]
+        widths: Any = self._network.model.config["widths"]
+        width = int(widths[-1])
         self.n_outputs_ = width
         self.out_activation_ = "logistic" if width == 1 else "softmax"
         if loss == "hinge":
@@ -625,7 +636,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if std:
             self._y_mean = np.asarray(std["mean"], dtype=np.float64)
             self._y_scale = np.asarray(std["scale"], dtype=np.float64)
-        self.n_outputs_ = int(self._network.model.config["widths"][-1])
+        widths: Any = self._network.model.config["widths"]
+        self.n_outputs_ = int(widths[-1])
         self.out_activation_ = "identity"
 
     def _predict_raw(self, X) -> np.ndarray:
