@@ -26,8 +26,8 @@ lint: $(VENV)/.dev-stamp
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-# mypy: the package's types as configured in pyproject.toml ([tool.mypy]: defaults everywhere,
-# strict checks on graph/errors/blas, a shrinking list of modules not yet clean)
+# mypy: the package's types as configured in pyproject.toml ([tool.mypy]: --strict everywhere
+# except two shrinking lists of modules not yet there)
 typecheck: $(VENV)/.dev-stamp
 	$(BIN)/mypy
 

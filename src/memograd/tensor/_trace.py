@@ -11,6 +11,7 @@ guard the replay re-checks. :mod:`memograd.tensor._program` turns the recording 
 from __future__ import annotations
 
 import keyword
+from typing import Any
 
 import numpy as np
 
@@ -186,7 +187,7 @@ class _Slot:
     def __init__(self, kind, value, base=None, index=None):
         self.kind, self.value, self.base, self.index = kind, value, base, index
         self.shape = getattr(value, "shape", ())
-        self.dtype = getattr(value, "dtype", None)
+        self.dtype: Any = getattr(value, "dtype", None)
 
 
 class _Instr:
