@@ -20,12 +20,17 @@ A node is anything with two attributes (the engines' ``Value`` and ``Tensor`` bo
     the vector-Jacobian product: an iterable aligned with ``_parents`` holding each parent's share
     of the adjoint (``None`` where a parent gets no gradient).
 
-Optionally ``_index``, a creation counter (parents have smaller ones), and ``_adjoint``, a slot
-for the node's own entry of the table: then, when no :class:`Trace` watches, the order is found
-by sorting (:func:`creation_order`) rather than by a depth-first walk, and ``adjoint[node]`` is
-kept in ``node._adjoint`` rather than in a dict (:func:`_backward_in_slots`, the same loop). The
-scalar ``Value`` does both; like ``.grad`` itself, those slots are shared state, so two threads
-must not run backward at once over graphs that share nodes.
+Engines that make many tiny nodes (the scalar ``Value``) may lay a node out in slots instead, the
+*slot layout*: ``_index``, a creation counter (parents have smaller ones); ``_adjoint``, the
+node's own entry of the memo table (``None``: no entry); ``_p0``/``_d0`` and ``_p1``/``_d1``, up
+to two parents and the local derivatives ∂node/∂parent (``_p1 = None``: one parent); for more
+parents ``_p0 = None`` and ``_rest = (parents, local derivatives)``; a leaf has ``_p0 = None``
+and ``_rest = None``. Then, when no :class:`Trace` watches, the order is found by sorting
+(:func:`creation_order`) rather than by a depth-first walk, and ``adjoint[node]`` is kept in
+``node._adjoint`` rather than in a dict (:func:`_backward_in_slots`, the same loop). Such nodes
+still offer ``_parents`` and ``_pullback`` for the loop with a trace. Like ``.grad`` itself,
+those slots are shared state, so two threads must not run backward at once over graphs that
+share nodes.
 """
 
 from __future__ import annotations
@@ -101,21 +106,48 @@ def _parents_of(node: Any) -> tuple[Any, ...]:
 def creation_order(root: Any) -> list[Any]:
     """Nodes that ``root`` depends on, sorted by their creation index ``_index`` (``root`` last).
 
-    For engines that number their nodes as they create them (the scalar ``Value``): a node's
-    parents exist before it does, so creation order is a topological order too. Finding it costs
-    one pass over the edges (a dict keyed by index) and one sort in C, instead of a depth-first
-    walk's per-node iterator bookkeeping."""
+    For engines that number their nodes as they create them, in the slot layout (the scalar
+    ``Value``): a node's parents exist before it does, so creation order is a topological order
+    too. Finding it costs one pass over the edges (a dict keyed by index) and one sort in C,
+    instead of a depth-first walk's per-node iterator bookkeeping."""
     seen = {root._index: root}
     stack = [root]
     pop, push = stack.pop, stack.append
     while stack:
-        for parent in pop()._parents:
-            if parent is not None:
-                k = parent._index
+        node = pop()
+        p = node._p0
+        if p is not None:  # one or two parents
+            k = p._index
+            if k not in seen:
+                seen[k] = p
+                push(p)
+            p = node._p1
+            if p is not None:
+                k = p._index
                 if k not in seen:
-                    seen[k] = parent
-                    push(parent)
+                    seen[k] = p
+                    push(p)
+        elif node._rest is not None:  # more parents
+            for p in node._rest[0]:
+                k = p._index
+                if k not in seen:
+                    seen[k] = p
+                    push(p)
     return [seen[k] for k in sorted(seen)]
+
+
+def _into_grad(node: Any, adjoint: Any) -> None:
+    """PyTorch's rule for ``.grad``: an intermediate node's is set to its adjoint (a second
+    backward does not double it); a leaf's accumulates until ``zero_grad()``."""
+    if node._parents:
+        node.grad = adjoint
+    else:
+        node.grad += adjoint
+
+
+INTO_GRAD: Callable[[Any, Any], None] = _into_grad
+"""The ``visit`` that stores each adjoint in ``node.grad`` by PyTorch's rule (:func:`_into_grad`);
+the slot-layout loop writes it out instead of calling it once per node."""
 
 
 def backward(
@@ -139,10 +171,10 @@ def backward(
     topological order gives the same adjoints, up to the order in which a node's contributions
     are summed. With a ``trace`` (teaching tools) it is always this loop, the dict and
     :func:`topological_order`: what the lesson shows is the table below, step by step."""
-    fast = trace is None and hasattr(root, "_index")
+    fast = trace is None and hasattr(root, "_adjoint")
     if order is None:
         order = creation_order(root) if fast else topological_order(root)
-    if fast and hasattr(root, "_adjoint"):
+    if fast:
         return _backward_in_slots(root, seed, visit, order)
     adjoint: dict[int, Any] = {id(root): seed}
     nodes = edges = peak = 0
@@ -178,37 +210,68 @@ def backward(
 def _backward_in_slots(
     root: Any, seed: Any, visit: Callable[[Any, Any], None] | None, order: list[Any]
 ) -> BackwardStats:
-    """:func:`backward`'s loop with the memo table kept in the nodes: ``node._adjoint`` is the
-    entry ``adjoint[node]`` (``None`` when absent). Line for line the loop above, for nodes that
-    record their local derivatives as numbers (``_local``, aligned with ``_parents``, no ``None``
-    parent): the pullback ``adjoint · ∂node/∂parent`` is written out."""
+    """:func:`backward`'s loop for nodes in the slot layout: ``node._adjoint`` is the entry
+    ``adjoint[node]`` (``None`` when absent), and the pullback ``adjoint · ∂node/∂parent`` is
+    written out over ``_p0``/``_p1`` (and ``_rest``). Line for line the loop above; with
+    ``visit=INTO_GRAD`` the visit is written out too (set ``.grad``, or add to a leaf's)."""
+    into_grad = visit is INTO_GRAD
     root._adjoint = seed  # every other entry is None: each pass empties the table it fills
-    nodes = edges = live = peak = 0
+    skipped = edges = 0
+    live = peak = 1  # entries in the table: the seed
     try:
         for node in reversed(order):
             a = node._adjoint
             if a is None:
+                skipped += 1
                 continue  # nothing flows back to this node
             node._adjoint = None  # read once: the entry leaves the table here
             live -= 1
-            nodes += 1
-            if visit is not None:
+            p = node._p0
+            if into_grad:
+                if p is None and node._rest is None:
+                    node.grad += a  # a leaf accumulates
+                    continue
+                node.grad = a
+            elif visit is not None:
                 visit(node, a)
-            parents = node._parents
-            if parents:
-                for parent, d in zip(parents, node._local):  # share = adjoint · local derivative
+            if p is not None:  # one or two parents: share = adjoint · local derivative
+                share = a * node._d0
+                previous = p._adjoint
+                if previous is None:
+                    p._adjoint = share
+                    live += 1
+                    if live > peak:
+                        peak = live
+                else:
+                    p._adjoint = previous + share
+                p = node._p1
+                if p is None:
+                    edges += 1
+                    continue
+                edges += 2
+                share = a * node._d1
+                previous = p._adjoint
+                if previous is None:
+                    p._adjoint = share
+                    live += 1
+                    if live > peak:
+                        peak = live
+                else:
+                    p._adjoint = previous + share
+            elif node._rest is not None:  # more parents
+                for p, d in zip(*node._rest):
                     share = a * d
                     edges += 1
-                    previous = parent._adjoint
+                    previous = p._adjoint
                     if previous is None:
-                        parent._adjoint = share
+                        p._adjoint = share
                         live += 1
+                        if live > peak:
+                            peak = live
                     else:
-                        parent._adjoint = previous + share
-                if live + 1 > peak:
-                    peak = live + 1
+                        p._adjoint = previous + share
     except BaseException:  # interrupted (Ctrl-C, an error in visit): leave no entries behind
         for node in order:
             node._adjoint = None
         raise
-    return BackwardStats(nodes=nodes, edges=edges, peak_entries=max(peak, 1))
+    return BackwardStats(nodes=len(order) - skipped, edges=edges, peak_entries=peak)

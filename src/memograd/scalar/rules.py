@@ -33,27 +33,35 @@ class Rule:
     op: str
     formula: str
     derivatives: tuple[str, ...]
-    forward: Callable
-    local: Callable
+    forward: Callable[..., float]
+    local: Callable[..., tuple[float, ...]]
+    code: tuple[str, tuple[str, ...]] | None = None
+    """The same rule as Python expressions in ``x`` (``y``) and ``z`` (the output), for ops simple
+    enough to be one expression each (``("x * y", ("y", "x"))``): ``forward``/``local`` are then
+    compiled from it, and :class:`memograd.scalar.value.Value` writes it inline into the op's
+    method. ``None``: the op has domain checks or branches; its method calls the two functions."""
 
 
 def _domain(op: str, message: str) -> MemogradValueError:
     return MemogradValueError(f"{op}: {message}")
 
 
+# names the expressions of ``Rule.code`` may use (the generated methods see the same ones)
+EXPRESSION_NAMES: dict[str, object] = {"_tanh": math.tanh}
+
+
+def _expression_rule(
+    op: str, formula: str, derivatives: tuple[str, ...], forward: str, local: tuple[str, ...]
+) -> Rule:
+    """A row whose forward and local derivatives are single expressions: its two functions are
+    compiled from them, so the expressions are the one source of the formulas."""
+    args = "x, y" if len(local) == 2 else "x"
+    f = eval(f"lambda {args}: {forward}", dict(EXPRESSION_NAMES))  # noqa: S307 - our own text
+    d = eval(f"lambda {args}, z: ({', '.join(local)},)", dict(EXPRESSION_NAMES))  # noqa: S307
+    return Rule(op, formula, derivatives, f, d, (forward, local))
+
+
 # --- forward functions: plain floats in, float out; domain errors raised here --------------------
-
-
-def _f_add(x, y):
-    return x + y
-
-
-def _f_sub(x, y):
-    return x - y
-
-
-def _f_mul(x, y):
-    return x * y
 
 
 def _f_div(x, y):
@@ -79,10 +87,6 @@ def _f_pow(x, y):
         return _INF if (x > 0 or y % 2 == 0) else -_INF
 
 
-def _f_neg(x):
-    return -x
-
-
 def _f_exp(x):
     try:
         return _exp(x)
@@ -106,20 +110,12 @@ def _f_sqrt(x):
     return math.sqrt(x)
 
 
-def _f_tanh(x):
-    return math.tanh(x)
-
-
 def _f_sigmoid(x):
     # stable on both sides: never exp of a large positive number
     if x >= 0:
         return 1.0 / (1.0 + _exp(-x))
     e = _exp(x)
     return e / (1.0 + e)
-
-
-def _f_relu(x):
-    return 0.0 if x <= 0 else x  # nan stays nan (nan <= 0 is False)
 
 
 def _f_sin(x):
@@ -130,23 +126,7 @@ def _f_cos(x):
     return math.cos(x) if _isfinite(x) else math.nan
 
 
-def _f_abs(x):
-    return abs(x)
-
-
 # --- local derivatives: ∂z/∂input for each input, from the inputs and the output z --------------
-
-
-def _d_add(x, y, z):
-    return (1.0, 1.0)
-
-
-def _d_sub(x, y, z):
-    return (1.0, -1.0)
-
-
-def _d_mul(x, y, z):
-    return (y, x)
 
 
 def _d_div(x, y, z):
@@ -172,10 +152,6 @@ def _d_pow(x, y, z):
     return (dx, dy)
 
 
-def _d_neg(x, z):
-    return (-1.0,)
-
-
 def _d_exp(x, z):
     return (z,)
 
@@ -188,16 +164,8 @@ def _d_sqrt(x, z):
     return (0.5 / z if z > 0 else _INF,)
 
 
-def _d_tanh(x, z):
-    return (1.0 - z * z,)
-
-
 def _d_sigmoid(x, z):
     return (z * (1.0 - z),)
-
-
-def _d_relu(x, z):
-    return (1.0 if x > 0 else 0.0,)
 
 
 def _d_sin(x, z):
@@ -206,10 +174,6 @@ def _d_sin(x, z):
 
 def _d_cos(x, z):
     return (-math.sin(x),)
-
-
-def _d_abs(x, z):
-    return (1.0 if x > 0 else (-1.0 if x < 0 else 0.0),)
 
 
 # --- issue 10's functions: trigonometric, hyperbolic, their inverses, logs, sign -----------------
@@ -373,21 +337,33 @@ def _f_wsum(*_):  # pragma: no cover - wsum is built by wsum(), listed for its f
 RULES: dict[str, Rule] = {
     r.op: r
     for r in (
-        Rule("add", "{x} + {y}", ("1", "1"), _f_add, _d_add),
-        Rule("sub", "{x} - {y}", ("1", "-1"), _f_sub, _d_sub),
-        Rule("mul", "{x}·{y}", ("{y}", "{x}"), _f_mul, _d_mul),
+        _expression_rule("add", "{x} + {y}", ("1", "1"), "x + y", ("1.0", "1.0")),
+        _expression_rule("sub", "{x} - {y}", ("1", "-1"), "x - y", ("1.0", "-1.0")),
+        _expression_rule("mul", "{x}·{y}", ("{y}", "{x}"), "x * y", ("y", "x")),
         Rule("div", "{x}/{y}", ("1/{y}", "-{x}/{y}²"), _f_div, _d_div),
         Rule("pow", "{x}^{y}", ("{y}·{x}^({y}-1)", "{x}^{y}·ln {x}"), _f_pow, _d_pow),
-        Rule("neg", "-{x}", ("-1",), _f_neg, _d_neg),
+        _expression_rule("neg", "-{x}", ("-1",), "-x", ("-1.0",)),
         Rule("exp", "exp({x})", ("exp({x})",), _f_exp, _d_exp),
         Rule("log", "ln({x})", ("1/{x}",), _f_log, _d_log),
         Rule("sqrt", "√{x}", ("1/(2√{x})",), _f_sqrt, _d_sqrt),
-        Rule("tanh", "tanh({x})", ("1 - tanh²({x})",), _f_tanh, _d_tanh),
+        _expression_rule("tanh", "tanh({x})", ("1 - tanh²({x})",), "_tanh(x)", ("1.0 - z * z",)),
         Rule("sigmoid", "σ({x})", ("σ({x})·(1 - σ({x}))",), _f_sigmoid, _d_sigmoid),
-        Rule("relu", "relu({x})", ("1 if {x} > 0 else 0",), _f_relu, _d_relu),
+        _expression_rule(  # nan stays nan (nan <= 0 is False)
+            "relu",
+            "relu({x})",
+            ("1 if {x} > 0 else 0",),
+            "0.0 if x <= 0 else x",
+            ("1.0 if x > 0 else 0.0",),
+        ),
         Rule("sin", "sin({x})", ("cos({x})",), _f_sin, _d_sin),
         Rule("cos", "cos({x})", ("-sin({x})",), _f_cos, _d_cos),
-        Rule("abs", "|{x}|", ("sign({x}) (0 at 0)",), _f_abs, _d_abs),
+        _expression_rule(
+            "abs",
+            "|{x}|",
+            ("sign({x}) (0 at 0)",),
+            "abs(x)",
+            ("1.0 if x > 0 else (-1.0 if x < 0 else 0.0)",),
+        ),
         Rule("tan", "tan({x})", ("1 + tan²({x})",), _f_tan, _d_tan),
         Rule("sinh", "sinh({x})", ("cosh({x})",), _f_sinh, _d_sinh),
         Rule("cosh", "cosh({x})", ("sinh({x})",), _f_cosh, _d_cosh),

@@ -55,24 +55,20 @@ from __future__ import annotations
 import gc
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from memograd import graph
 from memograd.errors import MemogradTypeError, MemogradValueError, NonFiniteError
-from memograd.scalar.rules import RULES, Rule, _domain
+from memograd.scalar.rules import EXPRESSION_NAMES, RULES, Rule, _domain
 
 __all__ = ["Value", "RULES", "Rule", "wsum"]
 
 _isfinite = math.isfinite
-
-
-# hot-path lookups (the table stays the single source of the formulas)
-_F = {op: r.forward for op, r in RULES.items()}
-_D = {op: r.local for op, r in RULES.items()}
 _NUMBER = (int, float)
 
 
-def _as_float(data, what: str = "Value") -> float:
+def _as_float(data: object, what: str = "Value") -> float:
     if isinstance(data, Value):
         raise MemogradTypeError(f"{what}: data is already a Value ({data!r}); pass data.data")
     if isinstance(data, bool | int | float):
@@ -84,7 +80,7 @@ def _as_float(data, what: str = "Value") -> float:
         import numpy as np
 
         if isinstance(data, np.generic | np.ndarray) and np.ndim(data) == 0:
-            return float(data)
+            return float(data)  # type: ignore[arg-type]
     except ImportError:  # pragma: no cover
         pass
     raise MemogradTypeError(
@@ -92,63 +88,28 @@ def _as_float(data, what: str = "Value") -> float:
     )
 
 
-# --- one generated method per op (the hot path of the forward pass) ------------------------------
-# Each op's method is made once for its row of RULES: an op costs one Python call into the method,
-# the row's two functions (looked up in the table at each call, so a patched row takes effect) and
-# one node allocation; no generic dispatch.
+# the rows' functions by op, looked up at each call by the ops without inline expressions (so a
+# patched entry, as tests of gradcheck do, takes effect at once); ops with Rule.code inline them
+_F = {op: r.forward for op, r in RULES.items()}
+_D = {op: r.local for op, r in RULES.items()}
 
 _next_index = itertools.count().__next__  # creation index: parents always come before children
-# add/sub/neg have constant local derivatives: share their one-element tuples (less memory)
-_SHARED_LOCAL = {1.0: (1.0,), -1.0: (-1.0,)}
 
-
-def _unary_method(op: str):
-    F, D = _F, _D  # looked up per call: patching a row of the table takes effect at once
-
-    def method(self):
-        x = self.data
-        z = F[op](x)
-        return _new(z, op, (self,), D[op](x, z))
-
-    method.__name__ = method.__qualname__ = op
-    rule = RULES[op]
-    method.__doc__ = f"{rule.formula}; local derivative {rule.derivatives[0]}".replace("{x}", "x")
-    return method
-
-
-def _binary_methods(op: str):
-    """``self op other`` and the reflected ``other op self`` (other a Value or a number)."""
-    F, D = _F, _D
-    shared = _SHARED_LOCAL.get
-
-    def method(self, other):
-        if isinstance(other, Value):
-            x, y = self.data, other.data
-            z = F[op](x, y)
-            return _new(z, op, (self, other), D[op](x, y, z))
-        y = _number(other)
-        if y is None:
-            return NotImplemented
-        x = self.data
-        z = F[op](x, y)
-        dx = D[op](x, y, z)[0]
-        return _new(z, op, (self,), shared(dx) or (dx,), (1, y))
-
-    def reflected(self, other):
-        x = _number(other)
-        if x is None:
-            return NotImplemented
-        y = self.data
-        z = F[op](x, y)
-        dy = D[op](x, y, z)[1]
-        return _new(z, op, (self,), shared(dy) or (dy,), (0, x))
-
-    return method, reflected
+# Attributes a node made by an op does not store when they hold their default (one store less
+# per op each): reading them finds the default through Value.__getattr__.
+_DEFAULTS: dict[str, Any] = {"grad": 0.0, "name": None, "label": None, "arg": None, "_rest": None}
 
 
 class Value:
     """A scalar node: ``data``, ``grad`` (∂output/∂self after backward), ``name``, and how it
-    was made (``op``, ``parents``, ``local_grads`` = ∂self/∂parent, recorded at forward time)."""
+    was made (``op``, ``parents``, ``local_grads`` = ∂self/∂parent, recorded at forward time).
+
+    How a node stores its graph edges (the layout :mod:`memograd.graph`'s fast path reads):
+    ``_p0``/``_d0`` the first parent and ∂self/∂parent, ``_p1``/``_d1`` the second (``None``:
+    one parent); a node with more parents (``wsum``) has ``_p0 = None`` and
+    ``_rest = (parents, local derivatives)``; a leaf has ``_p0 = None`` and ``_rest = None``.
+    No tuple per op: each op allocates exactly one object, the node, which is also the only
+    object per op the cyclic garbage collector has to track."""
 
     __slots__ = (
         "data",
@@ -157,14 +118,31 @@ class Value:
         "label",
         "op",
         "arg",
-        "_parents",
-        "_local",
+        "_p0",
+        "_d0",
+        "_p1",
+        "_d1",
+        "_rest",
         "_index",
         "_adjoint",
         "__weakref__",
     )
 
-    def __init__(self, data, name: str | None = None):
+    data: float
+    grad: float
+    name: str | None
+    label: str | None
+    op: str
+    arg: Any
+    _p0: Value | None
+    _d0: float
+    _p1: Value | None
+    _d1: float
+    _rest: tuple[tuple[Value, ...], tuple[float, ...]] | None
+    _index: int
+    _adjoint: float | None
+
+    def __init__(self, data: object, name: str | None = None):
         self.data = data if type(data) is float else _as_float(data)
         if name is not None and not isinstance(name, str):
             raise MemogradTypeError(f"Value: name must be a str or None, got {name!r}")
@@ -173,28 +151,55 @@ class Value:
         self.label = None
         self.op = ""
         self.arg = None
-        self._parents = ()
-        self._local = ()
+        self._p0 = self._p1 = None
+        self._rest = None
         self._index = _next_index()
         self._adjoint = None
 
-    # --- graph protocol for memograd.graph ---------------------------------------------------
+    if not TYPE_CHECKING:
 
-    def _pullback(self, adjoint):
+        def __getattr__(self, attr):
+            """Only called for a slot an op left unset: its default (``grad`` 0.0, ...)."""
+            try:
+                return _DEFAULTS[attr]
+            except KeyError:
+                raise AttributeError(
+                    f"'Value' object has no attribute {attr!r}", name=attr, obj=self
+                ) from None
+
+    # --- graph protocol for memograd.graph's general path and the teaching tools ---------------
+
+    @property
+    def _parents(self) -> tuple[Value, ...]:
+        p = self._p0
+        if p is None:
+            rest = self._rest
+            return () if rest is None else rest[0]
+        q = self._p1
+        return (p,) if q is None else (p, q)
+
+    @property
+    def _local(self) -> tuple[float, ...]:
+        if self._p0 is None:
+            rest = self._rest
+            return () if rest is None else rest[1]
+        return (self._d0,) if self._p1 is None else (self._d0, self._d1)
+
+    def _pullback(self, adjoint: float) -> Iterable[float]:
         """∂L/∂parent share = adjoint · ∂self/∂parent, for each parent (lazily, in C)."""
         return map(adjoint.__mul__, self._local)
 
     @property
-    def parents(self) -> tuple:
+    def parents(self) -> tuple[Value, ...]:
         return self._parents
 
     @property
-    def local_grads(self) -> tuple:
+    def local_grads(self) -> tuple[float, ...]:
         return self._local
 
     @property
     def is_leaf(self) -> bool:
-        return not self._parents
+        return self._p0 is None and self._rest is None
 
     def __repr__(self) -> str:
         name = f", name={self.name!r}" if self.name is not None else ""
@@ -202,57 +207,64 @@ class Value:
         return f"Value(data={self.data!r}, grad={self.grad!r}{name}{op})"
 
     # --- arithmetic and functions: one generated method per op, from the rule table ---------
+    # (installed below the class by _install_methods; declared here for type checkers)
 
-    __add__, __radd__ = _binary_methods("add")
-    __sub__, __rsub__ = _binary_methods("sub")
-    __mul__, __rmul__ = _binary_methods("mul")
-    __truediv__, __rtruediv__ = _binary_methods("div")
+    if TYPE_CHECKING:
 
-    def __pow__(self, other):  # the general path: pow checks its base's sign first
+        def __add__(self, other: Value | float) -> Value: ...
+        def __radd__(self, other: float) -> Value: ...
+        def __sub__(self, other: Value | float) -> Value: ...
+        def __rsub__(self, other: float) -> Value: ...
+        def __mul__(self, other: Value | float) -> Value: ...
+        def __rmul__(self, other: float) -> Value: ...
+        def __truediv__(self, other: Value | float) -> Value: ...
+        def __rtruediv__(self, other: float) -> Value: ...
+        def __neg__(self) -> Value: ...
+        def __abs__(self) -> Value: ...
+        def abs(self) -> Value: ...
+        def exp(self) -> Value: ...
+        def log(self) -> Value: ...
+        def sqrt(self) -> Value: ...
+        def tanh(self) -> Value: ...
+        def sigmoid(self) -> Value: ...
+        def relu(self) -> Value: ...
+        def sin(self) -> Value: ...
+        def cos(self) -> Value: ...
+        def tan(self) -> Value: ...
+        def sinh(self) -> Value: ...
+        def cosh(self) -> Value: ...
+        def arcsin(self) -> Value: ...
+        def arccos(self) -> Value: ...
+        def arctan(self) -> Value: ...
+        def arcsinh(self) -> Value: ...
+        def arccosh(self) -> Value: ...
+        def arctanh(self) -> Value: ...
+        def log2(self) -> Value: ...
+        def log10(self) -> Value: ...
+        def log1p(self) -> Value: ...
+        def expm1(self) -> Value: ...
+        def sign(self) -> Value: ...  # sign(x) in {-1, 0, 1}; derivative 0 (0 at the jump)
+
+    def __pow__(self, other: Value | float) -> Value:  # pow checks its base's sign first
         return _binary("pow", self, other)
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: float) -> Value:
         return _binary("pow", other, self)
 
-    def __pos__(self):
+    def __pos__(self) -> Value:
         return self
 
-    __neg__ = _unary_method("neg")
-    __abs__ = abs = _unary_method("abs")
-    exp = _unary_method("exp")
-    log = _unary_method("log")
-    sqrt = _unary_method("sqrt")
-    tanh = _unary_method("tanh")
-    sigmoid = _unary_method("sigmoid")
-    relu = _unary_method("relu")
-    sin = _unary_method("sin")
-    cos = _unary_method("cos")
-    tan = _unary_method("tan")
-    sinh = _unary_method("sinh")
-    cosh = _unary_method("cosh")
-    arcsin = _unary_method("arcsin")
-    arccos = _unary_method("arccos")
-    arctan = _unary_method("arctan")
-    arcsinh = _unary_method("arcsinh")
-    arccosh = _unary_method("arccosh")
-    arctanh = _unary_method("arctanh")
-    log2 = _unary_method("log2")
-    log10 = _unary_method("log10")
-    log1p = _unary_method("log1p")
-    expm1 = _unary_method("expm1")
-    sign = _unary_method("sign")  # sign(x) in {-1, 0, 1}; derivative 0 everywhere (0 at the jump)
-
     # comparisons compare data (no gradient); equality stays identity so Values are hashable nodes
-    def __lt__(self, other):
+    def __lt__(self, other: Value | float) -> bool:
         return self.data < _data(other)
 
-    def __le__(self, other):
+    def __le__(self, other: Value | float) -> bool:
         return self.data <= _data(other)
 
-    def __gt__(self, other):
+    def __gt__(self, other: Value | float) -> bool:
         return self.data > _data(other)
 
-    def __ge__(self, other):
+    def __ge__(self, other: Value | float) -> bool:
         return self.data >= _data(other)
 
     __hash__ = object.__hash__
@@ -262,7 +274,7 @@ class Value:
 
     # --- backward -------------------------------------------------------------------------------
 
-    def nodes(self) -> list:
+    def nodes(self) -> list[Value]:
         """Every node this Value depends on, parents before children, ``self`` last."""
         return graph.topological_order(self)
 
@@ -282,14 +294,14 @@ class Value:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            return graph.backward(self, seed, _store_grad)
+            return graph.backward(self, seed, graph.INTO_GRAD)
         finally:
             if was_enabled:
                 gc.enable()
 
     def zero_grad(self) -> None:
         """Set ``.grad = 0`` on this Value and every node it depends on."""
-        for node in graph.topological_order(self):
+        for node in graph.creation_order(self):
             node.grad = 0.0
 
     # --- display --------------------------------------------------------------------------------
@@ -304,11 +316,128 @@ class Value:
         return self.op or "const"
 
 
-def _store_grad(node, adjoint) -> None:
-    if node._parents:
-        node.grad = adjoint  # intermediate: set (a second backward does not double it)
-    else:
-        node.grad += adjoint  # leaf: accumulate until zero_grad()
+# --- one generated method per op (the hot path of the forward pass) ------------------------------
+# Each op's method is written once, at import, from its row of RULES: the row's expressions
+# (``Rule.code``) inline, or calls of its two functions for ops with domain checks. An op then
+# costs one Python call, the arithmetic, and one object: the node, its fields stored directly.
+
+_BINARY_SOURCE = """
+def method(self, other):
+    if isinstance(other, Value):
+        x = self.data
+        y = other.data
+        {forward}
+        v = _alloc(Value)
+        v.data = z
+        v.op = {op!r}
+        v._p0 = self
+        v._d0 = {d0}
+        v._p1 = other
+        v._d1 = {d1}
+        v._index = _next_index()
+        v._adjoint = None
+        return v
+    y = other if type(other) is float else _number(other)
+    if y is None:
+        return NotImplemented
+    x = self.data
+    {forward}
+    v = _alloc(Value)
+    v.data = z
+    v.op = {op!r}
+    v.arg = (1, y)
+    v._p0 = self
+    v._d0 = {d0}
+    v._p1 = None
+    v._index = _next_index()
+    v._adjoint = None
+    return v
+
+def reflected(self, other):
+    x = other if type(other) is float else _number(other)
+    if x is None:
+        return NotImplemented
+    y = self.data
+    {forward}
+    v = _alloc(Value)
+    v.data = z
+    v.op = {op!r}
+    v.arg = (0, x)
+    v._p0 = self
+    v._d0 = {d1}
+    v._p1 = None
+    v._index = _next_index()
+    v._adjoint = None
+    return v
+"""
+
+_UNARY_SOURCE = """
+def method(self):
+    x = self.data
+    {forward}
+    v = _alloc(Value)
+    v.data = z
+    v.op = {op!r}
+    v._p0 = self
+    v._d0 = {d0}
+    v._p1 = None
+    v._index = _next_index()
+    v._adjoint = None
+    return v
+"""
+
+
+def _generated(op: str, source: str) -> dict[str, Callable[..., Any]]:
+    """The op's method(s), from its row: inline expressions when the row has them, else calls."""
+    rule = RULES[op]
+    binary = source is _BINARY_SOURCE
+    namespace: dict[str, Any] = {
+        **EXPRESSION_NAMES,
+        "Value": Value,
+        "_alloc": object.__new__,
+        "_next_index": _next_index,
+        "_number": _number,
+        "_F": _F,
+        "_D": _D,
+    }
+    if rule.code is not None:
+        forward, local = rule.code
+        text = source.format(op=op, forward=f"z = {forward}", d0=local[0], d1=local[-1])
+    else:  # domain checks live in the functions: call them, looked up per call in _F/_D
+        args = "x, y" if binary else "x"
+        text = source.format(
+            op=op,
+            forward=f"z = _F[{op!r}]({args}); d = _D[{op!r}]({args}, z)",
+            d0="d[0]",
+            d1="d[1]" if binary else "d[0]",
+        )
+    exec(compile(text, f"<memograd.scalar.value: {op}>", "exec"), namespace)
+    methods = {k: namespace[k] for k in ("method", "reflected") if k in namespace}
+    for fn in methods.values():
+        fn.__qualname__ = f"Value.{op}"
+        fn.__doc__ = f"{rule.formula}; local derivative(s) {', '.join(rule.derivatives)}"
+    return methods
+
+
+_BINARY_NAMES = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "div": "__truediv__"}
+_UNARY_OPS = (
+    "neg abs exp log sqrt tanh sigmoid relu sin cos tan sinh cosh arcsin arccos arctan arcsinh "
+    "arccosh arctanh log2 log10 log1p expm1 sign"
+).split()
+_UNARY: dict[str, Callable[[Value], Value]] = {}
+
+
+def _install_methods() -> None:
+    for op, name in _BINARY_NAMES.items():
+        methods = _generated(op, _BINARY_SOURCE)
+        setattr(Value, name, methods["method"])
+        setattr(Value, "__r" + name[2:], methods["reflected"])
+    for op in _UNARY_OPS:
+        method = _generated(op, _UNARY_SOURCE)["method"]
+        _UNARY[op] = method
+        setattr(Value, op, method)
+    Value.__neg__ = _UNARY["neg"]  # type: ignore[method-assign]
+    Value.__abs__ = _UNARY["abs"]  # type: ignore[method-assign]
 
 
 def _describe(node) -> str:
@@ -336,45 +465,51 @@ def _data(x):
     return x.data if isinstance(x, Value) else x
 
 
-def _new(data: float, op: str, parents: tuple, local: tuple, arg=None) -> Value:
-    v = Value.__new__(Value)
+def _new(data: float, op: str, parents: tuple[Value, ...], local: tuple[float, ...]) -> Value:
+    """A node made by ``op`` (the general path: pow, wsum); the generated methods inline this."""
+    v: Value = object.__new__(Value)
     v.data = data
-    v.grad = 0.0
-    v.name = None
-    v.label = None
     v.op = op
-    v.arg = arg
-    v._parents = parents
-    v._local = local
+    if 0 < len(parents) <= 2:
+        v._p0 = parents[0]
+        v._d0 = local[0]
+        v._p1 = parents[1] if len(parents) == 2 else None
+        v._d1 = local[-1]
+    else:  # no parent at all (a wsum of constants) is a leaf: _rest None
+        v._p0 = None
+        v._rest = (parents, local) if parents else None
     v._index = _next_index()
     v._adjoint = None
     return v
 
 
-def _binary(op: str, a, b):
-    a_is = isinstance(a, Value)
-    b_is = isinstance(b, Value)
-    if a_is and b_is:
-        x, y = a.data, b.data
-        if op == "pow" and x < 0:
-            raise _negative_base_value_exponent(x)
-        z = _F[op](x, y)
-        return _new(z, op, (a, b), _D[op](x, y, z))
-    if a_is:
-        y = _number(b)
-        if y is None:
+def _binary(op: str, a: Value | float, b: Value | float) -> Value:
+    f, d = _F[op], _D[op]
+    if isinstance(a, Value):
+        if isinstance(b, Value):
+            x, y = a.data, b.data
+            if op == "pow" and x < 0:
+                raise _negative_base_value_exponent(x)
+            z = f(x, y)
+            return _new(z, op, (a, b), d(x, y, z))
+        y_ = _number(b)
+        if y_ is None:
             return NotImplemented
         x = a.data
-        z = _F[op](x, y)
-        return _new(z, op, (a,), (_D[op](x, y, z)[0],), (1, y))
-    x = _number(a)
-    if x is None:
+        z = f(x, y_)
+        v = _new(z, op, (a,), (d(x, y_, z)[0],))
+        v.arg = (1, y_)
+        return v
+    x_ = _number(a)
+    if x_ is None or not isinstance(b, Value):
         return NotImplemented
-    if op == "pow" and x < 0:  # c ** v: ∂/∂v needs ln c too
-        raise _negative_base_value_exponent(x)
+    if op == "pow" and x_ < 0:  # c ** v: ∂/∂v needs ln c too
+        raise _negative_base_value_exponent(x_)
     y = b.data
-    z = _F[op](x, y)
-    return _new(z, op, (b,), (_D[op](x, y, z)[1],), (0, x))
+    z = f(x_, y)
+    v = _new(z, op, (b,), (d(x_, y, z)[1],))
+    v.arg = (0, x_)
+    return v
 
 
 def _negative_base_value_exponent(x: float) -> MemogradValueError:
@@ -409,9 +544,8 @@ def _number(x):
 
 
 def _unary(op: str, a: Value) -> Value:
-    x = a.data
-    z = _F[op](x)
-    return _new(z, op, (a,), _D[op](x, z))
+    """``a.op()`` by the op's name (``_unary("tanh", z)``)."""
+    return _UNARY[op](a)
 
 
 def wsum(weights: Iterable[Value], inputs: Iterable, bias: Value | float | None = None) -> Value:
@@ -456,4 +590,9 @@ def wsum(weights: Iterable[Value], inputs: Iterable, bias: Value | float | None 
             local.append(1.0)
         else:
             z += float(bias)
-    return _new(z, "wsum", tuple(parents), tuple(local), (len(ws), len(parents) - len(ws) - nb))
+    v = _new(z, "wsum", tuple(parents), tuple(local))
+    v.arg = (len(ws), len(parents) - len(ws) - nb)
+    return v
+
+
+_install_methods()
