@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +84,7 @@ def use(seconds: float) -> bool:
     return available() and (m == "on" or (m == "auto" and seconds >= HOT_SECONDS))
 
 
-def kernels():
+def kernels() -> Any:
     """The optimizer kernels (compiled on first use, cached on disk by numba)."""
     from memograd.tensor import _kernels
 

@@ -1,0 +1,416 @@
+"""The :class:`Optimizer` base: parameters, the update counter, flat state arrays, and the step.
+
+Each step reads every parameter's gradient ``g = ∂L/∂p`` (the adjoint backward left in
+``p.grad``) and changes ``p.data`` in place with NumPy (never through Tensor ops, so no graph is
+recorded). The update formulas live in the subclasses (:mod:`.sgd`, :mod:`.adam`,
+:mod:`.rmsprop`); this module decides how they run:
+
+* flat: when the parameters tile one buffer (``Module.flatten_parameters``) and so do their
+  gradients (``compile_step`` with ``optimizer=`` lays them out so), the update runs once on the
+  flat vectors: no copy at all;
+* per parameter: otherwise, in place on each parameter with its own views of the state (plain
+  SGD: two ufunc calls per parameter, as a hand-written ``p -= lr * g`` into a scratch array);
+* with numba (the ``fast`` extra, :mod:`memograd.tensor.fused`) each of those is one pass over
+  memory instead of two to thirteen; the bits are the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from time import perf_counter as _clock
+from typing import Any, ClassVar
+
+import numpy as np
+
+from memograd.errors import MemogradValueError
+from memograd.optim.clipping import _data, clip_grad_norm
+from memograd.optim.schedules import Constant, Schedule, schedule_from_dict
+from memograd.tensor.locks import _LOCKS, writable
+
+__all__ = ["Optimizer"]
+
+State = dict[str, np.ndarray]
+
+_mul, _add = np.multiply, np.add
+
+
+def _flat_base(arrays: list[np.ndarray], total: int) -> np.ndarray | None:
+    """The 1-D buffer that ``arrays`` tile back to back, in order, or None."""
+    base = arrays[0].base
+    if not isinstance(base, np.ndarray) or base.ndim != 1 or base.size != total:
+        return None
+    if not base.flags.c_contiguous:
+        return None
+    address = base.__array_interface__["data"][0]
+    step = base.itemsize
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous:
+            return None
+        if a.__array_interface__["data"][0] != address:
+            return None
+        address += a.size * step
+    return base
+
+
+def _kernels() -> Any:
+    from memograd.tensor import fused
+
+    return fused.kernels()
+
+
+class Optimizer:
+    """Base class: the parameters, the update counter ``t`` and the state arrays ("slots").
+
+    Subclasses define ``SLOTS`` (names of their state arrays, e.g. ``("m", "v")``) and
+    ``_update(p, g, lr, k, st)``: one update of the values ``p`` (in place) from the gradient
+    ``g`` at the parameter's k-th step, with ``st[slot]`` arrays shaped like ``p`` and two scratch
+    arrays ``st["s0"]``, ``st["s1"]``. Updates are written as ufunc calls into those buffers
+    (``out=``), so a step allocates nothing and never touches ``p.grad``. Each slot is ONE flat
+    array for all parameters (per-parameter views of it are made once)."""
+
+    SLOTS: ClassVar[tuple[str, ...]] = ()
+    KERNEL: ClassVar[str] = ""  # the name of the numba kernel in memograd.tensor._kernels
+    KERNEL_SLOTS: ClassVar[tuple[str, ...]] = ()  # the state arrays it takes, in order
+
+    def __init__(
+        self,
+        parameters: Iterable[Any],
+        lr: float,
+        *,
+        weight_decay: float = 0.0,
+        schedule: Schedule | None = None,
+        clip_norm: float | None = None,
+    ):
+        self.params = list(parameters)
+        if not self.params:
+            raise MemogradValueError(f"{type(self).__name__}: got an empty parameter list")
+        arrays = [_data(p) for p in self.params]
+        if not (lr > 0 and np.isfinite(lr)):
+            raise MemogradValueError(f"{type(self).__name__}: lr must be > 0, got {lr}")
+        if weight_decay < 0:
+            raise MemogradValueError(
+                f"{type(self).__name__}: weight_decay must be >= 0, got {weight_decay}"
+            )
+        if clip_norm is not None and not clip_norm > 0:
+            raise MemogradValueError(f"{type(self).__name__}: clip_norm must be > 0")
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.schedule: Schedule = schedule if schedule is not None else Constant()
+        self.clip_norm = clip_norm
+        self.t = 0
+        dtypes = {a.dtype for a in arrays}
+        self._dtype: np.dtype[Any] = dtypes.pop() if len(dtypes) == 1 else np.dtype(np.float64)
+        self._fusable = all(a.dtype == self._dtype for a in arrays)
+        sizes = [a.size for a in arrays]
+        starts = np.cumsum([0, *sizes]).tolist()
+        self._bounds: list[tuple[int, int]] = list(zip(starts[:-1], starts[1:]))
+        total = int(sum(sizes))
+        self.steps = np.zeros(len(arrays), dtype=np.int64)  # updates each parameter has had
+        self._uniform = True  # every parameter has had the same number of updates
+        self.state: State = {s: np.zeros(total, self._dtype) for s in self.SLOTS}
+        self._total = total
+        self._scratch_arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._flat = _flat_base(arrays, total) if self._fusable else None
+        self._flat_arrays: list[np.ndarray] | None = None
+        self._shapes = [a.shape for a in arrays]
+        self._views_made: list[State] | None = None
+        self._views1d = [{k: v[lo:hi] for k, v in self.state.items()} for lo, hi in self._bounds]
+        self.backend = "auto"  # "numpy", "numba" (the fast extra) or "auto" (memograd.tensor.fused)
+        self._seconds = 0.0  # time spent in step() so far (auto switches to numba after a while)
+        self._seen_grads: list[np.ndarray] | None = None
+        self._gflat: np.ndarray | None = None
+
+    @property
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """Two flat scratch vectors for the NumPy updates (the numba kernels need none)."""
+        if self._scratch_arrays is None:
+            self._scratch_arrays = (
+                np.empty(self._total, self._dtype),
+                np.empty(self._total, self._dtype),
+            )
+        return self._scratch_arrays
+
+    @property
+    def _flat_st(self) -> State:
+        return {**self.state, "s0": self._scratch[0], "s1": self._scratch[1]}
+
+    @property
+    def _views(self) -> list[State]:
+        """Per parameter: views of the flat slots and scratch arrays of its own dtype."""
+        if self._views_made is None:
+            made = []
+            for p, shape, (lo, hi) in zip(self.params, self._shapes, self._bounds):
+                dtype = _data(p).dtype
+                views = {k: v[lo:hi].reshape(shape) for k, v in self.state.items()}
+                for name, s in zip(("s0", "s1"), self._scratch):
+                    views[name] = (
+                        s[lo:hi].reshape(shape) if dtype == s.dtype else np.empty(shape, dtype)
+                    )
+                made.append(views)
+            self._views_made = made
+        return self._views_made
+
+    # -- the public API
+    @property
+    def current_lr(self) -> float:
+        """The rate the next update will use: lr · schedule(t + 1)."""
+        return self.lr * self.schedule(self.t + 1)
+
+    def zero_grad(self) -> None:
+        """Forget the gradients (set ``p.grad = None``) before the next backward."""
+        for p in self.params:
+            if getattr(p, "grad", None) is not None:
+                p.grad = None
+
+    def step(self) -> None:
+        """One update of every parameter that has a gradient, in place."""
+        start = _clock()
+        if _LOCKS:  # arrays saved for backward are read-only: open them for the update
+            with writable(*[getattr(p, "data", p) for p in self.params]):
+                self._step()
+        else:
+            self._step()
+        self._seconds += _clock() - start
+
+    def _gather(self) -> tuple[list[np.ndarray], list[np.ndarray | None], bool]:
+        """Every parameter's array and gradient array (None: no gradient), shapes checked."""
+        arrays: list[np.ndarray] = []
+        grads: list[np.ndarray | None] = []
+        complete = True
+        for p in self.params:
+            a = p if type(p) is np.ndarray else p.data
+            g = getattr(p, "grad", None)
+            if g is None:
+                complete = False
+            else:
+                if type(g) is not np.ndarray:
+                    g = _data(g)
+                if g.shape != a.shape:
+                    raise MemogradValueError(
+                        f"{type(self).__name__}: parameter {len(arrays)} has shape {a.shape} "
+                        f"but its gradient has shape {g.shape}"
+                    )
+            arrays.append(a)
+            grads.append(g)
+        return arrays, grads, complete
+
+    def _step(self) -> None:
+        if self.clip_norm is not None:
+            clip_grad_norm(self.params, self.clip_norm)
+        arrays, grads, complete = self._gather()
+        self.t += 1
+        lr = self.lr * self.schedule(self.t)
+        steps = self.steps
+        fast = self._kernels_on()
+        if complete and self._uniform and self._fusable:
+            k = int(steps[0]) + 1
+            gflat = self._flat_grads(grads)
+            if gflat is not None and self._flat is not None and self._still_flat(arrays):
+                # parameters and gradients both tile one buffer: one update, no copy
+                self._apply(fast, self._flat, gflat, lr, k, self._flat_st)
+                steps += 1
+                self._bump()
+                return
+            self._each(fast, arrays, grads, lr, [k] * len(arrays))
+            steps += 1
+        else:
+            ks = []
+            for i, g in enumerate(grads):
+                if g is not None:
+                    steps[i] += 1
+                ks.append(int(steps[i]))
+            self._each(fast, arrays, grads, lr, ks)
+            self._uniform = bool(steps.min() == steps.max())
+        self._bump(grads)
+
+    def _each(
+        self,
+        fast: bool,
+        arrays: list[np.ndarray],
+        grads: list[np.ndarray | None],
+        lr: float,
+        ks: list[int],
+    ) -> None:
+        """Update each parameter that has a gradient, in place (per-parameter state views)."""
+        if fast:
+            kernel = getattr(_kernels(), self.KERNEL)
+            slots = self.KERNEL_SLOTS
+            dt = self._dtype.type
+            scalars: dict[int, tuple[Any, ...]] = {}
+            for i, g in enumerate(grads):
+                if g is None:
+                    continue
+                a = arrays[i]
+                if (
+                    a.dtype == g.dtype == self._dtype
+                    and a.flags.c_contiguous
+                    and g.flags.c_contiguous
+                ):
+                    k = ks[i]
+                    s = scalars.get(k)
+                    if s is None:
+                        s = scalars[k] = self._scalars(lr, k, dt)
+                    st = self._views1d[i]
+                    kernel(a.reshape(-1), g.reshape(-1), *[st[n] for n in slots], *s)
+                else:
+                    self._update(a, g, lr, ks[i], self._views[i])
+            return
+        update, views = self._update, self._views
+        for i, g in enumerate(grads):
+            if g is not None:
+                update(arrays[i], g, lr, ks[i], views[i])
+
+    def _bump(self, grads: list[np.ndarray | None] | None = None) -> None:
+        """Tell the Tensor engine the updated values moved (its version counters)."""
+        for i, p in enumerate(self.params):
+            if grads is None or grads[i] is not None:
+                vc = getattr(p, "_vc", None)
+                if vc is not None:
+                    vc[0] += 1
+
+    def _still_flat(self, arrays: list[np.ndarray]) -> bool:
+        """Are the parameters still the views of ``self._flat`` seen last time (cheap check)?"""
+        seen = self._flat_arrays
+        if seen is not None and all(a is b for a, b in zip(arrays, seen)):
+            return True
+        if _flat_base(arrays, self._total) is self._flat:
+            self._flat_arrays = list(arrays)
+            return True
+        self._flat_arrays = None
+        return False
+
+    def _flat_grads(self, grads: list[np.ndarray | None]) -> np.ndarray | None:
+        """The flat buffer the gradients tile in parameter order (as ``compile_step`` with
+        ``optimizer=`` leaves them), or None; the answer for the same arrays is remembered."""
+        seen = self._seen_grads
+        if (
+            seen is not None
+            and len(seen) == len(grads)
+            and all(a is b for a, b in zip(grads, seen))
+        ):
+            return self._gflat
+        full = [g for g in grads if g is not None]
+        self._seen_grads = full
+        self._gflat = _flat_base(full, self._total) if len(full) == len(grads) else None
+        return self._gflat
+
+    def _kernels_on(self) -> bool:
+        """Use the numba kernels (``memograd.tensor.fused``) for this step?"""
+        backend = self.backend
+        if backend == "numpy" or not self._fusable:
+            return False
+        from memograd.tensor import fused
+
+        if backend == "numba":
+            return fused.available()
+        return fused.use(self._seconds)
+
+    def _apply(
+        self, fast: bool, p: np.ndarray, g: np.ndarray, lr: float, k: int, st: State
+    ) -> None:
+        """One update of flat vectors: the numba kernel or the NumPy calls (same bits)."""
+        if fast:
+            self._kernel(p, g, lr, k, st)
+        else:
+            self._update(p, g, lr, k, st)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, k: int, st: State) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def _kernel(self, p: np.ndarray, g: np.ndarray, lr: float, k: int, st: State) -> None:
+        """``_update`` on 1-D contiguous arrays of the state's dtype, as one numba pass."""
+        fn = getattr(_kernels(), self.KERNEL)
+        fn(p, g, *[st[s] for s in self.KERNEL_SLOTS], *self._scalars(lr, k, p.dtype.type))
+
+    def _scalars(self, lr: float, k: int, dt: Any) -> tuple[Any, ...]:
+        """The kernel's scalar arguments for update number k at rate lr, in the dtype dt."""
+        raise NotImplementedError  # pragma: no cover
+
+    # -- the fused step (compile_step with optimizer=) runs the update inside its own kernel
+    def _fused_scalars(self, dt: Any) -> tuple[Any, ...] | None:
+        """The kernel's scalars for the next update of every parameter, or None when the update
+        cannot be fused (clipping needs every gradient first; parameters at different steps)."""
+        if self.clip_norm is not None or not self._uniform:
+            return None
+        t = self.t + 1
+        return self._scalars(self.lr * self.schedule(t), int(self.steps[0]) + 1, dt)
+
+    def _fused_done(self) -> None:
+        """Count the update the fused step made (and tell the Tensor engine the values moved)."""
+        self.t += 1
+        self.steps += 1
+        self._bump()
+
+    def _l2(self, p: np.ndarray, g: np.ndarray, st: State) -> np.ndarray:
+        """g + λp into scratch s0 (the gradient itself is never changed)."""
+        if not self.weight_decay:
+            return g
+        s0 = st["s0"]
+        _mul(p, self.weight_decay, s0)
+        _add(g, s0, s0)
+        return s0
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"lr": self.lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
+
+    # -- checkpointing
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-ready description plus the state arrays: ``{"type", "hyperparameters", "t",
+        "steps", "schedule", "slots": {name: [one array per parameter]}}``."""
+        slots = {
+            k: [
+                v[lo:hi].reshape(_data(p).shape).copy()
+                for p, (lo, hi) in zip(self.params, self._bounds)
+            ]
+            for k, v in self.state.items()
+        }
+        return {
+            "type": type(self).__name__,
+            "hyperparameters": self.hyperparameters(),
+            "t": self.t,
+            "steps": self.steps.tolist(),
+            "schedule": self.schedule.to_dict(),
+            "slots": slots,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore ``state_dict()`` output; checks the type, the slot names and every shape."""
+        name = type(self).__name__
+        if state.get("type") != name:
+            raise MemogradValueError(f"{name}.load_state_dict: state is for {state.get('type')!r}")
+        slots = state.get("slots", {})
+        if set(slots) != set(self.SLOTS):
+            raise MemogradValueError(
+                f"{name}.load_state_dict: slots {sorted(slots)}, expected {sorted(self.SLOTS)}"
+            )
+        new = {k: np.zeros_like(v) for k, v in self.state.items()}
+        for slot, arrays in slots.items():
+            if len(arrays) != len(self.params):
+                raise MemogradValueError(
+                    f"{name}.load_state_dict: slot {slot!r} has {len(arrays)} arrays for "
+                    f"{len(self.params)} parameters"
+                )
+            for i, (a, p) in enumerate(zip(arrays, self.params)):
+                if np.shape(a) != _data(p).shape:
+                    raise MemogradValueError(
+                        f"{name}.load_state_dict: slot {slot!r}[{i}] has shape {np.shape(a)}, "
+                        f"parameter {i} has {_data(p).shape}"
+                    )
+                lo, hi = self._bounds[i]
+                new[slot][lo:hi] = np.asarray(a).reshape(-1)
+        t = int(state.get("t", 0))
+        steps = np.asarray(state.get("steps", [t] * len(self.params)), dtype=np.int64)
+        if t < 0 or steps.shape != self.steps.shape or (steps < 0).any():
+            raise MemogradValueError(
+                f"{name}.load_state_dict: t and steps must be >= 0, one step count per parameter"
+            )
+        for k, v in new.items():  # in place: the per-parameter views stay valid
+            self.state[k][...] = v
+        self.t, self.steps = t, steps
+        self._uniform = bool(steps.min() == steps.max())
+        if "schedule" in state:
+            self.schedule = schedule_from_dict(state["schedule"])
+
+    def __repr__(self) -> str:
+        hp = ", ".join(f"{k}={v}" for k, v in self.hyperparameters().items() if v is not None)
+        return f"{type(self).__name__}({len(self.params)} parameters, {hp}, t={self.t})"

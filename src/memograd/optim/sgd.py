@@ -1,0 +1,82 @@
+"""SGD: g ← g + λp;  b ← μb + (1 - τ)g  (b₁ = g);  d = g + μb (Nesterov) or b;  p ← p - lr·d."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from memograd.errors import MemogradValueError
+from memograd.optim.base import Optimizer, State
+from memograd.optim.schedules import Schedule
+
+__all__ = ["SGD"]
+
+_mul, _add, _sub, _copyto = np.multiply, np.add, np.subtract, np.copyto
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum μ, dampening τ, Nesterov and L2 λ."""
+
+    SLOTS: ClassVar[tuple[str, ...]] = ("momentum_buffer",)
+    KERNEL: ClassVar[str] = "sgd"
+    KERNEL_SLOTS: ClassVar[tuple[str, ...]] = ("momentum_buffer",)
+
+    def __init__(
+        self,
+        parameters: Iterable[Any],
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        *,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        schedule: Schedule | None = None,
+        clip_norm: float | None = None,
+    ):
+        super().__init__(
+            parameters, lr, weight_decay=weight_decay, schedule=schedule, clip_norm=clip_norm
+        )
+        if not 0.0 <= momentum < 1.0:
+            raise MemogradValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        if nesterov and (momentum == 0 or dampening != 0):
+            raise MemogradValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+        self.momentum, self.dampening, self.nesterov = float(momentum), float(dampening), nesterov
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {
+            **super().hyperparameters(),
+            "momentum": self.momentum,
+            "dampening": self.dampening,
+            "nesterov": self.nesterov,
+        }
+
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, k: int, st: State) -> None:
+        g = self._l2(p, g, st)
+        s1 = st["s1"]
+        mu = self.momentum
+        if mu:
+            b = st["momentum_buffer"]
+            if k == 1:
+                _copyto(b, g)
+            else:
+                _mul(b, mu, b)
+                if self.dampening:
+                    _mul(g, 1.0 - self.dampening, s1)
+                    _add(b, s1, b)
+                else:
+                    _add(b, g, b)
+            if self.nesterov:
+                _mul(b, mu, s1)
+                _add(g, s1, s1)
+                g = s1
+            else:
+                g = b
+        _mul(g, lr, s1)  # p -= lr * g: two calls
+        _sub(p, s1, p)
+
+    def _scalars(self, lr: float, k: int, dt: Any) -> tuple[Any, ...]:
+        mu, wd, damp = self.momentum, self.weight_decay, self.dampening
+        return (dt(lr), dt(wd), dt(mu), dt(1.0 - damp), bool(wd), bool(mu), bool(damp),
+                bool(self.nesterov), k == 1)  # fmt: skip
