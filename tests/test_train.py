@@ -200,6 +200,35 @@ def test_compiled_and_eager_steps_train_the_same_way():
     assert not Trainer(TrainConfig(**SMALL, dropout=0.1)).compiled()
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"optimizer": "adam"},
+        {"optimizer": "sgd", "momentum": 0.9, "schedule": "cosine"},
+        {"optimizer": "rmsprop", "clip": 0.5},
+    ],
+)
+def test_the_update_inside_the_compiled_step_trains_bit_for_bit_as_after_it(extra):
+    """compile_step(..., optimizer=) runs the update itself; the loss curve and the weights are
+    exactly those of optimizer.step() after the step (the NumPy replay, numba off)."""
+    from memograd.tensor import fused
+
+    old = fused.set_mode("off")
+    try:
+        inside = Trainer(TrainConfig(**SMALL, **extra))
+        after = Trainer(TrainConfig(**SMALL, **extra))
+        after.update_in_step = False
+        a, b = inside.run(), after.run()
+    finally:
+        fused.set_mode(old)
+    assert inside._step.optimizer is inside.optimizer and after._step.optimizer is None
+    assert inside.optimizer.t == after.optimizer.t > 0
+    assert [r["train_loss"] for r in a.history] == [r["train_loss"] for r in b.history]
+    for k, v in a.model.state_dict().items():
+        assert np.array_equal(v, b.model.state_dict()[k])
+
+
 def test_resume_cannot_go_back_in_epochs(tmp_path):
     fit(TrainConfig(**{**SMALL, "epochs": 3}), tmp_path / "a")
     with pytest.raises(MemogradValueError, match="already trained 3 epochs"):

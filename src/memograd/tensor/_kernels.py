@@ -9,14 +9,23 @@ cached on disk by numba.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import numba
 import numpy as np
 
-_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+F = TypeVar("F", bound=Callable[..., Any])
+_njit: Callable[..., Callable[[F], F]] = numba.njit  # numba is untyped: keep the signatures
+_jit = _njit(cache=True, error_model="numpy", nogil=True)
+A = np.ndarray  # arrays (numba types every argument at the call; annotations are for readers)
 
 
 @_jit
-def sgd(p, g, b, lr, wd, mu, damp1, use_wd, use_mu, use_damp, nesterov, first):
+def sgd(
+    p: A, g: A, b: A, lr: Any, wd: Any, mu: Any, damp1: Any,
+    use_wd: bool, use_mu: bool, use_damp: bool, nesterov: bool, first: bool,
+) -> None:  # fmt: skip
     """p -= lr·d with d = g (+ λp), momentum b = μb + (1 - τ)g (b₁ = g), Nesterov g + μb."""
     for i in range(p.size):
         gi = g[i]
@@ -35,7 +44,10 @@ def sgd(p, g, b, lr, wd, mu, damp1, use_wd, use_mu, use_damp, nesterov, first):
 
 
 @_jit
-def adam(p, g, m, v, b1, omb1, b2, omb2, rc2, eps, lrc, wd, use_wd, decoupled):
+def adam(
+    p: A, g: A, m: A, v: A, b1: Any, omb1: Any, b2: Any, omb2: Any, rc2: Any, eps: Any,
+    lrc: Any, wd: Any, use_wd: bool, decoupled: bool,
+) -> None:  # fmt: skip
     """Adam: m = β₁m + (1-β₁)g, v = β₂v + (1-β₂)g², p -= lrc·m / (√v / rc2 + ε)."""
     for i in range(p.size):
         gi = g[i]
@@ -54,7 +66,10 @@ def adam(p, g, m, v, b1, omb1, b2, omb2, rc2, eps, lrc, wd, use_wd, decoupled):
 
 
 @_jit
-def rmsprop(p, g, v, b, alpha, oma, eps, lr, mu, wd, use_wd, use_mu):
+def rmsprop(
+    p: A, g: A, v: A, b: A, alpha: Any, oma: Any, eps: Any, lr: Any, mu: Any, wd: Any,
+    use_wd: bool, use_mu: bool,
+) -> None:  # fmt: skip
     """RMSprop: v = αv + (1-α)g², d = g / (√v + ε), b = μb + d, p -= lr·d."""
     for i in range(p.size):
         gi = g[i]
@@ -70,8 +85,8 @@ def rmsprop(p, g, v, b, alpha, oma, eps, lr, mu, wd, use_wd, use_mu):
 
 
 # ------------------------------------------------------------------ matrix products for few rows
-@numba.njit(cache=True, fastmath=True, nogil=True)
-def _dot_reduce(x, y):
+@_njit(cache=True, fastmath=True, nogil=True)
+def _dot_reduce(x: A, y: A) -> Any:
     """x·y summed in any order (fastmath: several accumulators, vectorized)."""
     acc = x.dtype.type(0)
     for k in range(x.size):
@@ -80,7 +95,7 @@ def _dot_reduce(x, y):
 
 
 @_jit
-def matmul_rows(a, b, out, r0, r1):
+def matmul_rows(a: A, b: A, out: A, r0: int, r1: int) -> None:
     """Rows r0:r1 of out = a @ b, for the small or thin products a fused step loops over (no
     BLAS call): rows of b streamed once per row of a (vectorized over out's row), or, when b's
     columns are contiguous (a transposed matrix, W.T), one dot product per output."""
@@ -102,6 +117,6 @@ def matmul_rows(a, b, out, r0, r1):
 
 
 @_jit
-def matmul(a, b, out):
+def matmul(a: A, b: A, out: A) -> None:
     """out = a @ b (see ``matmul_rows``)."""
     matmul_rows(a, b, out, 0, a.shape[0])

@@ -11,6 +11,7 @@ translates.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class _Program:
         flat: list[int] | None = None,
     ):
         self.rec, self.slots = rec, rec.slots
-        self.ns: dict = {
+        self.ns: dict[str, Any] = {
             "np": np,
             "_copyto": np.copyto,
             "_dot": np.dot,
@@ -47,7 +48,7 @@ class _Program:
         self.buffers: list[np.ndarray] = []
         self.lines: list[str] = []
         # what the fused backend translates: ("ins", instruction) or ("view", name, expression)
-        self.steps: list[tuple] = []
+        self.steps: list[tuple[Any, ...]] = []
         instrs = self._live(rec.instrs, outputs)
         self._allocate(instrs, set(outputs))
         self._relocate([self.names[k] for k in flat] if flat else [])
@@ -77,7 +78,7 @@ class _Program:
         return kept
 
     # -- names and buffers
-    def _const(self, value) -> str:
+    def _const(self, value: Any) -> str:
         if value is None or isinstance(value, (bool, int, str)) or value is Ellipsis:
             return repr(value)
         if isinstance(value, float) and math.isfinite(value):
@@ -94,7 +95,7 @@ class _Program:
         self.ns[name] = value
         return name
 
-    def _src(self, obj) -> str:
+    def _src(self, obj: Any) -> str:
         if isinstance(obj, _Sym):
             return self._name(obj.k)
         return self._const(obj)
@@ -112,7 +113,7 @@ class _Program:
             self.names[k] = name
         return name
 
-    def _fn(self, fn) -> str:
+    def _fn(self, fn: Any) -> str:
         name = f"f{len(self.ns)}"
         self.ns[name] = fn
         return name
@@ -127,7 +128,7 @@ class _Program:
         for k in outputs:
             for r in rec._writes(k):
                 last[r] = len(instrs)
-        pool: dict[tuple, list] = {}
+        pool: dict[tuple[Any, ...], list[np.ndarray]] = {}
         owner: dict[int, np.ndarray] = {}  # buf slot -> its buffer
         once: dict[int, bool] = {}  # view slots computed once at compile time
         for i, ins in enumerate(instrs):
@@ -222,7 +223,7 @@ class _Program:
             if step[0] == "view":
                 self.ns[step[1]] = eval(step[2], self.ns)
 
-    def _emit(self, ins: _Instr, owner: dict, once: dict) -> None:
+    def _emit(self, ins: _Instr, owner: dict[int, np.ndarray], once: dict[int, bool]) -> None:
         if ins.op not in ("view", "call", "getitem"):
             self.steps.append(("ins", ins))
         args = ", ".join(self._src(a) for a in ins.args)

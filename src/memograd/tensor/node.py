@@ -64,7 +64,7 @@ class Node:
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}>"
 
-    def _pullback(self, g: np.ndarray) -> list:
+    def _pullback(self, g: np.ndarray) -> list[Any]:
         """VJP of the op: each parent's share of the output adjoint ``g`` (graph protocol).
         A Tensor adjoint means a create_graph backward: see :meth:`_pullback_graph`."""
         if type(g) is Tensor:  # a create_graph backward
@@ -107,7 +107,7 @@ class Node:
                 _unlock(self)
         return shares
 
-    def __del__(self):
+    def __del__(self) -> None:
         if getattr(self, "locked", None):  # a graph dropped without backward: writable again
             _unlock(self)
 
@@ -149,7 +149,7 @@ _BROADCAST_HINT = (
 )
 
 
-def _apply(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
+def _apply(prim: Primitive, inputs: tuple[Tensor, ...], params: dict[str, Any]) -> Tensor:
     """Run ``prim`` forward on the inputs' arrays; record the node if a gradient can flow."""
     arrays = [t.data for t in inputs]
     try:

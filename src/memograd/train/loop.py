@@ -100,6 +100,11 @@ class TrainResult:
 class Trainer:
     """Holds one run's state; :func:`fit` is the usual entry point."""
 
+    # the compiled step runs the optimizer's update itself (``compile_step(..., optimizer=)``:
+    # the gradients land in one flat buffer, updated in one pass); False: ``optimizer.step()``
+    # after the step, as the eager loop does (the same bits: tests compare the two)
+    update_in_step: bool = True
+
     def __init__(self, cfg: TrainConfig, data: PreparedData | None = None):
         cfg.validate()
         self.data = data if data is not None else prepare_data(cfg)
@@ -194,7 +199,11 @@ class Trainer:
                 from memograd.tensor.compile import compile_step
 
                 model, loss_fn = self.model, self.loss_fn
-                self._step = compile_step(lambda x, t: loss_fn(model(x), t), model.parameters())
+                self._step = compile_step(
+                    lambda x, t: loss_fn(model(x), t),
+                    model.parameters(),
+                    optimizer=self.optimizer if self.update_in_step else None,
+                )
         return self._step is not None
 
     def train_epoch(self, reporter: Reporter) -> dict:
@@ -212,7 +221,7 @@ class Trainer:
         for step, lo in enumerate(range(0, n, cfg.batch_size), 1):
             idx = order[lo : lo + cfg.batch_size]
             xb, yb = X[idx], self._batch_target(y[idx])
-            if compiled:  # forward + memoized backward replayed as recorded NumPy
+            if compiled:  # forward + memoized backward (+ the update) replayed as recorded NumPy
                 value = self._step(xb, yb)
                 acc = None  # the compiled step returns the loss only
             else:
@@ -230,7 +239,8 @@ class Trainer:
                     f"training diverged at epoch {self.epoch + 1}, step {step}: loss is {value}; "
                     f"lower the learning rate (now {cfg.lr}) or use --clip"
                 )
-            opt.step()
+            if not (compiled and self.update_in_step):
+                opt.step()
             m = len(idx)
             total_loss += value * m
             seen += m
