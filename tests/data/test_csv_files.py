@@ -57,6 +57,16 @@ def test_the_fast_path_gives_what_the_cell_by_cell_reader_gives(tmp_path, table)
     assert outcome(load_features_csv, path, names) == slow(load_features_csv, path, names)
 
 
+@pytest.mark.parametrize("text", [",\n", ",,\n ,\n", ";\n;\n"])
+def test_a_file_of_blank_cells_is_refused_by_name_on_both_paths(tmp_path, text):
+    path = tmp_path / "blank.csv"
+    path.write_text(text)
+    message = f"{path}: no cell holds anything; expected a header line and rows of numbers"
+    for read in (outcome, slow):
+        assert read(load_csv, path) == ("error", message)
+        assert read(load_features_csv, path, ("a",)) == ("error", message)
+
+
 def test_a_large_numeric_file_takes_the_fast_path_and_matches(tmp_path):
     rng = np.random.default_rng(0)
     X = np.round(rng.normal(size=(500, 3)), 4)

@@ -39,3 +39,24 @@ def assert_grads_match(f, arrays, rtol=1e-5, atol=1e-7):
     arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
     result = mg.gradcheck(f, arrays, rtol=rtol, atol=atol, elementwise=True)
     assert result.ok
+
+
+def mlp_params(sizes, seed, dtype=np.float32):
+    """An MLP's leaf parameters ``[W1, b1, W2, b2, ...]``: W ~ N(0, 1/fan_in), b ~ N(0, 0.01).
+    ``seed`` is an int or a numpy Generator (whose stream it then advances)."""
+    r = np.random.default_rng(seed)
+    ps = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        ps.append(mg.tensor(r.normal(size=(a, b)) / np.sqrt(a), requires_grad=True, dtype=dtype))
+        ps.append(mg.tensor(r.normal(size=b) * 0.1, requires_grad=True, dtype=dtype))
+    return ps
+
+
+def mlp_forward(ps, x, act="relu"):
+    """``x @ W1 + b1 -> act -> ... -> @ Wn + bn`` (no activation after the last layer)."""
+    h = x
+    for i in range(0, len(ps), 2):
+        h = h @ ps[i] + ps[i + 1]
+        if i < len(ps) - 2:
+            h = getattr(h, act)()
+    return h

@@ -7,24 +7,9 @@ import memograd as mg
 from memograd import GraphError, MemogradTypeError, MemogradValueError
 from memograd.tensor import compile_step
 
+from .helpers import mlp_forward, mlp_params
+
 rng = np.random.default_rng(0)
-
-
-def mlp_params(sizes, dtype=np.float32):
-    ps = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        ps.append(mg.tensor(rng.normal(size=(a, b)) / np.sqrt(a), requires_grad=True, dtype=dtype))
-        ps.append(mg.tensor(rng.normal(size=b) * 0.1, requires_grad=True, dtype=dtype))
-    return ps
-
-
-def forward(ps, x, act="relu"):
-    h = x
-    for i in range(0, len(ps), 2):
-        h = h @ ps[i] + ps[i + 1]
-        if i < len(ps) - 2:
-            h = getattr(h, act)()
-    return h
 
 
 def eager_grads(loss_fn, ps, *inputs):
@@ -36,14 +21,15 @@ def eager_grads(loss_fn, ps, *inputs):
 
 
 LOSSES = {
-    "ce": lambda ps: lambda x, y: mg.tensor.cross_entropy(forward(ps, x), y),
-    "mse": lambda ps: lambda x, y: mg.tensor.mse(forward(ps, x, "tanh"), y),
-    "bce": lambda ps: lambda x, y: mg.tensor.bce_with_logits(forward(ps, x, "sigmoid"), y),
+    "ce": lambda ps: lambda x, y: mg.tensor.cross_entropy(mlp_forward(ps, x), y),
+    "mse": lambda ps: lambda x, y: mg.tensor.mse(mlp_forward(ps, x, "tanh"), y),
+    "bce": lambda ps: lambda x, y: mg.tensor.bce_with_logits(mlp_forward(ps, x, "sigmoid"), y),
     "mixed": lambda ps: (
         lambda x, y: (
-            mg.tensor.log_softmax(forward(ps, x, "gelu"), axis=1)[np.arange(len(y)), y].mean() * -1
+            mg.tensor.log_softmax(mlp_forward(ps, x, "gelu"), axis=1)[np.arange(len(y)), y].mean()
+            * -1
             + (ps[0] ** 2).sum() * 1e-3
-            + forward(ps, x).softmax(axis=1).max(axis=1).var()
+            + mlp_forward(ps, x).softmax(axis=1).max(axis=1).var()
         )
     ),
 }
@@ -53,7 +39,7 @@ LOSSES = {
 @pytest.mark.parametrize("batch", [1, 5])
 def test_compiled_matches_eager_over_several_steps(kind, batch):
     sizes = [4, 6, 6, 3] if kind != "mse" else [3, 5, 2]
-    ps = mlp_params(sizes, np.float64)
+    ps = mlp_params(sizes, rng, np.float64)
     loss_fn = LOSSES[kind](ps)
     step = compile_step(loss_fn, ps)
     for _ in range(3):
@@ -75,8 +61,8 @@ def test_compiled_matches_eager_over_several_steps(kind, batch):
 
 
 def test_new_shapes_compile_again_and_buffers_are_reported():
-    ps = mlp_params([3, 4, 2])
-    step = compile_step(lambda x, y: mg.tensor.cross_entropy(forward(ps, x), y), ps)
+    ps = mlp_params([3, 4, 2], rng)
+    step = compile_step(lambda x, y: mg.tensor.cross_entropy(mlp_forward(ps, x), y), ps)
     step(np.ones((5, 3), np.float32), np.zeros(5, np.int64))
     first = step.buffer_bytes
     step(np.ones((2, 3), np.float32), np.zeros(2, np.int64))
@@ -116,8 +102,8 @@ def test_untraceable_code_is_reported():
 
 
 def test_label_checks_are_guards_at_replay_not_wrapped_indices():
-    ps = mlp_params([3, 4, 3])
-    step = compile_step(lambda x, y: mg.tensor.cross_entropy(forward(ps, x), y), ps)
+    ps = mlp_params([3, 4, 3], rng)
+    step = compile_step(lambda x, y: mg.tensor.cross_entropy(mlp_forward(ps, x), y), ps)
     x = rng.normal(size=(2, 3)).astype(np.float32)
     step(x, np.array([0, 2]))
     grads = [p.grad.numpy().copy() for p in ps]
@@ -171,7 +157,7 @@ def test_compiled_equals_eager_on_random_networks(widths, batch, act, loss, seed
     lossf = {"ce": mg.tensor.cross_entropy, "mse": mg.tensor.mse, "bce": mg.tensor.bce_with_logits}
 
     def loss_fn(x, y):
-        return lossf[loss](forward(ps, x, act), y)
+        return lossf[loss](mlp_forward(ps, x, act), y)
 
     want_loss, want = eager_grads(loss_fn, ps, x, y)
     step = compile_step(loss_fn, ps)
@@ -181,8 +167,8 @@ def test_compiled_equals_eager_on_random_networks(widths, batch, act, loss, seed
 
 
 def test_float32_step_has_no_float64_buffer():
-    ps = mlp_params([6, 5, 4], np.float32)
-    step = compile_step(lambda x, y: mg.tensor.cross_entropy(forward(ps, x), y), ps)
+    ps = mlp_params([6, 5, 4], rng, np.float32)
+    step = compile_step(lambda x, y: mg.tensor.cross_entropy(mlp_forward(ps, x), y), ps)
     step(rng.normal(size=(3, 6)).astype(np.float32), np.array([0, 3, 1]))
     arrays = [v for v in step._last.fn.__globals__.values() if isinstance(v, np.ndarray)]
     assert arrays and all(a.dtype != np.float64 for a in arrays)

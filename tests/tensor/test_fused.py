@@ -12,36 +12,20 @@ from memograd import MemogradValueError
 from memograd.optim import SGD, Adam
 from memograd.tensor import compile_step, fused
 
+from .helpers import mlp_forward, mlp_params
+
 numba_only = pytest.mark.skipif(
     not fused.available(), reason="numba is not installed (pip install 'memograd[fast]')"
 )
 
 
-def mlp(sizes, seed, dtype=np.float32):
-    r = np.random.default_rng(seed)
-    ps = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        ps.append(mg.tensor(r.normal(size=(a, b)) / np.sqrt(a), requires_grad=True, dtype=dtype))
-        ps.append(mg.tensor(r.normal(size=b) * 0.1, requires_grad=True, dtype=dtype))
-    return ps
-
-
-def net(ps, x, act="relu"):
-    h = x
-    for i in range(0, len(ps), 2):
-        h = h @ ps[i] + ps[i + 1]
-        if i < len(ps) - 2:
-            h = getattr(h, act)()
-    return h
-
-
 def run(backend, make_opt, loss, dtype, steps=4, sizes=(3, 5, 4, 3), batch=6):
-    ps = mlp(list(sizes), 0, dtype)
+    ps = mlp_params(list(sizes), 0, dtype)
     opt = make_opt(ps)
     if loss == "ce":
-        fn = lambda x, y: mg.tensor.cross_entropy(net(ps, x), y)  # noqa: E731
+        fn = lambda x, y: mg.tensor.cross_entropy(mlp_forward(ps, x), y)  # noqa: E731
     else:
-        fn = lambda x, y: mg.tensor.mse(net(ps, x, "tanh"), y)  # noqa: E731
+        fn = lambda x, y: mg.tensor.mse(mlp_forward(ps, x, "tanh"), y)  # noqa: E731
     step = compile_step(fn, ps, optimizer=opt, backend=backend)
     r = np.random.default_rng(1)
     losses = []
@@ -84,9 +68,9 @@ def test_fused_step_follows_the_numpy_replay_step_after_step(opt, loss, dtype):
 
 @numba_only
 def test_labels_out_of_range_still_raise_the_eager_error():
-    ps = mlp([3, 4, 3], 2)
+    ps = mlp_params([3, 4, 3], 2)
     step = compile_step(
-        lambda x, y: mg.tensor.cross_entropy(net(ps, x), y), ps, optimizer=SGD(ps, lr=0.1),
+        lambda x, y: mg.tensor.cross_entropy(mlp_forward(ps, x), y), ps, optimizer=SGD(ps, lr=0.1),
         backend="numba",
     )  # fmt: skip
     x = np.ones((2, 3), np.float32)
@@ -111,8 +95,8 @@ def test_what_the_translation_cannot_do_keeps_the_numpy_replay_and_says_why():
 def test_mode_on_makes_auto_use_numba_at_once(monkeypatch):
     old = fused.set_mode("on")
     try:
-        ps = mlp([2, 3, 1], 3)
-        step = compile_step(lambda x, y: mg.tensor.mse(net(ps, x), y), ps)
+        ps = mlp_params([2, 3, 1], 3)
+        step = compile_step(lambda x, y: mg.tensor.mse(mlp_forward(ps, x), y), ps)
         step(np.ones((4, 2), np.float32), np.ones((4, 1), np.float32))
         assert step.backend == "numba"
     finally:
@@ -120,8 +104,8 @@ def test_mode_on_makes_auto_use_numba_at_once(monkeypatch):
 
 
 def test_backend_and_optimizer_arguments_are_checked(monkeypatch):
-    ps = mlp([2, 3, 1], 4)
-    fn = lambda x, y: mg.tensor.mse(net(ps, x), y)  # noqa: E731
+    ps = mlp_params([2, 3, 1], 4)
+    fn = lambda x, y: mg.tensor.mse(mlp_forward(ps, x), y)  # noqa: E731
     with pytest.raises(MemogradValueError, match="backend must be"):
         compile_step(fn, ps, backend="cuda")
     with pytest.raises(MemogradValueError, match="exactly the step's parameters"):
@@ -135,10 +119,10 @@ def test_backend_and_optimizer_arguments_are_checked(monkeypatch):
 
 def test_numpy_step_with_optimizer_equals_eager_backward_then_step():
     """Without numba: compile_step(optimizer=) is the replay, then optimizer.step()."""
-    got, want = mlp([3, 4, 2], 5, np.float64), mlp([3, 4, 2], 5, np.float64)
+    got, want = mlp_params([3, 4, 2], 5, np.float64), mlp_params([3, 4, 2], 5, np.float64)
     opt_a, opt_b = Adam(got, lr=0.05), Adam(want, lr=0.05)
     step = compile_step(
-        lambda x, y: mg.tensor.cross_entropy(net(got, x), y), got, optimizer=opt_a,
+        lambda x, y: mg.tensor.cross_entropy(mlp_forward(got, x), y), got, optimizer=opt_a,
         backend="numpy",
     )  # fmt: skip
     r = np.random.default_rng(6)
@@ -146,7 +130,7 @@ def test_numpy_step_with_optimizer_equals_eager_backward_then_step():
         x, y = r.normal(size=(5, 3)), r.integers(0, 2, 5)
         value = step(x, y)
         opt_b.zero_grad()
-        loss = mg.tensor.cross_entropy(net(want, mg.tensor(x)), y)
+        loss = mg.tensor.cross_entropy(mlp_forward(want, mg.tensor(x)), y)
         loss.backward()
         opt_b.step()
         assert value == pytest.approx(loss.item(), rel=1e-12)
@@ -159,9 +143,9 @@ def test_numpy_step_with_optimizer_equals_eager_backward_then_step():
 
 def test_program_without_numba_translates_nothing_in_auto(monkeypatch):
     monkeypatch.setattr(fused, "_available", False)
-    ps = mlp([2, 3, 1], 7)
+    ps = mlp_params([2, 3, 1], 7)
     opt = SGD(ps, lr=0.1)
-    step = compile_step(lambda x, y: mg.tensor.mse(net(ps, x), y), ps, optimizer=opt)
+    step = compile_step(lambda x, y: mg.tensor.mse(mlp_forward(ps, x), y), ps, optimizer=opt)
     losses = [step(np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)) for _ in range(3)]
     assert step.backend == "numpy" and not fused.use(1e9) and opt.t == 3
     assert losses[2] < losses[1] < losses[0]  # the updates happened

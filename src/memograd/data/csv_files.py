@@ -91,7 +91,7 @@ def _read_rows(path: Path, text: str, dialect) -> list[tuple[int, list[str]]]:
             rows.append((reader.line_num, [c.strip() for c in cells]))
     except csv.Error as exc:
         raise DataError(f"{path}, line {reader.line_num}: {exc}") from None
-    if not rows:
+    if not rows:  # every line was blank or empty cells (e.g. a lone ","): both readers end here
         raise DataError(
             f"{path}: no cell holds anything; expected a header line and rows of numbers"
         )
@@ -270,8 +270,6 @@ def _layout(path, head, more: bool, target, strict: bool = False):
     """(header line, column names, target index, feature indices, first data row) from the first
     two rows; None (fast path: let the csv parse decide) or DataError (``strict``) when the file
     has no data rows or a single column."""
-    if not head:  # every line was blank or empty cells (e.g. a lone ",")
-        raise DataError(f"{path}: no rows with values, expected a header line and rows of numbers")
     header = _has_header(head, target)
     if header:
         header_line, names = head[0]
@@ -387,8 +385,6 @@ def load_features_csv(
     dialect = _sniff_dialect(text[:4096])
     fast = _Lines.of(text, dialect)
     rows = [fast.row(0)] if fast is not None else _read_rows(path, text, dialect)
-    if not rows:  # every line was blank or empty cells (e.g. a lone ",")
-        raise DataError(f"{path}: no rows with values, expected a header line and rows of numbers")
     first = rows[0][1]
     wanted = set(feature_names)
     header = wanted <= set(first) or not any(_number(c) is not None for c in first)
