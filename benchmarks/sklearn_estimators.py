@@ -116,8 +116,9 @@ def _import_estimators() -> None:
 def sweep() -> dict:
     """The 24-point grid with n_jobs=1, then on a local Dask cluster; same results?"""
     import joblib
-    from distributed import Client, LocalCluster
     from sklearn.preprocessing import StandardScaler
+
+    from memograd.sklearn.cluster import local_cluster
 
     X, y = load("digits")
     X = StandardScaler().fit_transform(X).astype(np.float32)
@@ -125,16 +126,7 @@ def sweep() -> dict:
     local = grid_search().set_params(n_jobs=1).fit(X, y)
     local_s = time.perf_counter() - start
     start = time.perf_counter()
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(n_workers=2) as client:
         client.run(_import_estimators)  # the workers import what the fits need
         startup = time.perf_counter() - start
         start = time.perf_counter()

@@ -47,25 +47,17 @@ def main() -> None:
     args = ap.parse_args()
 
     import joblib
-    from distributed import Client, LocalCluster
+    from distributed import Client
     from sklearn.datasets import load_digits
     from sklearn.exceptions import ConvergenceWarning
+
+    from memograd.sklearn.cluster import local_cluster
 
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     X, y = load_digits(return_X_y=True)
     X = X.astype(np.float32)  # memograd trains float32 data in float32
-    if args.scheduler:
-        client, cluster = Client(args.scheduler), None
-    else:
-        cluster = LocalCluster(
-            n_workers=args.workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",  # reachable from this machine only
-            dashboard_address=None,
-        )
-        client = Client(cluster)
-    try:
+    cluster = Client(args.scheduler) if args.scheduler else local_cluster(args.workers)
+    with cluster as client:
         print(f"cluster: {len(client.scheduler_info()['workers'])} workers")
         search = make_search(n_jobs=-1)
         start = time.perf_counter()
@@ -75,10 +67,6 @@ def main() -> None:
         n = len(search.cv_results_["params"])
         print(f"{n} parameter sets x 3 folds on Dask: {seconds:.1f} s")
         print(f"best {search.best_params_}: accuracy {search.best_score_:.4f}")
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     if args.compare:
         start = time.perf_counter()
         local = make_search(n_jobs=1).fit(X, y)

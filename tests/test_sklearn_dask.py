@@ -14,12 +14,13 @@ pytest.importorskip(
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_grid_search_on_a_local_dask_cluster_matches_the_local_run():
     import joblib
-    from distributed import Client, LocalCluster, get_task_stream
+    from distributed import get_task_stream
     from sklearn.datasets import load_digits
     from sklearn.model_selection import GridSearchCV
     from threadpoolctl import threadpool_limits
 
     from memograd.sklearn import MLPClassifier
+    from memograd.sklearn.cluster import local_cluster
 
     X, y = load_digits(return_X_y=True)
     X, y = X[:360] / 16.0, y[:360]
@@ -27,16 +28,7 @@ def test_grid_search_on_a_local_dask_cluster_matches_the_local_run():
     search = GridSearchCV(MLPClassifier(max_iter=8, random_state=0), grid, cv=3, n_jobs=-1)
     with threadpool_limits(1):  # the workers run one BLAS thread each (Dask's nanny sets it)
         local = GridSearchCV(search.estimator, grid, cv=3, n_jobs=1).fit(X, y)
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(n_workers=2) as client:
         with get_task_stream(client) as tasks, joblib.parallel_config(backend="dask"):
             remote = search.fit(X, y)
         workers = {t["worker"] for t in tasks.data}
