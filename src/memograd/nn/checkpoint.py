@@ -16,7 +16,9 @@ stored tail it can (least recompute) and splits the rest into the equal chunks t
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from memograd import graph
 from memograd.errors import MemogradValueError
@@ -31,18 +33,22 @@ __all__ = ["checkpoint_sequential", "plan", "MemoryPlan", "LayerBytes", "layer_b
 class _Chunk(Module):
     """Layers ``start..end-1`` of a Sequential run one after the other (one checkpoint)."""
 
-    def __init__(self, layers: list[Module]):
+    def __init__(self, layers: list[Module]) -> None:
         super().__init__()
         for i, m in enumerate(layers):
             setattr(self, str(i), m)
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         for m in self.children():
             x = m(x)
         return x
 
 
-def _layers(model) -> list[Module]:
+Layers = Module | Iterable[Module]  # a Sequential (its children, in order) or a list of layers
+Chunks = Sequence[tuple[int, int]]  # (start, end) of each chunk of layers
+
+
+def _layers(model: Layers) -> list[Module]:
     layers = list(model.children()) if isinstance(model, Module) else list(model)
     if not layers:
         raise MemogradValueError("checkpoint_sequential: the model has no layers")
@@ -55,7 +61,13 @@ def _equal(n: int, k: int, start: int = 0) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def checkpoint_sequential(model, segments, x: Tensor, *, chunks=None) -> Tensor:
+def checkpoint_sequential(
+    model: Layers,
+    segments: int | Literal["sqrt"] | None,
+    x: Tensor,
+    *,
+    chunks: Chunks | None = None,
+) -> Tensor:
     """``model(x)`` with the layers split into ``segments`` contiguous chunks; every chunk but the
     last is checkpointed (as ``torch.utils.checkpoint.checkpoint_sequential``). ``segments`` may
     be ``"sqrt"`` (√n chunks); ``chunks`` (a list of (start, end)) gives any split."""
@@ -100,11 +112,14 @@ class LayerBytes:
         return total
 
 
-def layer_bytes(model, x: Tensor) -> LayerBytes:
+def layer_bytes(model: Layers, x: Tensor) -> LayerBytes:
     """Measure each layer once on ``x``'s shapes (a dry forward, recorded, then dropped)."""
     from memograd.tensor.memory import _buffer, saved_arrays
 
-    ins, acts, sin, sout = [], [], [], []
+    ins: list[int] = []
+    acts: list[int] = []
+    sin: list[bool] = []
+    sout: list[bool] = []
     h = x
     for m in _layers(model):
         leaf = _wrap(h.data)
@@ -139,7 +154,7 @@ class MemoryPlan:
         return len(self.chunks)
 
 
-def estimate(lb: LayerBytes, chunks) -> int:
+def estimate(lb: LayerBytes, chunks: Chunks) -> int:
     """The schedule's estimated peak (module docstring), plus one activation for the memo table."""
     held = 0
     peak = 0
@@ -151,7 +166,7 @@ def estimate(lb: LayerBytes, chunks) -> int:
     return max(peak, last) + max(lb.ins)
 
 
-def plan(model, x: Tensor, budget: int) -> MemoryPlan:
+def plan(model: Layers, x: Tensor, budget: float) -> MemoryPlan:
     """The schedule with the least recompute whose estimated peak fits ``budget`` bytes; refuses
     up front, with the smallest budget that would work, when none fits."""
     if isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0:
@@ -184,7 +199,7 @@ def plan(model, x: Tensor, budget: int) -> MemoryPlan:
     return best
 
 
-def _fit_prefix(lb: LayerBytes, m: int, budget: int):
+def _fit_prefix(lb: LayerBytes, m: int, budget: float) -> tuple[tuple[int, int], ...] | None:
     """Equal chunks of layers 0..m-1 (checkpointed) that fit with the tail stored, or None."""
     for k in range(1, m + 1):
         chunks = _equal(m, k)
@@ -193,12 +208,13 @@ def _fit_prefix(lb: LayerBytes, m: int, budget: int):
     return None
 
 
-def budgeted_forward(model, x: Tensor, budget: int) -> Tensor:
+def budgeted_forward(model: Module, x: Tensor, budget: float) -> Tensor | None:
     """``model(x)`` under a byte budget (``Sequential.memory_budget``): the plan is computed once
-    per input shape and dtype, then reused."""
+    per input shape and dtype, then reused. None when no graph is being recorded (the caller
+    then runs the layers plainly)."""
     if not is_grad_enabled():
-        return None  # type: ignore[return-value]
-    cache = model.__dict__.setdefault("_memory_plans", {})
+        return None
+    cache: dict[tuple[Any, ...], MemoryPlan] = model.__dict__.setdefault("_memory_plans", {})
     key = (x.shape, str(x.dtype), budget, model.training)
     p = cache.get(key)
     if p is None:

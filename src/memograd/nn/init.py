@@ -18,8 +18,10 @@ kaiming schemes and gain 1 for the xavier ones (as Glorot & Bengio, and PyTorch'
 from __future__ import annotations
 
 import math
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from memograd.errors import MemogradTypeError, MemogradValueError
 
@@ -46,7 +48,18 @@ def calculate_gain(activation: str = "relu", slope: float = 0.01) -> float:
         ) from None
 
 
-def as_generator(rng) -> np.random.Generator:
+Seed = np.random.Generator | int | np.integer[Any] | None  # a Generator, or a seed for a new one
+
+
+class Init(Protocol):
+    """An initialisation scheme: ``scheme(shape, rng, gain=, dtype=)`` -> the weight."""
+
+    def __call__(
+        self, shape: tuple[int, ...], rng: Seed = None, gain: float = ..., dtype: DTypeLike = ...
+    ) -> NDArray[Any]: ...
+
+
+def as_generator(rng: Seed) -> np.random.Generator:
     """``rng`` as a Generator: a Generator is used as is, an int (or None) seeds a new one."""
     if isinstance(rng, np.random.Generator):
         return rng
@@ -57,7 +70,7 @@ def as_generator(rng) -> np.random.Generator:
     )
 
 
-def _fans(shape: tuple) -> tuple[int, int]:
+def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
     if len(shape) < 1:
         raise MemogradValueError(f"init: a weight needs at least one dimension, got shape {shape}")
     if len(shape) == 1:
@@ -65,30 +78,44 @@ def _fans(shape: tuple) -> tuple[int, int]:
     return shape[0], shape[1]
 
 
-def xavier_uniform(shape, rng=None, gain: float = 1.0, dtype="float32") -> np.ndarray:
+def xavier_uniform(
+    shape: tuple[int, ...], rng: Seed = None, gain: float = 1.0, dtype: DTypeLike = "float32"
+) -> NDArray[Any]:
     fan_in, fan_out = _fans(tuple(shape))
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return as_generator(rng).uniform(-a, a, shape).astype(dtype)
 
 
-def xavier_normal(shape, rng=None, gain: float = 1.0, dtype="float32") -> np.ndarray:
+def xavier_normal(
+    shape: tuple[int, ...], rng: Seed = None, gain: float = 1.0, dtype: DTypeLike = "float32"
+) -> NDArray[Any]:
     fan_in, fan_out = _fans(tuple(shape))
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return as_generator(rng).normal(0.0, std, shape).astype(dtype)
 
 
-def kaiming_uniform(shape, rng=None, gain: float = math.sqrt(2.0), dtype="float32") -> np.ndarray:
+def kaiming_uniform(
+    shape: tuple[int, ...],
+    rng: Seed = None,
+    gain: float = math.sqrt(2.0),
+    dtype: DTypeLike = "float32",
+) -> NDArray[Any]:
     fan_in, _ = _fans(tuple(shape))
     a = gain * math.sqrt(3.0 / fan_in)
     return as_generator(rng).uniform(-a, a, shape).astype(dtype)
 
 
-def kaiming_normal(shape, rng=None, gain: float = math.sqrt(2.0), dtype="float32") -> np.ndarray:
+def kaiming_normal(
+    shape: tuple[int, ...],
+    rng: Seed = None,
+    gain: float = math.sqrt(2.0),
+    dtype: DTypeLike = "float32",
+) -> NDArray[Any]:
     fan_in, _ = _fans(tuple(shape))
     return as_generator(rng).normal(0.0, gain / math.sqrt(fan_in), shape).astype(dtype)
 
 
-INITS = {
+INITS: dict[str, Init] = {
     "xavier_uniform": xavier_uniform,
     "xavier_normal": xavier_normal,
     "glorot_uniform": xavier_uniform,
@@ -110,7 +137,13 @@ def default_init(activation: str) -> str:
     return "xavier_uniform"
 
 
-def initialize(name: str, shape, rng=None, activation: str = "relu", dtype="float32") -> np.ndarray:
+def initialize(
+    name: str,
+    shape: tuple[int, ...],
+    rng: Seed = None,
+    activation: str = "relu",
+    dtype: DTypeLike = "float32",
+) -> NDArray[Any]:
     """A weight of ``shape`` drawn by the scheme ``name`` with the gain of ``activation``."""
     try:
         fn = INITS[name.lower()]

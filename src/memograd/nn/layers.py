@@ -7,13 +7,16 @@ parameters ("(2+1) = 3" for a 2-input neuron).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypedDict, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from memograd.errors import MemogradTypeError, MemogradValueError
 from memograd.nn import init as _init
 from memograd.nn.module import Module, Parameter
+from memograd.tensor.api import matmul
 from memograd.tensor.tensor import Tensor, is_grad_enabled
 
 
@@ -38,9 +41,9 @@ class Linear(Module):
         init: str | None = None,
         activation: str = "relu",
         bias_init: str = "zeros",
-        rng=None,
-        dtype="float32",
-    ):
+        rng: _init.Seed = None,
+        dtype: DTypeLike = "float32",
+    ) -> None:
         super().__init__()
         for what, n in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(n, (int, np.integer)) or n < 1:
@@ -60,14 +63,14 @@ class Linear(Module):
             b = gen.uniform(-a, a, out_features)
         self.bias = Parameter(b, dtype=dtype) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: Tensor | ArrayLike) -> Tensor:
         # data (an array, or a tensor needing no gradient) is cast to the weights' dtype
         dtype = self.weight.dtype
         if not isinstance(x, Tensor):
             x = Tensor(np.asarray(x, dtype=dtype))
         elif x.dtype != dtype and not x.requires_grad:
             x = Tensor(x.data.astype(dtype))
-        out = x @ self.weight
+        out = matmul(x, self.weight)  # x @ W (the @ operator is installed at import)
         return out + self.bias if self.bias is not None else out
 
     def extra_repr(self) -> str:
@@ -80,14 +83,14 @@ class Activation(Module):
 
     name = "identity"
 
-    def forward(self, x):  # pragma: no cover - overridden
+    def forward(self, x: Tensor) -> Tensor:  # pragma: no cover - overridden
         return x
 
 
 class Identity(Activation):
     name = "identity"
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x
 
 
@@ -96,19 +99,19 @@ class ReLU(Activation):
 
     name = "relu"
 
-    def forward(self, x):
-        return x.relu()
+    def forward(self, x: Tensor) -> Tensor:
+        return cast(Tensor, x.relu())
 
 
 class LeakyReLU(Activation):
     name = "leaky_relu"
 
-    def __init__(self, slope: float = 0.01):
+    def __init__(self, slope: float = 0.01) -> None:
         super().__init__()
         self.slope = float(slope)
 
-    def forward(self, x):
-        return x.leaky_relu(self.slope)
+    def forward(self, x: Tensor) -> Tensor:
+        return cast(Tensor, x.leaky_relu(self.slope))
 
     def extra_repr(self) -> str:
         return f"slope={self.slope}"
@@ -117,25 +120,25 @@ class LeakyReLU(Activation):
 class Tanh(Activation):
     name = "tanh"
 
-    def forward(self, x):
-        return x.tanh()
+    def forward(self, x: Tensor) -> Tensor:
+        return cast(Tensor, x.tanh())
 
 
 class Sigmoid(Activation):
     name = "sigmoid"
 
-    def forward(self, x):
-        return x.sigmoid()
+    def forward(self, x: Tensor) -> Tensor:
+        return cast(Tensor, x.sigmoid())
 
 
 class GELU(Activation):
     name = "gelu"
 
-    def forward(self, x):
-        return x.gelu()
+    def forward(self, x: Tensor) -> Tensor:
+        return cast(Tensor, x.gelu())
 
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, type[Activation]] = {
     "relu": ReLU,
     "leaky_relu": LeakyReLU,
     "tanh": Tanh,
@@ -158,18 +161,19 @@ class Dropout(Module):
     """In training, zero each value with probability p and scale the rest by 1 / (1 - p)
     (inverted dropout: evaluation is the identity). The mask comes from ``self.rng``."""
 
-    def __init__(self, p: float = 0.5, rng=None):
+    def __init__(self, p: float = 0.5, rng: _init.Seed = None) -> None:
         super().__init__()
         if not 0.0 <= p < 1.0:
             raise MemogradValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = float(p)
         self.rng = _init.as_generator(rng)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
             return x
         keep = self.rng.random(x.shape) >= self.p
-        return x * (keep.astype(x.dtype) / np.asarray(1.0 - self.p, dtype=x.dtype))
+        scaled: Tensor = x * (keep.astype(x.dtype) / np.asarray(1.0 - self.p, dtype=x.dtype))
+        return scaled
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -183,7 +187,7 @@ class Sequential(Module):
 
     memory_budget: int | None = None
 
-    def __init__(self, *modules: Module):
+    def __init__(self, *modules: Module) -> None:
         super().__init__()
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
@@ -198,10 +202,10 @@ class Sequential(Module):
     def __getitem__(self, i: int) -> Module:
         return self.children()[i]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self.children())
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         if self.memory_budget is not None and isinstance(x, Tensor) and is_grad_enabled():
             from memograd.nn.checkpoint import budgeted_forward
 
@@ -212,12 +216,27 @@ class Sequential(Module):
         return x
 
 
+class MLPConfig(TypedDict):
+    """An MLP's architecture as checkpoints store it (``MLP.from_config`` rebuilds it)."""
+
+    type: str  # "MLP"
+    widths: list[int]
+    activation: str
+    dropout: float
+    init: str | None
+    bias_init: str
+    dtype: str
+
+
 class MLP(Sequential):
     """A multi-layer perceptron: ``MLP([2, 2, 2, 1])`` is the notes' 2-2-2-1 network.
 
     ``widths`` = [inputs, hidden..., outputs]; every layer but the last is followed by
     ``activation`` (and ``Dropout(dropout)`` when dropout > 0). Weights come from ``seed`` (or a
     Generator ``rng``) with ``init`` (default Glorot uniform; "he" for He's scheme)."""
+
+    # set by from_torch when the PyTorch model had memograd.export's Standardize layer
+    input_standardization: dict[str, NDArray[np.float64]]
 
     def __init__(
         self,
@@ -228,20 +247,20 @@ class MLP(Sequential):
         init: str | None = None,
         bias_init: str = "zeros",
         seed: int | None = None,
-        rng=None,
-        dtype="float32",
-    ):
-        widths = [int(w) for w in widths]
-        if len(widths) < 2 or any(w < 1 for w in widths):
+        rng: np.random.Generator | None = None,
+        dtype: DTypeLike = "float32",
+    ) -> None:
+        sizes = [int(w) for w in widths]
+        if len(sizes) < 2 or any(w < 1 for w in sizes):
             raise MemogradValueError(
                 f"MLP: widths must list at least an input and an output size, all >= 1, "
-                f"got {list(widths)}"
+                f"got {list(sizes)}"
             )
         make_activation(activation)  # validate the name early
         gen = _init.as_generator(rng if rng is not None else seed)
         layers: list[Module] = []
-        last = len(widths) - 2
-        for k, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        last = len(sizes) - 2
+        for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(
                 Linear(
                     a,
@@ -259,9 +278,9 @@ class MLP(Sequential):
                     layers.append(Dropout(dropout, rng=gen))
         super().__init__(*layers)
         self.flatten_parameters()
-        self.config = {
+        self.config: MLPConfig = {
             "type": "MLP",
-            "widths": widths,
+            "widths": sizes,
             "activation": activation,
             "dropout": float(dropout),
             "init": init,
@@ -270,7 +289,7 @@ class MLP(Sequential):
         }
 
     @classmethod
-    def from_config(cls, config: dict, seed: int | None = 0) -> MLP:
+    def from_config(cls, config: Mapping[str, Any], seed: int | None = 0) -> MLP:
         """Rebuild the architecture written in ``config`` (weights come from a checkpoint)."""
         if config.get("type") != "MLP":
             raise MemogradValueError(f"MLP.from_config: not an MLP config: {config!r}")
@@ -285,7 +304,7 @@ class MLP(Sequential):
         )
 
     @classmethod
-    def from_torch(cls, source, *, activation: str | None = None, dropout: float = 0.0) -> MLP:
+    def from_torch(cls, source: Any, *, activation: str | None = None, dropout: float = 0.0) -> MLP:
         """An MLP with the weights of a PyTorch ``nn.Sequential``, its ``state_dict()`` or a
         ``.pt`` file of one (read with ``torch.load(weights_only=True)``).
 

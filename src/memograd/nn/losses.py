@@ -14,21 +14,27 @@ composed from primitives (its backward is the engine's, through the same memo ta
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from memograd.errors import MemogradTypeError, ShapeError
 from memograd.nn.module import Module
+from memograd.tensor.api import binary_cross_entropy_with_logits as _bce
+from memograd.tensor.api import cross_entropy as _cross_entropy
+from memograd.tensor.api import mse as _mse
 from memograd.tensor.tensor import Tensor
-from memograd.tensor.tensor import binary_cross_entropy_with_logits as _bce
-from memograd.tensor.tensor import cross_entropy as _cross_entropy
-from memograd.tensor.tensor import mse as _mse
+
+Loss = Callable[[Any, Any], Tensor]  # (network output, targets) -> scalar loss Tensor
 
 
-def _as_tensor(x):
+def _as_tensor(x: Tensor | ArrayLike) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
-def _labels(name: str, labels):
+def _labels(name: str, labels: Tensor | ArrayLike) -> Tensor | NDArray[np.integer[Any]]:
     """Integer labels, checked; a Tensor is passed on as is (``compile_step`` traces it)."""
     y = labels if isinstance(labels, Tensor) else np.asarray(labels)
     if y.dtype.kind not in "iu":
@@ -36,7 +42,7 @@ def _labels(name: str, labels):
     return y
 
 
-def _match(name: str, pred, target):
+def _match(name: str, pred: Tensor, target: Tensor | ArrayLike) -> Tensor | NDArray[Any]:
     """The target as an array of ``pred``'s shape: (n,) targets fit an (n, 1) output.
 
     A Tensor target of the right shape and dtype is passed on as is (``compile_step``)."""
@@ -54,46 +60,46 @@ def _match(name: str, pred, target):
     return t.astype(pred.dtype, copy=False)
 
 
-def cross_entropy(logits, labels):
+def cross_entropy(logits: Tensor | ArrayLike, labels: Tensor | ArrayLike) -> Tensor:
     """Softmax cross-entropy of (n, classes) logits with n integer labels."""
     return _cross_entropy(_as_tensor(logits), _labels("cross_entropy", labels))
 
 
-def mse(pred, target):
+def mse(pred: Tensor | ArrayLike, target: Tensor | ArrayLike) -> Tensor:
     """Mean squared error; an (n,) target fits an (n, 1) prediction."""
-    pred = _as_tensor(pred)
-    return _mse(pred, _match("mse", pred, target))
+    p = _as_tensor(pred)
+    return _mse(p, _match("mse", p, target))
 
 
-def bce_with_logits(logits, target):
+def bce_with_logits(logits: Tensor | ArrayLike, target: Tensor | ArrayLike) -> Tensor:
     """Binary cross-entropy on logits; an (n,) target fits an (n, 1) output."""
-    logits = _as_tensor(logits)
-    return _bce(logits, _match("bce_with_logits", logits, target))
+    z = _as_tensor(logits)
+    return _bce(z, _match("bce_with_logits", z, target))
 
 
-def hinge(scores, labels):
+def hinge(scores: Tensor | ArrayLike, labels: Tensor | ArrayLike) -> Tensor:
     """Hinge loss: binary for one output column (labels 0/1), Weston-Watkins multi-class."""
-    scores = _as_tensor(scores)
-    y = _labels("hinge", labels)
-    y = y.data if isinstance(y, Tensor) else y
-    if scores.ndim != 2 or len(y) != scores.shape[0]:
+    s = _as_tensor(scores)
+    given = _labels("hinge", labels)
+    y = given.data if isinstance(given, Tensor) else given
+    if s.ndim != 2 or len(y) != s.shape[0]:
         raise ShapeError(
-            f"hinge: scores must be (n, classes) with n labels, got {scores.shape} and {y.shape}"
+            f"hinge: scores must be (n, classes) with n labels, got {s.shape} and {y.shape}"
         )
-    if scores.shape[1] == 1:
-        sign = (2.0 * y - 1.0).astype(scores.dtype).reshape(-1, 1)
-        return (1.0 - scores * sign).relu().mean()
-    onehot = np.zeros(scores.shape, dtype=scores.dtype)
+    if s.shape[1] == 1:
+        sign = (2.0 * y - 1.0).astype(s.dtype).reshape(-1, 1)
+        return cast(Tensor, (1.0 - s * sign).relu().mean())
+    onehot = np.zeros(s.shape, dtype=s.dtype)
     onehot[np.arange(len(y)), y] = 1
-    correct = (scores * onehot).sum(axis=1, keepdims=True)
-    margins = (scores - correct + 1.0).relu() * (1.0 - onehot)
-    return margins.sum(axis=1).mean()
+    correct = (s * onehot).sum(axis=1, keepdims=True)
+    margins = (s - correct + 1.0).relu() * (1.0 - onehot)
+    return cast(Tensor, margins.sum(axis=1).mean())
 
 
 class _Loss(Module):
-    fn = staticmethod(mse)
+    fn: Callable[..., Tensor] = staticmethod(mse)
 
-    def forward(self, output, target):
+    def forward(self, output: Tensor | ArrayLike, target: Tensor | ArrayLike) -> Tensor:
         return type(self).fn(output, target)
 
 
@@ -113,7 +119,7 @@ class HingeLoss(_Loss):
     fn = staticmethod(hinge)
 
 
-LOSSES = {
+LOSSES: dict[str, Loss] = {
     "cross_entropy": cross_entropy,
     "mse": mse,
     "bce_with_logits": bce_with_logits,

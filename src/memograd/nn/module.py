@@ -18,16 +18,20 @@ numpy arrays and ``load_state_dict`` copies them back in place (checking names a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeGuard
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from memograd.errors import MemogradValueError, ShapeError
 from memograd.nn.torch_interop import as_array, resolve_layout
 from memograd.tensor.tensor import Tensor, writable
 
 
-def Parameter(data, dtype=None, *, name: str | None = None) -> Tensor:  # noqa: N802
+def Parameter(  # noqa: N802
+    data: ArrayLike, dtype: DTypeLike | None = None, *, name: str | None = None
+) -> Tensor:
     """A new leaf Tensor that requires grad: what optimizers update. Its dtype is ``dtype``, else
     that of a float array ``data``, else float32.
 
@@ -39,20 +43,22 @@ def Parameter(data, dtype=None, *, name: str | None = None) -> Tensor:  # noqa: 
     return Tensor(np.array(data, dtype=dtype), requires_grad=True, name=name)
 
 
-def is_parameter(value) -> bool:
+def is_parameter(value: object) -> TypeGuard[Tensor]:
     return isinstance(value, Tensor) and value.requires_grad and value.is_leaf
 
 
 class Module:
     """Base class of layers and models: ``forward`` plus parameter bookkeeping."""
 
-    def __init__(self):
+    training: bool  # set for the whole tree by train() / eval()
+
+    def __init__(self) -> None:
         object.__setattr__(self, "training", True)
 
-    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # -- traversal, in attribute order (deterministic)
@@ -77,7 +83,7 @@ class Module:
                 seen.add(id(p))
                 yield name, p
 
-    def _named_parameters(self, prefix: str):
+    def _named_parameters(self, prefix: str) -> Iterator[tuple[str, Tensor]]:
         for name, value in vars(self).items():
             if is_parameter(value):
                 yield prefix + name, value
@@ -105,7 +111,7 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def flatten_parameters(self) -> np.ndarray | None:
+    def flatten_parameters(self) -> NDArray[Any] | None:
         """Lay every parameter out back to back in ONE contiguous buffer (each ``p.data`` becomes
         a view of it), so that an optimizer updates them all in one pass. Values are unchanged.
         Returns the buffer (None when the parameters' dtypes differ or there are none)."""
@@ -122,7 +128,7 @@ class Module:
         return flat
 
     # -- state
-    def state_dict(self) -> dict[str, np.ndarray]:
+    def state_dict(self) -> dict[str, NDArray[Any]]:
         """Every parameter by name, as a copy of its numpy array."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
@@ -140,7 +146,9 @@ class Module:
             for p in getattr(m, "TORCH_TRANSPOSED", ())
         }
 
-    def load_state_dict(self, state, strict: bool = True, layout: str = "auto") -> None:
+    def load_state_dict(
+        self, state: Mapping[str, Any], strict: bool = True, layout: str = "auto"
+    ) -> None:
         """Copy arrays into the parameters in place; names and shapes must match.
 
         ``layout``: ``"memograd"`` (a Linear weight is (in, out), as ``state_dict()`` gives),
@@ -165,7 +173,7 @@ class Module:
                 hint = "an exported model with its Standardize layer: use MLP.from_torch"
             raise MemogradValueError(f"{where}: {'; '.join(parts)} ({hint})")
         transposed = self._transposed_in_torch() if layout == "torch" else set()
-        arrays = {}
+        arrays: dict[str, NDArray[Any]] = {}
         for name, p in own.items():
             if name not in state:
                 continue

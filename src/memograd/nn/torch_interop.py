@@ -13,27 +13,37 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
 
 LAYOUTS = ("auto", "memograd", "torch")
+if TYPE_CHECKING:
+    from memograd.nn.layers import MLP
+
+_M = TypeVar("_M", bound="MLP")
+# (name, kind, params): one layer read from torch, kind "linear", an activation, "dropout" or
+# "standardize"; params hold its tensors or numbers ("weight", "bias", "p", "slope", ...)
+_Layer = tuple[str, str, dict[str, Any]]
 _TORCH_LAYERS = (
     "Linear, ReLU, LeakyReLU, Tanh, Sigmoid, GELU(approximate='tanh'), Identity, Dropout"
 )
 
 
-def is_torch_tensor(x) -> bool:
+def is_torch_tensor(x: object) -> bool:
     """Whether ``x`` is a ``torch.Tensor`` (checked without importing torch)."""
     return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
 
 
-def as_array(x, what: str) -> np.ndarray:
+def as_array(x: Any, what: str) -> NDArray[Any]:
     """``x`` as a NumPy array: a torch tensor is detached and moved to the CPU."""
     if is_torch_tensor(x):
         try:
-            return x.detach().cpu().numpy()
+            array: NDArray[Any] = x.detach().cpu().numpy()
+            return array
         except (TypeError, RuntimeError) as exc:  # bfloat16 and friends have no NumPy dtype
             raise MemogradTypeError(
                 f"{what}: cannot read a torch tensor of dtype {x.dtype} ({exc}); "
@@ -42,7 +52,7 @@ def as_array(x, what: str) -> np.ndarray:
     return np.asarray(x)
 
 
-def resolve_layout(state, layout: str, where: str) -> str:
+def resolve_layout(state: object, layout: str, where: str) -> str:
     """``"memograd"`` or ``"torch"``: ``"auto"`` means torch when the values are torch tensors."""
     if layout not in LAYOUTS:
         raise MemogradValueError(
@@ -66,7 +76,7 @@ def resolve_layout(state, layout: str, where: str) -> str:
 # ----------------------------------------------------------------------------- from_torch
 
 
-def _load_file(path) -> dict:
+def _load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         import torch
     except ImportError:
@@ -85,11 +95,13 @@ def _load_file(path) -> dict:
     return dict(state)
 
 
-def _layers_of_module(module) -> list[tuple[str, str, dict]]:
+def _layers_of_module(module: Any) -> list[_Layer]:  # a torch.nn.Module
     """(name, kind, params) for each child of a torch ``nn.Sequential`` (or one ``nn.Linear``)."""
     from torch import nn
 
-    children = list(module.named_children()) if isinstance(module, nn.Sequential) else None
+    children: list[tuple[str, Any]] | None = None
+    if isinstance(module, nn.Sequential):
+        children = list(module.named_children())
     if children is None:
         if isinstance(module, nn.Linear):
             children = [("0", module)]
@@ -99,12 +111,12 @@ def _layers_of_module(module) -> list[tuple[str, str, dict]]:
                 f"{type(module).__name__}; pass its state_dict() with activation= instead"
             )
     simple = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Identity: "identity"}
-    out = []
+    out: list[_Layer] = []
     for i, (name, m) in enumerate(children):
         kind = type(m)
         buffers = dict(m.named_buffers(recurse=False))
         if kind is nn.Linear:
-            params = {"weight": m.weight}
+            params: dict[str, Any] = {"weight": m.weight}
             if m.bias is not None:
                 params["bias"] = m.bias
             out.append((name, "linear", params))
@@ -132,14 +144,16 @@ def _layers_of_module(module) -> list[tuple[str, str, dict]]:
 _KEY = re.compile(r"^(?:(.*)\.)?(weight|bias|mean|scale)$")
 
 
-def _layers_of_state(state: Mapping, activation: str | None, dropout: float) -> list:
+def _layers_of_state(
+    state: Mapping[str, Any], activation: str | None, dropout: float
+) -> list[_Layer]:
     """The layers a state_dict describes: its Linear weights in order (activations given)."""
     if activation is None:
         raise MemogradValueError(
             "MLP.from_torch: a state_dict holds weights only; say which activation the hidden "
             "layers use: MLP.from_torch(state, activation='relu') (or tanh, sigmoid, ...)"
         )
-    groups: dict[str, dict] = {}
+    groups: dict[str, dict[str, Any]] = {}
     for key, value in state.items():
         m = _KEY.match(str(key))
         if m is None:
@@ -148,7 +162,7 @@ def _layers_of_state(state: Mapping, activation: str | None, dropout: float) -> 
                 "'<layer>.weight' and '<layer>.bias' (and an exported Standardize's mean, scale)"
             )
         groups.setdefault(m.group(1) or "", {})[m.group(2)] = value
-    out = []
+    out: list[_Layer] = []
     for i, (name, params) in enumerate(groups.items()):
         if "weight" in params:
             for extra in ("mean", "scale"):
@@ -173,7 +187,7 @@ def _layers_of_state(state: Mapping, activation: str | None, dropout: float) -> 
     return out
 
 
-def _check_structure(layers: list) -> tuple[str, float]:
+def _check_structure(layers: list[_Layer]) -> tuple[str, float]:
     """The MLP pattern Linear (act [Dropout])* Linear: returns (activation, dropout p)."""
     body = [
         e for e in layers if e[1] != "standardize" and not (e[1] == "dropout" and not e[2]["p"])
@@ -213,7 +227,9 @@ def _check_structure(layers: list) -> tuple[str, float]:
     return act, p
 
 
-def mlp_from_torch(cls, source, *, activation: str | None = None, dropout: float = 0.0):
+def mlp_from_torch(
+    cls: type[_M], source: Any, *, activation: str | None = None, dropout: float = 0.0
+) -> _M:
     """An ``MLP`` (class ``cls``) with the weights of a torch module, state_dict or file."""
     if isinstance(source, (str, os.PathLike)):
         source = _load_file(source)
@@ -227,7 +243,7 @@ def mlp_from_torch(cls, source, *, activation: str | None = None, dropout: float
             f"{type(source).__name__}"
         )
     act, p = _check_structure(layers)
-    linears = []
+    linears: list[tuple[str, NDArray[Any], NDArray[Any]]] = []
     for name, kind, params in layers:
         if kind != "linear":
             continue
@@ -258,7 +274,7 @@ def mlp_from_torch(cls, source, *, activation: str | None = None, dropout: float
         linears.append((name, w, b))
     widths = [linears[0][1].shape[1], *(w.shape[0] for _, w, _ in linears)]
     model = cls(widths, activation=act, dropout=p, seed=0, dtype=str(linears[0][1].dtype))
-    state = {}
+    state: dict[str, NDArray[Any]] = {}
     for mine, (_, w, b) in zip(model.linears(), linears):
         prefix = next(n for n, m in model.named_children() if m is mine)
         state[f"{prefix}.weight"] = w

@@ -13,34 +13,38 @@ engine's ``compile_step``) arranged for scikit-learn's conventions:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from memograd.errors import MemogradValueError, NonFiniteError
 from memograd.nn import MLP, Dropout
-from memograd.nn.losses import LOSSES
+from memograd.nn.losses import LOSSES, Loss
 from memograd.optim import make_optimizer
 from memograd.tensor.tensor import Tensor, no_grad
+
+if TYPE_CHECKING:
+    from memograd.tensor.compile import CompiledStep
 
 # sklearn's activation names and memograd's own
 ACTIVATION_NAMES = {"logistic": "sigmoid", "relu": "relu", "tanh": "tanh", "identity": "identity"}
 SOLVERS = ("adam", "sgd", "adamw", "rmsprop")
 
 
-def _half_mse(pred, target):
+def _half_mse(pred: Any, target: Any) -> Tensor:
     """scikit-learn's squared_error: ½·mean((y - ŷ)²)."""
-    return LOSSES["mse"](pred, target) * 0.5
+    return cast(Tensor, LOSSES["mse"](pred, target) * 0.5)
 
 
-DATA_LOSSES = {**LOSSES, "half_mse": _half_mse}
+DATA_LOSSES: dict[str, Loss] = {**LOSSES, "half_mse": _half_mse}
 LABEL_LOSSES = ("cross_entropy", "hinge")  # targets are class indices
 
 
 class Network:
     """A memograd MLP with its loss and optimizer, trained one epoch at a time."""
 
-    def __init__(self, model: MLP, loss: str, alpha: float, optimizer_args: dict):
+    def __init__(self, model: MLP, loss: str, alpha: float, optimizer_args: dict[str, Any]) -> None:
         if loss not in DATA_LOSSES:
             raise MemogradValueError(f"unknown loss {loss!r}; choose one of {list(DATA_LOSSES)}")
         self.model = model
@@ -48,7 +52,9 @@ class Network:
         self.alpha = float(alpha)
         self.optimizer_args = dict(optimizer_args)
         self.reset_optimizer()
-        self._step: Any = None  # compiled forward + backward, made on the first batch
+        self._step: CompiledStep | None = (
+            None  # compiled forward + backward, made on the first batch
+        )
 
     def reset_optimizer(self) -> None:
         """A fresh optimizer (no moments, t = 0) over the model's parameters."""
@@ -58,15 +64,15 @@ class Network:
         )
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         return self.model.parameters()[0].data.dtype
 
     @property
-    def weights(self) -> list:
+    def weights(self) -> list[Tensor]:
         return [layer.weight for layer in self.model.linears()]
 
     # -- the loss of a batch
-    def batch_loss(self, x, t):
+    def batch_loss(self, x: Tensor | NDArray[Any], t: Tensor | NDArray[Any]) -> Tensor:
         """The data loss of a batch (traced by compile_step, differentiated by graph.backward)."""
         return DATA_LOSSES[self.loss](self.model(x), t)
 
@@ -88,7 +94,7 @@ class Network:
         has_dropout = any(isinstance(m, Dropout) for m in self.model.modules())
         return not has_dropout and self.loss != "hinge"
 
-    def _run_step(self, xb, tb) -> float:
+    def _run_step(self, xb: NDArray[Any], tb: NDArray[Any]) -> float:
         """Forward and backward of one batch: every p.grad holds ∂loss/∂p; returns the loss."""
         if self._step is None and self.compilable():
             from memograd.tensor.compile import compile_step
@@ -103,7 +109,7 @@ class Network:
             value = float(loss.data)
         return value + self._penalty(len(xb)) if self.alpha else value
 
-    def targets(self, y: np.ndarray) -> np.ndarray:
+    def targets(self, y: NDArray[Any]) -> NDArray[Any]:
         """y as the loss wants it: class indices (int64) or a float column block (n, k)."""
         if self.loss in LABEL_LOSSES:
             return np.ascontiguousarray(y, dtype=np.int64)
@@ -111,7 +117,13 @@ class Network:
         return np.ascontiguousarray(y.reshape(len(y), -1))
 
     def epoch(
-        self, X: np.ndarray, T: np.ndarray, batch_size: int, rng, shuffle: bool, epoch: int
+        self,
+        X: NDArray[Any],
+        T: NDArray[Any],
+        batch_size: int,
+        rng: np.random.Generator,
+        shuffle: bool,
+        epoch: int,
     ) -> float:
         """One pass over (X, T) in mini-batches; returns the mean batch loss per sample."""
         n = len(X)
@@ -137,7 +149,7 @@ class Network:
         return total / n
 
     # -- inference
-    def scores(self, X: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    def scores(self, X: NDArray[Any], chunk: int = 8192) -> NDArray[Any]:
         """The raw outputs (logits or predictions) for every row of X, no graph recorded."""
         model = self.model
         was_training = getattr(model, "training", True)
@@ -153,7 +165,7 @@ class Network:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     # -- pickling: arrays and plain data only (the compiled step is rebuilt on demand)
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {
             "config": dict(self.model.config),
             "weights": self.model.state_dict(),
@@ -164,7 +176,7 @@ class Network:
             "optimizer_state": self.optimizer.state_dict(),
         }
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         model = MLP.from_config(state["config"])
         model.load_state_dict(state["weights"])
         model.train(state["training"])
@@ -181,10 +193,10 @@ def optimizer_args(
     nesterov: bool,
     betas: tuple[float, float],
     eps: float,
-) -> dict:
+) -> dict[str, Any]:
     """make_optimizer's arguments for a solver. AdamW's decoupled decay is α itself (as
     ``memograd train --weight-decay``); the other solvers get α as the L2 term of the loss."""
-    args: dict = {"name": solver, "lr": lr}
+    args: dict[str, Any] = {"name": solver, "lr": lr}
     if solver == "sgd":
         args.update(momentum=momentum, nesterov=bool(nesterov and momentum > 0))
     elif solver in ("adam", "adamw"):
@@ -199,13 +211,13 @@ def optimizer_args(
 def build_network(
     n_in: int,
     n_out: int,
-    hidden: tuple,
+    hidden: tuple[int, ...],
     activation: str,
     loss: str,
     alpha: float,
-    args: dict,
+    args: dict[str, Any],
     rng: np.random.Generator,
-    dtype,
+    dtype: DTypeLike,
 ) -> Network:
     """A fresh network initialised as scikit-learn does (Glorot uniform weights and biases)."""
     model = MLP(

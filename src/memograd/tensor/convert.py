@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from memograd.errors import MemogradTypeError, MemogradValueError
 
@@ -15,11 +18,11 @@ class _Meta:
 
     __slots__ = ("shape", "dtype", "ndim")
 
-    def __init__(self, array: np.ndarray):
+    def __init__(self, array: NDArray[Any]) -> None:
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
 
 
-def _as_dtype(dtype) -> np.dtype | None:
+def _as_dtype(dtype: DTypeLike | None) -> np.dtype[Any] | None:
     if dtype is None:
         return None
     try:
@@ -30,11 +33,12 @@ def _as_dtype(dtype) -> np.dtype | None:
         ) from e
 
 
-def to_array(data, dtype=None, copy=True) -> np.ndarray:
+def to_array(data: Any, dtype: DTypeLike | None = None, copy: bool = True) -> NDArray[Any]:
     """The dtype rule for new tensors: numpy arrays keep their dtype, Python floats -> float32."""
     want = _as_dtype(dtype)
     if getattr(data, "_traced", False):  # an array being recorded by compile_step
-        return data if want is None or want == data.dtype else data.astype(want)
+        traced: NDArray[Any] = data if want is None or want == data.dtype else data.astype(want)
+        return traced
     if isinstance(data, np.ndarray):
         arr = data.astype(want, copy=copy) if want is not None else (data.copy() if copy else data)
     else:
@@ -62,16 +66,16 @@ def to_array(data, dtype=None, copy=True) -> np.ndarray:
     return arr
 
 
-def _ragged(data) -> str:
+def _ragged(data: object) -> str:
     """Where nested lists first differ in length: 'data[0] has 2 items, data[1] has 1'."""
-    level = [("data", data)]
+    level: list[tuple[str, object]] = [("data", data)]
     while level:
         sizes = [(path, len(x) if isinstance(x, (list, tuple)) else None) for path, x in level]
         first = sizes[0][1]
         for path, n in sizes[1:]:
             if n != first:
 
-                def say(k):
+                def say(k: int | None) -> str:
                     return "a number" if k is None else f"{k} item(s)"
 
                 return f"{sizes[0][0]} has {say(first)}, {path} has {say(n)}"

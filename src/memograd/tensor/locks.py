@@ -12,15 +12,23 @@ saved array cost ~10% on small nets).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Literal
+
 import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from memograd.tensor.node import Node
 
 __all__ = ["writable"]
 
 # id(array) -> [array, number of live nodes that locked it]
-_LOCKS: dict[int, list] = {}
+_LOCKS: dict[int, list[Any]] = {}
 
 
-def _lock(a: np.ndarray) -> bool:
+def _lock(a: NDArray[Any]) -> bool:
     entry = _LOCKS.get(id(a))
     if entry is not None:
         entry[1] += 1
@@ -32,7 +40,7 @@ def _lock(a: np.ndarray) -> bool:
     return True
 
 
-def _unlock(node) -> None:
+def _unlock(node: Node) -> None:
     for a in node.locked:
         entry = _LOCKS.get(id(a))
         if entry is not None:
@@ -46,7 +54,7 @@ def _unlock(node) -> None:
     node.locked = ()
 
 
-def writable(*arrays) -> _Writable:
+def writable(*arrays: NDArray[Any]) -> _Writable:
     """Context for code that updates arrays saved for backward in place AND bumps the tensors'
     version counters (optimizers, ``load_state_dict``): inside it those arrays accept writes; a
     backward through the stale graph still raises GraphError (the counter changed)."""
@@ -59,14 +67,18 @@ class _Writable:
 
     __slots__ = ("arrays", "opened")
 
-    def __init__(self, *arrays):
+    arrays: tuple[NDArray[Any], ...]
+    opened: list[NDArray[Any]]
+
+    def __init__(self, *arrays: NDArray[Any]) -> None:
         self.arrays, self.opened = arrays, []
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         if not _LOCKS:
             return self
-        for a in self.arrays:
-            chain = []
+        for array in self.arrays:
+            chain: list[NDArray[Any]] = []
+            a: object = array
             while type(a) is np.ndarray:  # a view of a locked base needs the base open too
                 chain.append(a)
                 a = a.base
@@ -78,7 +90,7 @@ class _Writable:
                     self.opened.append(b)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         for b in reversed(self.opened):  # views first, then their bases
             entry = _LOCKS.get(id(b))
             if entry is None or entry[1] > 0:

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
 __all__ = ["no_grad", "enable_grad", "is_grad_enabled"]
 
 
@@ -22,23 +32,21 @@ class no_grad:
 
     _enabled = False
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._previous: list[bool] = []  # a stack: one instance may be entered again inside
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self._previous.append(_Mode.grad)
         _Mode.grad = self._enabled
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _Mode.grad = self._previous.pop()
         return False
 
-    def __call__(self, fn):
-        import functools
-
+    def __call__(self, fn: Callable[_P, _R]) -> Callable[_P, _R]:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
             with type(self)():
                 return fn(*args, **kwargs)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,7 +75,7 @@ def settle_run_folder(written: Path, replaced: bool) -> None:
             (folder / name).unlink(missing_ok=True)
 
 
-def load_run(path: str | Path) -> tuple[MLP, Checkpoint]:
+def load_run(path: str | os.PathLike[str]) -> tuple[MLP, Checkpoint]:
     """The trained model of a run folder (or checkpoint file) and its checkpoint.
 
     The metadata is checked against the schema (:mod:`memograd.train.schema`) before use. The
