@@ -27,9 +27,11 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from memograd.errors import MemogradError
+
+StrPath = str | os.PathLike[str]  # a path as users give it: text or a path object
 
 
 class NotARegularFileError(MemogradError, OSError):
@@ -73,7 +75,7 @@ def file_kind(mode: int) -> str:
     return "a folder" if stat.S_ISDIR(mode) else "not a regular file"
 
 
-def writable_target(path: str | os.PathLike) -> Path:
+def writable_target(path: StrPath) -> Path:
     """The file a write to ``path`` replaces: ``path`` itself, or the file a symbolic link points
     to. Raises :class:`NotARegularFileError` (or IsADirectoryError for a folder) when that exists
     and is not a regular file; call it to fail before doing work whose result goes there."""
@@ -98,7 +100,7 @@ def writable_target(path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
+def atomic_open(path: StrPath, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
     """Open a temporary file for writing; on success it replaces ``path`` in one rename.
 
     ``path`` must be a regular file or not exist (see the module docstring)."""
@@ -129,13 +131,13 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
         raise
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+def atomic_write_text(path: StrPath, text: str, encoding: str = "utf-8") -> Path:
     with atomic_open(path, "w", encoding=encoding) as handle:
         handle.write(text)
     return Path(path)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+def atomic_write_bytes(path: StrPath, data: bytes) -> Path:
     with atomic_open(path, "wb") as handle:
         handle.write(data)
     return Path(path)
@@ -156,10 +158,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+def remove_stale_temporaries(folder: StrPath) -> list[Path]:
     """Delete the temporary files of atomic writes in ``folder`` whose writing process no longer
     runs (killed mid-write); returns what was removed. Files of live processes are kept."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError, PermissionError):
@@ -173,7 +175,7 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def check_readable(path: str | os.PathLike, limit: int, what: str = "file") -> int:
+def check_readable(path: StrPath, limit: int, what: str = "file") -> int:
     """The size of the regular file ``path``; raises FileNotFoundError, IsADirectoryError,
     :class:`NotARegularFileError` or :class:`FileTooLargeError` (over ``limit`` bytes)."""
     try:
@@ -195,7 +197,7 @@ def check_readable(path: str | os.PathLike, limit: int, what: str = "file") -> i
     return st.st_size
 
 
-def read_bounded(path: str | os.PathLike, limit: int, what: str = "file") -> bytes:
+def read_bounded(path: StrPath, limit: int, what: str = "file") -> bytes:
     """The bytes of the regular file ``path``, refused up front when larger than ``limit`` (and
     never more than ``limit`` bytes read, should the file grow meanwhile)."""
     check_readable(path, limit, what)

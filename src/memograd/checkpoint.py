@@ -32,17 +32,19 @@ import importlib.util
 import io
 import json
 import math
-import os
 import sys
 import types
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import IO, Any, Literal, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
-from memograd._io import atomic_write_bytes, check_readable
+from memograd._io import StrPath, atomic_write_bytes, check_readable
 from memograd.errors import CheckpointError
 
 FORMAT = "memograd-checkpoint"
@@ -63,12 +65,12 @@ DTYPES = tuple(
 class Checkpoint:
     """What :func:`load_checkpoint` returns: the arrays by name and the metadata dict."""
 
-    tensors: dict[str, np.ndarray]
-    metadata: dict
+    tensors: dict[str, NDArray[Any]]
+    metadata: dict[str, Any]  # JSON: the run's config, preprocessing, history, ...
     path: Path
     format: str
 
-    def group(self, prefix: str) -> dict[str, np.ndarray]:
+    def group(self, prefix: str) -> dict[str, NDArray[Any]]:
         """The arrays named ``prefix.<rest>``, keyed by ``<rest>``."""
         p = prefix + "."
         return {k[len(p) :]: v for k, v in self.tensors.items() if k.startswith(p)}
@@ -84,7 +86,7 @@ def default_format() -> str:
     return "safetensors" if have_safetensors() else "npz"
 
 
-def _safetensors(path: Path, action: str):
+def _safetensors(path: Path, action: str) -> ModuleType:
     """The ``safetensors.numpy`` module, or a CheckpointError saying how to get it."""
     try:
         import safetensors.numpy
@@ -97,7 +99,7 @@ def _safetensors(path: Path, action: str):
     return safetensors.numpy
 
 
-def _digest(tensors: Mapping[str, np.ndarray], meta_json: str) -> str:
+def _digest(tensors: Mapping[str, NDArray[Any]], meta_json: str) -> str:
     """SHA-256 over the metadata JSON and every array's name, dtype, shape and bytes."""
     h = hashlib.sha256(meta_json.encode())
     for name in sorted(tensors):
@@ -109,8 +111,8 @@ def _digest(tensors: Mapping[str, np.ndarray], meta_json: str) -> str:
     return h.hexdigest()
 
 
-def _prepare(tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    out = {}
+def _prepare(tensors: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
+    out: dict[str, NDArray[Any]] = {}
     for name, value in tensors.items():
         if not isinstance(name, str) or not name or name.startswith("__"):
             raise CheckpointError(f"save_checkpoint: bad tensor name {name!r}")
@@ -125,7 +127,7 @@ def _prepare(tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def _path(path: str | os.PathLike) -> Path:
+def _path(path: StrPath) -> Path:
     p = Path(path)
     if p.suffix not in SUFFIXES:
         raise CheckpointError(
@@ -136,26 +138,27 @@ def _path(path: str | os.PathLike) -> Path:
 
 
 def save_checkpoint(
-    path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metadata: Mapping
+    path: StrPath, tensors: Mapping[str, NDArray[Any]], metadata: Mapping[str, Any]
 ) -> Path:
     """Write ``tensors`` and JSON-ready ``metadata`` to ``path`` atomically; returns the path."""
-    path = _path(path)
+    target = _path(path)
     arrays = _prepare(tensors)
     try:
         meta_json = json.dumps(metadata, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"save_checkpoint: metadata is not plain JSON: {exc}") from None
     info = {"format": FORMAT, "version": str(VERSION), "sha256": _digest(arrays, meta_json)}
-    if path.suffix == ".npz":
+    if target.suffix == ".npz":
         blob = json.dumps(info).encode() + b"\n" + meta_json.encode()
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays, **{_NPZ_META: np.frombuffer(blob, dtype=np.uint8)})
-        return atomic_write_bytes(path, buffer.getvalue())
-    st = _safetensors(path, "writing")
-    return atomic_write_bytes(path, st.save(arrays, metadata={**info, "memograd": meta_json}))
+        members = {**arrays, _NPZ_META: np.frombuffer(blob, dtype=np.uint8)}
+        np.savez(buffer, **cast(dict[str, Any], members))  # the stub types names as options
+        return atomic_write_bytes(target, buffer.getvalue())
+    st = _safetensors(target, "writing")
+    return atomic_write_bytes(target, st.save(arrays, metadata={**info, "memograd": meta_json}))
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+def load_checkpoint(path: StrPath) -> Checkpoint:
     """Read and validate a checkpoint; any defect raises CheckpointError (never half-loads)."""
     path = _path(path)
     if path.is_dir():
@@ -193,7 +196,10 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     return Checkpoint(tensors, metadata, path, path.suffix[1:])
 
 
-def _read_safetensors(path: Path):
+_Read = tuple[dict[str, NDArray[Any]], dict[str, Any], object]  # arrays, info, metadata JSON
+
+
+def _read_safetensors(path: Path) -> _Read:
     """Arrays and metadata through the safetensors library; its errors become ours."""
     _safetensors(path, "reading")
     from safetensors import SafetensorError, safe_open
@@ -213,7 +219,7 @@ def _read_safetensors(path: Path):
     return tensors, info, info.get("memograd")
 
 
-def _read_npz(path: Path):
+def _read_npz(path: Path) -> _Read:
     try:
         with zipfile.ZipFile(path) as z:
             members = z.infolist()
@@ -223,7 +229,7 @@ def _read_npz(path: Path):
                     f"{path}: its arrays would take {declared:,} bytes once unpacked, more than "
                     f"the {MAX_CHECKPOINT_BYTES:,} a checkpoint may hold; not a memograd checkpoint"
                 )
-            arrays = {}
+            arrays: dict[str, NDArray[Any]] = {}
             for m in members:
                 if not m.filename.endswith(".npy") or m.is_dir():
                     raise CheckpointError(f"{path}: unexpected entry {m.filename!r} in the .npz")
@@ -255,7 +261,7 @@ def _read_npz(path: Path):
     return tensors, info, meta_text
 
 
-def _read_npy(handle, size: int, path: Path, name: str) -> np.ndarray:
+def _read_npy(handle: IO[bytes], size: int, path: Path, name: str) -> NDArray[Any]:
     """One .npy member: its header's dtype and shape are checked against the member's size
     before the data is read, so a header claiming more elements than stored allocates nothing."""
     fmt = np.lib.format
@@ -278,8 +284,10 @@ def _read_npy(handle, size: int, path: Path, name: str) -> np.ndarray:
     data = handle.read(size - header)
     if len(data) != size - header:
         raise CheckpointError(f"{path}: entry {name!r} is truncated")
-    order = "F" if fortran else "C"
-    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy(order="C")
+    order: Literal["C", "F"] = "F" if fortran else "C"
+    array: NDArray[Any] = np.frombuffer(data, dtype=dtype).reshape(shape, order=order)
+    owned: NDArray[Any] = array.copy(order="C")
+    return owned
 
 
 def require(ckpt: Checkpoint, *keys: str) -> None:
@@ -296,7 +304,7 @@ class _CallableModule(types.ModuleType):
     """``mg.checkpoint`` names both this module (safe run-folder checkpoints) and gradient
     checkpointing: calling the module is :func:`memograd.tensor.checkpoint.checkpoint`."""
 
-    def __call__(self, fn, *args, **kwargs):
+    def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         from memograd.tensor.checkpoint import checkpoint as recompute
 
         return recompute(fn, *args, **kwargs)

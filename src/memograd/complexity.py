@@ -10,21 +10,25 @@ ratio. ``memograd complexity`` prints these rows; the lesson plots them.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["measure"]
 
 
-def measure(width: int, depths: list[int]) -> list[dict]:
+def measure(width: int, depths: list[int]) -> list[dict[str, Any]]:
     """One row per depth, counted on the real graph of a (width, width x depth, 1) network."""
     from memograd.paths import cost, count_paths
     from memograd.scalar.nn import notes_network
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for depth in depths:
         sizes = (width, *([width] * depth), 1)
         ex = notes_network(net=sizes, activation="sigmoid", loss="mse", seed=0)
-        c = cost(ex.loss, ex.model.parameters())
+        loss = ex.loss
+        assert loss is not None  # notes_network(loss="mse") builds the loss
+        c = cost(loss, ex.model.parameters())
         row = {"depth": depth, "net": "-".join(map(str, sizes)), **c.to_dict()}
         row["paths_all_parameters"] = row.pop("paths")
-        row["paths_to_w11^1"] = count_paths(ex.loss, "w11^1")
+        row["paths_to_w11^1"] = count_paths(loss, "w11^1")
         rows.append(row)
     return rows

@@ -13,6 +13,8 @@ measured here on a real tensor graph (bytes from ``mg.memory_report``'s trace, s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +22,7 @@ from memograd import graph
 from memograd.nn.checkpoint import _equal, checkpoint_sequential, plan
 from memograd.nn.layers import MLP
 from memograd.tensor.memory import MemoryTrace, memory_report
-from memograd.tensor.tensor import _root, _wrap, no_grad, tensor
+from memograd.tensor.tensor import Tensor, _root, _wrap, no_grad, tensor
 
 __all__ = ["STRATEGIES", "measure", "store_nothing_backward"]
 
@@ -29,20 +31,22 @@ WIDTH = 16
 BATCH = 32
 
 
-def _problem(depth: int, width: int, batch: int, seed: int = 0):
+def _problem(
+    depth: int, width: int, batch: int, seed: int = 0
+) -> tuple[Callable[[], MLP], Tensor, Tensor]:
     rng = np.random.default_rng(seed)
     x = tensor(rng.normal(size=(batch, width)).astype(np.float32))
     t = tensor(rng.normal(size=(batch, 1)).astype(np.float32))
     return (lambda: MLP([width] * (depth + 1) + [1], "tanh", seed=seed)), x, t
 
 
-def _loss(out, t):
-    from memograd.tensor import mse
+def _loss(out: Tensor, t: Tensor) -> Tensor:
+    from memograd.tensor.api import mse
 
     return mse(out, t)
 
 
-def store_nothing_backward(model, x, t) -> tuple[int, int]:
+def store_nothing_backward(model: MLP, x: Tensor, t: Tensor) -> tuple[int, int]:
     """Backward keeping no activation: for layer i = n-1 .. 0, recompute its input from ``x``
     (i layer forwards), record layer i alone and backprop the adjoint through it. Fills ``.grad``
     like ``loss.backward()``; returns (peak bytes, layer forwards recomputed)."""
@@ -76,10 +80,10 @@ def store_nothing_backward(model, x, t) -> tuple[int, int]:
     return peak, recomputed
 
 
-def measure(depths, width: int = WIDTH, batch: int = BATCH) -> list[dict]:
+def measure(depths: Iterable[int], width: int = WIDTH, batch: int = BATCH) -> list[dict[str, Any]]:
     """For each depth: peak bytes (saved activations + memo table) and layer forwards recomputed
     by each strategy, and the gradients' agreement with storing everything."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for depth in depths:
         make, x, t = _problem(depth, width, batch)
         ref = make()

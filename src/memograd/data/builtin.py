@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from memograd.data.dataset import CLASSIFICATION, REGRESSION, Dataset
 from memograd.errors import DataError, MemogradValueError
@@ -34,7 +36,7 @@ def _load_bundled(name: str) -> Dataset:
     import io
     from importlib.resources import files
 
-    raw = files("memograd.data").joinpath("datasets", _BUNDLED[name]).read_bytes()
+    raw = files("memograd.data").joinpath("datasets").joinpath(_BUNDLED[name]).read_bytes()
     data = np.loadtxt(io.BytesIO(gzip.decompress(raw)), delimiter=",")
     X, y = data[:, :-1], data[:, -1].astype(np.int64)
     features = tuple(f"pixel_{i // 8}_{i % 8}" for i in range(X.shape[1]))
@@ -138,7 +140,14 @@ def make_toy(n_samples: int = 400, noise: float = 0.3, seed: int = 0) -> Dataset
     return Dataset("toy", X, lpa, REGRESSION, ("cgpa", "profile_score"), "lpa", (), "generated")
 
 
-def _shuffled(name, X, y, features, classes, rng) -> Dataset:
+def _shuffled(
+    name: str,
+    X: NDArray[np.float64],
+    y: NDArray[np.int64],
+    features: tuple[str, ...],
+    classes: tuple[str, ...],
+    rng: np.random.Generator,
+) -> Dataset:
     order = rng.permutation(len(y))
     return Dataset(
         name, X[order], y[order], CLASSIFICATION, features, "class", classes, "generated"
@@ -176,7 +185,7 @@ def load_dataset(
             )
         return _load_sklearn(key, seed, n_samples, noise)
     if key in _GENERATED:
-        kwargs: dict = {"seed": seed}
+        kwargs: dict[str, Any] = {"seed": seed}
         if n_samples is not None:
             if not 8 <= n_samples <= MAX_GENERATED:
                 raise MemogradValueError(

@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
-import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Literal, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
-from memograd._io import read_bounded
+from memograd._io import StrPath, read_bounded
 from memograd.data.dataset import CLASSIFICATION, REGRESSION, Dataset
 from memograd.errors import DataError, MemogradError, MemogradValueError
 
@@ -36,7 +37,13 @@ def _is_missing(cell: str) -> bool:
     return cell.strip().lower() in MISSING
 
 
-def _sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+Dialect = type[csv.Dialect] | csv.Dialect
+Rows = list[tuple[int, list[str]]]  # (line number, cells) of each non-blank row
+# header line, column names, target index, feature indices, first data row
+Layout = tuple[int, list[str], int, list[int], int]
+
+
+def _sniff_dialect(sample: str) -> Dialect:
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
@@ -80,7 +87,7 @@ def _read_text(path: Path, expect_sha256: str | None = None) -> tuple[str, str]:
     return text, digest
 
 
-def _read_rows(path: Path, text: str, dialect) -> list[tuple[int, list[str]]]:
+def _read_rows(path: Path, text: str, dialect: Dialect) -> Rows:
     """(line number, cells) for every non-blank row (the csv module's parse: quotes and all)."""
     reader = csv.reader(text.splitlines(), dialect)
     rows = []
@@ -115,7 +122,7 @@ class _Lines:
             self.numbers, self.lines = range(1, len(lines) + 1), lines
 
     @classmethod
-    def of(cls, text: str, dialect) -> _Lines | None:
+    def of(cls, text: str, dialect: Dialect) -> _Lines | None:
         delimiter = getattr(dialect, "delimiter", ",")
         quote = getattr(dialect, "quotechar", None) or '"'
         if (
@@ -135,7 +142,7 @@ class _Lines:
     def row(self, i: int) -> tuple[int, list[str]]:
         return self.numbers[i], [c.strip() for c in self.lines[i].split(self.delimiter)]
 
-    def numeric(self, start: int, width: int) -> np.ndarray | None:
+    def numeric(self, start: int, width: int) -> NDArray[Any] | None:
         """Every column of lines ``start:`` as finite floats (one ``numpy.loadtxt``, which
         also refuses ragged lines), or None."""
         try:
@@ -149,7 +156,7 @@ class _Lines:
             return None
         return A
 
-    def matrix(self, start: int, cols: list[int], width: int) -> np.ndarray | None:
+    def matrix(self, start: int, cols: list[int], width: int) -> NDArray[Any] | None:
         """Columns ``cols`` of lines ``start:`` as finite floats by ``numpy.loadtxt``, or None
         when a line is ragged or a cell is not a finite number (the slow path then names it)."""
         body = self.lines[start:]
@@ -212,7 +219,7 @@ def _target_index(path: Path, names: list[str], target: str | int | None, header
 
 
 def load_csv(
-    path: str | os.PathLike,
+    path: StrPath,
     target: str | int | None = None,
     *,
     task: str | None = None,
@@ -266,7 +273,17 @@ def load_csv(
     return _dataset(path, X, labels, numbers, names, t, features, task, max_classes, digest)
 
 
-def _layout(path, head, more: bool, target, strict: bool = False):
+@overload
+def _layout(
+    path: Path, head: Rows, more: bool, target: str | int | None, strict: Literal[True]
+) -> Layout: ...
+@overload
+def _layout(
+    path: Path, head: Rows, more: bool, target: str | int | None, strict: bool = False
+) -> Layout | None: ...
+def _layout(
+    path: Path, head: Rows, more: bool, target: str | int | None, strict: bool = False
+) -> Layout | None:
     """(header line, column names, target index, feature indices, first data row) from the first
     two rows; None (fast path: let the csv parse decide) or DataError (``strict``) when the file
     has no data rows or a single column."""
@@ -293,7 +310,17 @@ def _layout(path, head, more: bool, target, strict: bool = False):
     return header_line, names, t, features, int(header)
 
 
-def _numeric_dataset(path, A, cell, names, t, features, task, max_classes, digest) -> Dataset:
+def _numeric_dataset(
+    path: Path,
+    A: NDArray[np.float64],
+    cell: Callable[[int], str],
+    names: list[str],
+    t: int,
+    features: list[int],
+    task: str | None,
+    max_classes: int,
+    digest: str,
+) -> Dataset:
     """What :func:`_dataset` makes of an all-numeric table ``A`` (target column ``t``) without a
     string per row: ``cell(i)`` reads the target's text of row ``i``, wanted only at the first row
     of each class (a class is named as the file first writes it)."""
@@ -318,7 +345,18 @@ def _numeric_dataset(path, A, cell, names, t, features, task, max_classes, diges
     return Dataset(path.stem, X, y, CLASSIFICATION, feature_names, names[t], classes, **common)
 
 
-def _dataset(path, X, labels, lines, names, t, features, task, max_classes, digest) -> Dataset:
+def _dataset(
+    path: Path,
+    X: NDArray[np.float64],
+    labels: list[str],
+    lines: Sequence[int],
+    names: list[str],
+    t: int,
+    features: list[int],
+    task: str | None,
+    max_classes: int,
+    digest: str,
+) -> Dataset:
     """The Dataset from the feature matrix and the target column's cells (``lines``: the line
     number of each row, for the messages)."""
     distinct = dict.fromkeys(labels)  # each label once, in the order the file first writes it
@@ -326,12 +364,13 @@ def _dataset(path, X, labels, lines, names, t, features, task, max_classes, dige
         line = next(n for n, c in zip(lines, labels) if _is_missing(c))
         raise DataError(f"{path}, line {line}, column {t + 1} ({names[t]!r}): missing target value")
     number = {c: _number(c) for c in distinct}
-    all_numeric = all(v is not None for v in number.values())
+    numeric = {c: v for c, v in number.items() if v is not None}
+    all_numeric = len(numeric) == len(number)
     if task is None:
-        integral = all_numeric and all(float(v).is_integer() for v in number.values())
+        integral = all_numeric and all(float(v).is_integer() for v in numeric.values())
         task = (
             CLASSIFICATION
-            if not all_numeric or (integral and len(set(number.values())) <= max_classes)
+            if not all_numeric or (integral and len(set(numeric.values())) <= max_classes)
             else REGRESSION
         )
     feature_names = tuple(names[j] for j in features)
@@ -344,16 +383,16 @@ def _dataset(path, X, labels, lines, names, t, features, task, max_classes, dige
                 f"{path}, line {lines[i]}, column {t + 1} ({names[t]!r}): non-numeric target "
                 f"{labels[i]!r} in a regression; use task='classification' for class labels"
             )
-        y = np.fromiter(map(number.__getitem__, labels), dtype=np.float64, count=n)
+        y = np.fromiter(map(numeric.__getitem__, labels), dtype=np.float64, count=n)
         return Dataset(path.stem, X, y, REGRESSION, feature_names, names[t], (), **common)
     if all_numeric:
-        text: dict = {}
-        for cell, v in number.items():
+        text: dict[float, str] = {}
+        for cell, v in numeric.items():
             text.setdefault(v, cell)  # a class is named as the file first writes it
         values = sorted(text)
         classes = tuple(text[v] for v in values)
         index = {v: k for k, v in enumerate(values)}
-        of_label = {c: index[v] for c, v in number.items()}
+        of_label = {c: index[v] for c, v in numeric.items()}
     else:
         classes = tuple(sorted(distinct))
         of_label = {c: k for k, c in enumerate(classes)}
@@ -366,15 +405,15 @@ def _dataset(path, X, labels, lines, names, t, features, task, max_classes, dige
     return Dataset(path.stem, X, y, CLASSIFICATION, feature_names, names[t], classes, **common)
 
 
-def _listing(names, most: int = 8, show=str) -> str:
+def _listing(names: Sequence[object], most: int = 8, show: Callable[[Any], str] = str) -> str:
     """``a, b, c, ... (64 in all)`` for an error message: the first ``most`` names."""
     shown = ", ".join(map(show, list(names)[:most]))
     return shown if len(names) <= most else f"{shown}, ... ({len(names)} in all)"
 
 
 def load_features_csv(
-    path: str | os.PathLike, feature_names: tuple[str, ...] | list[str]
-) -> tuple[np.ndarray, list[str]]:
+    path: StrPath, feature_names: tuple[str, ...] | list[str]
+) -> tuple[NDArray[Any], list[str]]:
     """Feature matrix for prediction from a CSV file, columns matched to ``feature_names``.
 
     With a header, columns are found by name (other columns, such as the target, are ignored and
@@ -420,7 +459,9 @@ def load_features_csv(
     return _feature_matrix(path, rows[int(header) :], cols, names, width, header_line), extra
 
 
-def _feature_matrix(path, rows, cols, names, width, header_line) -> np.ndarray:
+def _feature_matrix(
+    path: Path, rows: Rows, cols: list[int], names: list[str], width: int, header_line: int
+) -> NDArray[np.float64]:
     """Columns ``cols`` of the CSV ``rows`` (line, cells) as floats; a ragged row or a missing or
     non-numeric cell raises DataError naming the file, line and column (and its header name)."""
     X = np.empty((len(rows), len(cols)), dtype=np.float64)

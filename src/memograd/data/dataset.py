@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
-import numpy as np
+from numpy.typing import NDArray
 
 from memograd.errors import MemogradValueError
 
@@ -19,8 +20,8 @@ class Dataset:
     ``classes`` are the class labels as strings (``y`` indexes them); empty for regression."""
 
     name: str
-    X: np.ndarray
-    y: np.ndarray
+    X: NDArray[Any]
+    y: NDArray[Any]
     task: str
     feature_names: tuple[str, ...]
     target_name: str = "target"
@@ -28,7 +29,7 @@ class Dataset:
     source: str = ""
     sha256: str = ""  # of the file's bytes, for a dataset read from a file
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.X.ndim != 2 or self.y.ndim != 1 or len(self.X) != len(self.y):
             raise MemogradValueError(
                 f"Dataset {self.name!r}: X must be (n, d) and y (n,), got {self.X.shape} and "
@@ -56,10 +57,10 @@ class Dataset:
     def is_classification(self) -> bool:
         return self.task == CLASSIFICATION
 
-    def subset(self, index: np.ndarray) -> Dataset:
+    def subset(self, index: NDArray[Any]) -> Dataset:
         return replace(self, X=self.X[index], y=self.y[index])
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         info = {
             "name": self.name,
             "task": self.task,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from memograd.data.dataset import Dataset
 from memograd.errors import DataError, MemogradValueError
@@ -18,17 +20,17 @@ class Split:
     train: Dataset
     val: Dataset
     test: Dataset
-    indices: dict = field(default_factory=dict, compare=False)
+    indices: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def split_indices(
-    y: np.ndarray,
+    y: NDArray[Any],
     *,
     val: float = 0.1,
     test: float = 0.2,
     seed: int = 0,
     stratify: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Disjoint index arrays (train, val, test) covering ``range(len(y))``, seeded.
 
     Stratified (``y`` holds class indices): each class is shuffled and cut in the same
@@ -50,7 +52,7 @@ def split_indices(
             np.sort(order[n_test : n_test + n_val]),
             np.sort(order[:n_test]),
         )
-    parts: tuple[list, list, list] = ([], [], [])
+    parts: tuple[list[NDArray[Any]], list[NDArray[Any]], list[NDArray[Any]]] = ([], [], [])
     for c in np.unique(y):
         members = np.flatnonzero(y == c)
         members = members[rng.permutation(len(members))]
@@ -91,11 +93,11 @@ class Standardizer:
 
     A constant column gets scale 1 (it becomes 0 rather than nan)."""
 
-    mean: np.ndarray
-    scale: np.ndarray
+    mean: NDArray[Any]
+    scale: NDArray[Any]
 
     @classmethod
-    def fit(cls, X: np.ndarray, names: Sequence[str] | None = None) -> Standardizer:
+    def fit(cls, X: NDArray[Any], names: Sequence[str] | None = None) -> Standardizer:
         """Mean and standard deviation per column; a column whose statistics are not finite
         numbers (one 1e308 cell overflows them) is refused by its name (``names``)."""
         X = np.asarray(X, dtype=np.float64)
@@ -123,17 +125,18 @@ class Standardizer:
     def identity(cls, d: int) -> Standardizer:
         return cls(np.zeros(d), np.ones(d))
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
+    def transform(self, X: NDArray[Any]) -> NDArray[Any]:
         X = np.asarray(X, dtype=np.float64)
         if X.shape[-1] != self.mean.shape[0]:
             raise MemogradValueError(
                 f"Standardizer: data has {X.shape[-1]} features, fitted on {self.mean.shape[0]}"
             )
-        return (X - self.mean) / self.scale
+        Z: NDArray[np.float64] = (X - self.mean) / self.scale
+        return Z
 
     def transform_finite(
-        self, X: np.ndarray, dtype: str, names: Sequence[str], where: str = "the data"
-    ) -> np.ndarray:
+        self, X: NDArray[Any], dtype: str, names: Sequence[str], where: str = "the data"
+    ) -> NDArray[Any]:
         """:meth:`transform`, cast to ``dtype``; a value that is no longer a finite number there
         (1e308 far from the training data overflows float32) is refused with its row and column."""
         with np.errstate(over="ignore", invalid="ignore"):
@@ -148,14 +151,15 @@ class Standardizer:
             )
         return Z
 
-    def inverse(self, Z: np.ndarray) -> np.ndarray:
-        return np.asarray(Z) * self.scale + self.mean
+    def inverse(self, Z: NDArray[Any]) -> NDArray[Any]:
+        X: NDArray[np.float64] = np.asarray(Z) * self.scale + self.mean
+        return X
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> Standardizer:
+    def from_dict(cls, d: dict[str, Any]) -> Standardizer:
         try:
             mean = np.asarray(d["mean"], dtype=np.float64)
             scale = np.asarray(d["scale"], dtype=np.float64)
@@ -178,14 +182,14 @@ class Standardizer:
 
 
 def batches(
-    X: np.ndarray,
-    y: np.ndarray | None = None,
+    X: NDArray[Any],
+    y: NDArray[Any] | None = None,
     *,
     batch_size: int = 32,
     rng: np.random.Generator | None = None,
     shuffle: bool = True,
     drop_last: bool = False,
-) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+) -> Iterator[tuple[NDArray[Any], NDArray[Any] | None]]:
     """Mini-batches (xb, yb) covering every sample once, in an order drawn from ``rng``.
 
     The permutation is one ``rng.permutation(n)`` call, so a saved ``rng`` state replays it."""
@@ -212,7 +216,7 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     return n // batch_size if drop_last else -(-n // batch_size)
 
 
-def fingerprint(*arrays: np.ndarray) -> str:
+def fingerprint(*arrays: NDArray[Any]) -> str:
     """Short hash of arrays' dtype, shape and bytes (a resumed run checks its data is the same)."""
     import hashlib
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field, fields
+from typing import Any, NoReturn
 
 from memograd.checkpoint import MAX_CHECKPOINT_BYTES, default_format, have_safetensors
 from memograd.data.builtin import MAX_GENERATED
@@ -107,7 +108,7 @@ class TrainConfig:
     csv_sha256: str | None = None
 
     def validate(self) -> None:
-        def bad(msg):
+        def bad(msg: str) -> NoReturn:
             raise MemogradValueError(msg)
 
         if (self.dataset is None) == (self.csv is None):
@@ -164,6 +165,6 @@ class TrainConfig:
         return DEFAULT_ADAMW_DECAY if self.optimizer.lower() == "adamw" else 0.0
 
     @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from memograd.data import CLASSIFICATION
 from memograd.nn import Module
@@ -10,11 +13,11 @@ from memograd.nn.losses import LOSSES
 from memograd.tensor.tensor import Tensor, no_grad
 
 
-def predict_scores(model: Module, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+def predict_scores(model: Module, X: NDArray[Any], batch_size: int = 4096) -> NDArray[Any]:
     """The network's raw outputs for every row of X (evaluation mode, no graph)."""
     was_training = getattr(model, "training", False)
     model.eval()
-    outs = []
+    outs: list[NDArray[Any]] = []
     try:
         with no_grad():
             for start in range(0, len(X), batch_size):
@@ -26,26 +29,30 @@ def predict_scores(model: Module, X: np.ndarray, batch_size: int = 4096) -> np.n
     return np.concatenate(outs)
 
 
-def predicted_classes(scores: np.ndarray) -> np.ndarray:
+def predicted_classes(scores: NDArray[Any]) -> NDArray[Any]:
     if scores.shape[1] == 1:  # one logit (bce) or one hinge score: positive means class 1
-        return (scores[:, 0] > 0).astype(np.int64)
-    return scores.argmax(axis=1)
+        positive: NDArray[np.bool_] = scores[:, 0] > 0
+        return positive.astype(np.int64)
+    best: NDArray[np.intp] = scores.argmax(axis=1)
+    return best
 
 
-def r2_score(y: np.ndarray, yhat: np.ndarray) -> float:
+def r2_score(y: NDArray[Any], yhat: NDArray[Any]) -> float:
     """R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)²."""
     ss_res = float(np.sum((y - yhat) ** 2))
     ss_tot = float(np.sum((y - np.mean(y)) ** 2))
     return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
 
 
-def evaluate(model: Module, X: np.ndarray, y: np.ndarray, loss: str, task: str) -> dict:
+def evaluate(
+    model: Module, X: NDArray[Any], y: NDArray[Any], loss: str, task: str
+) -> dict[str, Any]:
     """Loss and accuracy (classes) or R² (regression) of the model on (X, y)."""
     if len(X) == 0:
         return {}
     scores = predict_scores(model, X)
     with no_grad():
-        value = float(LOSSES[loss](Tensor(scores), y).item())
+        value = float(LOSSES[loss](Tensor(scores), y))  # Tensor.__float__: .item()
     out = {"loss": value}
     if task == CLASSIFICATION:
         out["accuracy"] = float(np.mean(predicted_classes(scores) == y))
@@ -54,7 +61,7 @@ def evaluate(model: Module, X: np.ndarray, y: np.ndarray, loss: str, task: str) 
     return out
 
 
-def confusion_matrix(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+def confusion_matrix(y: NDArray[Any], pred: NDArray[Any], k: int) -> NDArray[Any]:
     """counts[i, j] = how many samples of class i were predicted as class j."""
     m = np.zeros((k, k), dtype=np.int64)
     np.add.at(m, (y, pred), 1)

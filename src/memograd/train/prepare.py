@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from memograd.data import (
     CLASSIFICATION,
@@ -15,6 +17,7 @@ from memograd.data import (
     load_dataset,
     split_dataset,
 )
+from memograd.errors import MemogradValueError
 from memograd.train.config import TrainConfig
 
 
@@ -23,8 +26,8 @@ class PreparedData:
     """The three splits, standardised with statistics of the training split only."""
 
     dataset: Dataset
-    X: dict[str, np.ndarray]
-    y: dict[str, np.ndarray]
+    X: dict[str, NDArray[Any]]
+    y: dict[str, NDArray[Any]]
     scaler: Standardizer
     target_scaler: Standardizer | None  # regression targets are standardised too
     fingerprint: str
@@ -37,7 +40,7 @@ class PreparedData:
     def is_classification(self) -> bool:
         return self.dataset.task == CLASSIFICATION
 
-    def preprocessing(self) -> dict:
+    def preprocessing(self) -> dict[str, Any]:
         ds = self.dataset
         return {
             "standardizer": self.scaler.to_dict(),
@@ -55,6 +58,10 @@ class PreparedData:
 def load_data(cfg: TrainConfig) -> Dataset:
     if cfg.csv is not None:
         return load_csv(cfg.csv, cfg.target, task=cfg.task, expect_sha256=cfg.csv_sha256)
+    if cfg.dataset is None:
+        raise MemogradValueError(
+            "give either a dataset name or a CSV file (with its target column)"
+        )
     return load_dataset(cfg.dataset, seed=cfg.seed, n_samples=cfg.n_samples, noise=cfg.noise)
 
 

@@ -11,7 +11,7 @@ checkpoint is opened on its word alone (a CSV is read only when its recorded SHA
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NoReturn
 
 from memograd.checkpoint import Checkpoint
 from memograd.data.builtin import DATASETS, MAX_GENERATED
@@ -68,24 +68,28 @@ _NULLABLE = {
 
 
 class _Checker:
-    def __init__(self, ck: Checkpoint):
+    def __init__(self, ck: Checkpoint) -> None:
         self.ck = ck
 
-    def fail(self, field: str, problem: str):
+    def fail(self, field: str, problem: str) -> NoReturn:
         raise CheckpointError(
             f"{self.ck.path}: checkpoint metadata field {field!r} {problem}; the file was not "
             "written by memograd as it is (edited, or from another program): use the run's own "
             "checkpoint or train again"
         )
 
-    def get(self, d: Any, key: str, where: str, kinds: tuple[type, ...], nullable=False):
+    def get(
+        self, d: Any, key: str, where: str, kinds: tuple[type, ...], nullable: bool = False
+    ) -> Any:  # a JSON value of one of ``kinds``
         if not isinstance(d, dict):
             self.fail(where, "is not an object")
         if key not in d:
             self.fail(f"{where}.{key}" if where else key, "is missing")
         return self.value(d[key], f"{where}.{key}" if where else key, kinds, nullable)
 
-    def value(self, v: Any, field: str, kinds: tuple[type, ...], nullable=False):
+    def value(
+        self, v: Any, field: str, kinds: tuple[type, ...], nullable: bool = False
+    ) -> Any:  # ``v``, checked
         if v is None and nullable:
             return v
         if isinstance(v, bool) and bool not in kinds:
@@ -105,9 +109,10 @@ class _Checker:
             self.fail(field, f"has {len(v)} entries, the network needs {count}")
         for x in v:
             self.value(x, field, (str,))
-        return v
+        names: list[str] = v
+        return names
 
-    def numbers(self, v: Any, field: str, count: int, positive=False) -> None:
+    def numbers(self, v: Any, field: str, count: int, positive: bool = False) -> None:
         if not isinstance(v, list) or len(v) != count:
             self.fail(field, f"is not a list of {count} numbers")
         for x in v:
@@ -126,7 +131,7 @@ def _short(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_architecture(ck: Checkpoint) -> dict:
+def check_architecture(ck: Checkpoint) -> dict[str, Any]:
     """``architecture``: an MLP whose widths match the stored ``model.*`` tensors exactly."""
     c = _Checker(ck)
     arch = ck.metadata.get("architecture")
@@ -166,7 +171,7 @@ def check_architecture(ck: Checkpoint) -> dict:
     return arch
 
 
-def check_preprocessing(ck: Checkpoint, arch: dict) -> dict:
+def check_preprocessing(ck: Checkpoint, arch: dict[str, Any]) -> dict[str, Any]:
     """``preprocessing``: task, names and statistics consistent with the network's widths."""
     c = _Checker(ck)
     pre = ck.metadata.get("preprocessing")
