@@ -86,16 +86,18 @@ def test_all_parameters_and_op_view(capsys):
 
 
 def test_text_output(capsys):
+    """Terminal text writes the notes' notation in Unicode, as the demo does (issue 13.6)."""
     assert main(["explain", "--no-color"]) == 0
     out = capsys.readouterr().out
-    assert "∂L/∂w11^1: 2 path(s)" in out and "L -> ŷ -> o21 -> o11 -> w11^1" in out
+    assert "∂L/∂w₁₁¹: 2 path(s)" in out and "L → ŷ → o₂₁ → o₁₁ → w₁₁¹" in out
+    assert "w11^1" not in out and "->" not in out  # one notation per output kind
     assert "15 parameters = 2×(2+1) + 2×(2+1) + 1×(2+1)" in out  # the notes' (2+1) = 3
     assert "σ'(z) = σ(z)·(1 - σ(z))" in out and "naive recomputes: parameter paths" in out
-    assert "σ'(z21)·w11^2" in out and "path sum" in out and "backprop" in out
+    assert "σ'(z₂₁)·w₁₁²" in out and "path sum" in out and "backprop" in out
     assert "∂L/∂ŷ [" in out and "memo table" in out
     memo = out.split("memo table")[1].splitlines()
     rows = [line.split()[0] for line in memo if line.startswith(" ∂L/∂")]
-    assert rows == ["∂L/∂ŷ", "∂L/∂o21", "∂L/∂o22", "∂L/∂o11"]  # from the output down
+    assert rows == ["∂L/∂ŷ", "∂L/∂o₂₁", "∂L/∂o₂₂", "∂L/∂o₁₁"]  # from the output down
     # by hand on the 2-2-2-1 graph (see tests/test_paths.py): 3·3 + 6·5 + 6·2·7 products
     # path by path, one multiplication per edge for backprop
     assert "path by path: 123 multiplications + 6 additions = 129" in out
@@ -351,5 +353,18 @@ def test_all_on_a_big_net_is_one_line_per_parameter(capsys):
     out = capsys.readouterr().out
     assert "37 parameters, one line each" in out
     assert "path 1:" not in out and len(out.splitlines()) < 80
-    for name in ("w11^1", "w44^2", "b1^3"):
+    for name in ("w₁₁¹", "w₄₄²", "b₁³"):
         assert re.search(rf"^\s*{re.escape(name)}\s", out, re.M), name
+
+
+def test_ascii_option_writes_the_ascii_names_and_keeps_tables_aligned(capsys):
+    """``--ascii``: the other notation (w11^1, yhat, ->), every character ASCII, and the table
+    columns still line up (the names are converted before rich measures them)."""
+    assert main(["explain", "--no-color", "--ascii"]) == 0
+    out = capsys.readouterr().out
+    assert out.isascii()
+    assert "dL/dw11^1: 2 path(s)" in out and "L -> yhat -> o21 -> o11 -> w11^1" in out
+    assert "sigma'(z21)*w11^2" in out
+    table = out.split("path 1:")[1].split("product")[0].splitlines()[1:]
+    bars = {line.index("|") for line in table if "|" in line}
+    assert len(bars) == 1  # one column boundary position: aligned

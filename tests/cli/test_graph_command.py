@@ -176,7 +176,9 @@ def test_no_svg_xml_poured_onto_a_terminal(monkeypatch, capsys):
 
     term = _Terminal()
     real_ui = cli.UI
-    monkeypatch.setattr(cli, "UI", lambda no_color=False: real_ui(no_color, stdout=term))
+    monkeypatch.setattr(
+        cli, "UI", lambda no_color=False, **kw: real_ui(no_color, stdout=term, **kw)
+    )
     assert main(["graph"]) == 2
     assert "--out FILE" in capsys.readouterr().err and not "".join(term.written)
     assert main(["graph", "--format", "dot"]) == 0

@@ -79,3 +79,24 @@ def test_operation_counts_match_the_cost_model_and_section_3_hits():
     for pre in cr["two_paths"]["reused_prefixes"]:
         node = pre["term"].split("∂", 2)[2]  # '∂L/∂o21' -> 'o21'
         assert math.isclose(hits[node], pre["value"], rel_tol=1e-12)
+
+
+def test_the_gaps_in_the_step_numbers_are_explained_and_the_view_is_named(capsys):
+    """Issue 13.6: the table numbers rows by backward step; every step it leaves out is listed
+    (a leaf), and the text says that the table counts in the op view while section 3 counts in
+    the neuron view (∂L/∂ŷ: 1× here, 5 there)."""
+    import re
+
+    from memograd.cli import UI
+
+    data = memo_table.compute()
+    memo_table.render(data, UI(no_color=True))
+    out = " ".join(capsys.readouterr().out.split())
+    shown = {r["step"] for r in data["rows"] if r["op"] != "leaf"}
+    listed = {
+        int(k) for k in re.findall(r"(\d+) [wbx]", out.split("read in between (")[1].split("):")[0])
+    }
+    assert shown | listed == set(range(1, len(data["rows"]) + 1)) and not shown & listed
+    assert "op-level graph" in out and "neuron view" in out
+    ydot = next(r for r in data["rows"] if r["node"] == "yhat")
+    assert ydot["reuse"] == 1  # op view: ŷ -> z31 only

@@ -100,3 +100,18 @@ def test_every_name_the_engines_produce_renders_without_raw_markers():
         html = html_name(name)
         assert "^" not in html and not re.search(r"(^|>)[^<]*\d", html.split("<", 1)[0]), html
         assert "^" not in re.sub(r"\^\{", "", latex_name(name)), latex_name(name)
+
+
+@pytest.mark.parametrize("name", ["w11^1", "b2^3", "o21", "x1", "yhat", "L", "w10,1^2", "o1,10"])
+def test_ascii_text_is_the_inverse_of_unicode_name(name):
+    """``--ascii`` gives back the engines' ASCII names from the terminal's Unicode."""
+    from memograd.viz.notation import ascii_text
+
+    assert ascii_text(unicode_name(name)) == name
+
+
+def test_ascii_text_spells_out_symbols():
+    from memograd.viz.notation import ascii_text
+
+    assert ascii_text("∂L/∂ŷ · ∂ŷ/∂o₂₁ → (ŷ − y)² ×5") == "dL/dyhat * dyhat/do21 -> (yhat - y)^2 x5"
+    assert ascii_text("naïve").isascii()

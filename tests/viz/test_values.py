@@ -166,3 +166,12 @@ def test_op_view_writes_the_losss_subtraction_as_the_memo_table_does():
     (sub,) = [n for n in nodes if not n.label and n.note == "ŷ - y"]
     assert sub.data == ex.output.data - ex.targets[0] and sub.grad == 2 * sub.data
     assert "yhat - y" in [r["node"] for r in memo_table.compute({})["rows"]]
+
+
+def test_the_loss_node_shows_its_formula_not_the_pow_symbol():
+    """Issue 13.6: the MSE loss is drawn as (ŷ - y)², not as ``^``."""
+    ex = notes_network()
+    nodes, _, _ = value_graph(ex.loss, view="op")
+    loss = next(n for n in nodes if n.label == "L")
+    assert loss.note == "(ŷ - y)²"
+    assert not any(n.note == "^" for n in nodes)

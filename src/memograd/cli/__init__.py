@@ -51,13 +51,21 @@ class UI:
     a non-empty ``FORCE_COLOR`` turns it on even in a pipe, otherwise it is on for a terminal only
     (rich's own detection; ``no_color=None`` lets rich read ``NO_COLOR``)."""
 
-    def __init__(self, no_color: bool = False, stdout=None, stderr=None):
+    def __init__(
+        self, no_color: bool = False, stdout=None, stderr=None, ascii: bool = False
+    ) -> None:
         from rich.console import Console
 
         self.stdout = stdout or sys.stdout
         self.no_color = bool(no_color) or os.environ.get("NO_COLOR", "") != ""
+        self.ascii = ascii
         flag = True if no_color else None
-        self.console = Console(file=self.stdout, soft_wrap=False, no_color=flag, highlight=False)
+        if ascii:
+            self.console: Console = _ascii_console(self.stdout, no_color=flag)
+        else:
+            self.console = Console(
+                file=self.stdout, soft_wrap=False, no_color=flag, highlight=False
+            )
         self.err = Console(file=stderr or sys.stderr, no_color=flag, highlight=False)
         # rich exits with status 1 on a broken pipe; main() treats it as the normal end
         self.console.on_broken_pipe = _raise_broken_pipe  # type: ignore[method-assign]
@@ -98,6 +106,23 @@ class UI:
         """Print ``data`` as one JSON object on stdout."""
         self.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
         self.stdout.flush()
+
+
+def _ascii_console(stream, no_color: bool | None):
+    """A rich Console for ``--ascii``: every string is converted (``w₁₁¹`` -> ``w11^1``) before
+    rich measures it, so tables keep their columns; what reaches the stream any other way is
+    converted on the way out, and table borders are ASCII (the stream's encoding is ascii)."""
+    from rich.console import Console
+
+    from memograd.viz.notation import AsciiStream, ascii_text
+
+    class AsciiConsole(Console):
+        def render_str(self, text: str, **kwargs):  # type: ignore[override]
+            return super().render_str(ascii_text(text), **kwargs)
+
+    return AsciiConsole(
+        file=AsciiStream(stream), soft_wrap=False, no_color=no_color, highlight=False
+    )
 
 
 class _Progress:
@@ -211,6 +236,14 @@ def _common_options() -> argparse.ArgumentParser:
         "--no-color", action="store_true", default=argparse.SUPPRESS, help="plain text output"
     )
     common.add_argument(
+        "--ascii",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="plain ASCII text (w11^1, yhat, dL/dw11^1, ->) instead of the notes' notation in "
+        "Unicode (w₁₁¹, ŷ, ∂L/∂w₁₁¹, →), which is the default on the terminal; JSON always uses "
+        "the ASCII names",
+    )
+    common.add_argument(
         "--threads",
         metavar="N|auto",
         default=argparse.SUPPRESS,
@@ -290,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "_run", None):
             parser.print_help()
             return 2
-        ui = UI(no_color=getattr(args, "no_color", False))
+        ui = UI(no_color=getattr(args, "no_color", False), ascii=getattr(args, "ascii", False))
         from memograd import blas
 
         try:

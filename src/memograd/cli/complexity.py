@@ -103,12 +103,10 @@ def plot(rows: list[dict], width: int, path: str) -> str:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     ax.semilogy(depths, [r["naive"] for r in rows], "o-", label="path enumeration (each parameter)")
     ax.semilogy(depths, [r["backprop"] for r in rows], "s-", label="memoized backprop")
-    ax.semilogy(
-        depths, [r["paths_to_w11^1"] for r in rows], ":", label="paths L -> w11^1 (a count)"
-    )
+    ax.semilogy(depths, [r["paths_to_w11^1"] for r in rows], ":", label="paths L → w₁₁¹ (a count)")
     ax.set_xlabel(f"hidden layers (width {width})")
     ax.set_ylabel("operations (multiplications + additions) or paths, log scale")
-    ax.set_title("Layer increase <-> complexity increase; memoization keeps it linear")
+    ax.set_title("Layer increase ↔ complexity increase; memoization keeps it linear")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

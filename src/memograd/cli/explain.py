@@ -216,7 +216,9 @@ def run(args, ui) -> int:
         from memograd.cli import UI
 
         buf = io.StringIO()
-        _render(ex, explanations, args, UI(no_color=True, stdout=buf), summary=False)
+        _render(
+            ex, explanations, args, UI(no_color=True, stdout=buf, ascii=ui.ascii), summary=False
+        )
         text = buf.getvalue()
     if args.out is None:
         ui.stdout.write(text)
@@ -239,11 +241,12 @@ def run(args, ui) -> int:
 def _render(ex, explanations, args, ui, summary: bool = False) -> None:
     from rich.table import Table
 
-    from memograd.paths import SHOWN, display
+    from memograd.paths import SHOWN
+    from memograd.viz.notation import unicode_name as display
 
     d = ex.to_dict()
     sizes = "-".join(map(str, d["net"]))
-    inputs = ", ".join(f"{k} = {v:.6g}" for k, v in d["inputs"].items())
+    inputs = ", ".join(f"{display(k)} = {v:.6g}" for k, v in d["inputs"].items())
     outputs = ", ".join(f"{display(k)} = {v:.6g}" for k, v in d["outputs"].items())
     net = d["net"]
     per_layer = " + ".join(f"{n}×({m}+1)" for m, n in zip(net, net[1:]))
@@ -265,10 +268,10 @@ def _render(ex, explanations, args, ui, summary: bool = False) -> None:
         explanations_shown = explanations
     for e in explanations_shown:
         ui.print("")
-        ui.print(f"[bold]{e.target}[/]: {e.count} path(s), {e.view} view")
+        ui.print(f"[bold]{display(e.target)}[/]: {e.count} path(s), {e.view} view")
         for i, p in enumerate(e.paths[:SHOWN], 1):
             table = Table(
-                title=f"path {i}: {' -> '.join(map(display, p.nodes))}",
+                title=f"path {i}: {' → '.join(map(display, p.nodes))}",
                 title_justify="left",
                 show_edge=False,
             )
@@ -276,7 +279,7 @@ def _render(ex, explanations, args, ui, summary: bool = False) -> None:
             table.add_column("formula")
             table.add_column("value", justify="right")
             for f in p.factors:
-                table.add_row(f.name, f.formula, f"{f.value:.10g}")
+                table.add_row(display(f.name), display(f.formula), f"{f.value:.10g}")
             table.add_row("product", "", f"{p.product:.10g}", style="bold")
             ui.print(table)
         if e.view == "neuron" and ex.activation in DERIVATIVES:
@@ -290,7 +293,7 @@ def _render(ex, explanations, args, ui, summary: bool = False) -> None:
         ui.print(f"path sum   = {e.path_sum:.17g}", markup=False)
         ui.print(f"backprop   = {e.backprop:.17g}", markup=False)
         ui.print(f"difference = {e.difference:.3g}", markup=False)
-        ui.print(f"factored:  {e.target} = {e.factored}", markup=False)
+        ui.print(f"factored:  {display(e.target)} = {display(e.factored)}", markup=False)
         ui.print(f"           = {e.factored_values}", markup=False)
         hits = [r for r in e.reused if r.users]
         if e.reused:
@@ -305,7 +308,7 @@ def _render(ex, explanations, args, ui, summary: bool = False) -> None:
                 users = ", ".join(map(display, r.users[:3])) if r.users else "- (new here)"
                 if len(r.users) > 3:
                     users += f" +{len(r.users) - 3} more"
-                table.add_row(r.name, f"{r.value:.6g}", users, str(r.uses), str(r.reads))
+                table.add_row(display(r.name), f"{r.value:.6g}", users, str(r.uses), str(r.reads))
             ui.print(table)
             ui.print(
                 "naive recomputes: parameter paths through the node (enumeration multiplies "
@@ -337,6 +340,8 @@ def _summary(explanations, ui) -> None:
     thousands of paths would be tens of thousands of lines)."""
     from rich.table import Table
 
+    from memograd.viz.notation import unicode_name
+
     ui.print("")
     table = Table(
         title=f"{len(explanations)} parameters, one line each (paths: --wrt NAME; every path: "
@@ -348,7 +353,7 @@ def _summary(explanations, ui) -> None:
         table.add_column(col, justify="left" if col == "parameter" else "right")
     for e in explanations:
         table.add_row(
-            e.wrt,
+            unicode_name(e.wrt),
             f"{e.count:,}",
             f"{e.path_sum:.10g}",
             f"{e.backprop:.10g}",

@@ -334,12 +334,15 @@ def html(data: dict) -> str:
                 "= sum of path prefixes",
                 "already computed for",
                 "naive: times recomputed",
-                "backprop: computed once, reused by (×)",
+                "backprop: computed once, reused by (×, neuron view)",
             ],
             rows,
             raw=True,
             left=(0, 2, 3),
-            caption="The adjoints on the paths of ∂L/∂w₁₁¹: stored once in the memo table",
+            caption="The adjoints on the paths of ∂L/∂w₁₁¹: stored once in the memo table. "
+            "Counted in the neuron view of the notes (a neuron's weighted sum and output are one "
+            "node); section 4's table shows the engine's op-level graph, where ∂L/∂ŷ goes to z₃₁ "
+            "alone (1×) and ∂L/∂z₃₁ to the five",
         )
     )
     c = data["cost"]

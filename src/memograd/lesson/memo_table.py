@@ -18,6 +18,32 @@ SECTION_3_HITS = ("o21", "o22")
 TITLE = "The memo table: backward fills it node by node"
 
 
+OP_VIEW_NOTE = (
+    "This table shows the engine's op-level graph, where each neuron is two nodes, its weighted "
+    "sum z = Σ w·input + b and its output o = σ(z): ∂L/∂ŷ is pushed to one parent (z₃₁), and "
+    "∂L/∂z₃₁ to five (w₁₁³, w₂₁³, o₂₁, o₂₂, b₁³). Section 3 counts in the neuron view of the "
+    "notes, where z₃₁ and ŷ are one node: there ∂L/∂ŷ is read by those five directly."
+)
+
+
+def _leaf_steps(data: dict, name) -> str:
+    """The steps the table leaves out: the leaves, read between the interior nodes."""
+    leaves = [r for r in data["rows"] if r["op"] == "leaf"]
+    listed = ", ".join(f"{r['step']} {name(r['node'])}" for r in leaves)
+    n_params = sum(1 for r in leaves if r["kind"] == "parameter")
+    return (
+        f"Steps are backward's own; the missing ones are the {len(leaves)} leaves "
+        f"({n_params} parameters, {len(leaves) - n_params} inputs), read in between ({listed}): "
+        "each reads its complete entry once and keeps it as .grad."
+    )
+
+
+def _esc_html(text: str) -> str:
+    import html as _html
+
+    return _html.escape(text)
+
+
 def _entry(name: str) -> str:
     """An expression read as one entry: in parentheses (∂L/∂(ŷ - y))."""
     return f"({name})" if " " in name else name
@@ -136,6 +162,7 @@ def render(data: dict, ui) -> None:
         "node's local derivatives and adds a share into each parent's entry; then the entry "
         "leaves the table. [bold]Each adjoint is computed once and reused by every parent.[/]"
     )
+    ui.print(OP_VIEW_NOTE)
     t = Table(show_lines=False)
     for col, just in (
         ("step", "right"),
@@ -158,7 +185,7 @@ def render(data: dict, ui) -> None:
             f"[{style}]{unicode_name(r['node'])}[/]" if style else unicode_name(r["node"]),
             fmt(r["adjoint"]),
             summed,
-            f"{pushed} (×{r['reuse']})",
+            f"{pushed} ({r['reuse']}×)",
             str(r["paths_from_L"]),
             str(r["table_after"]),
         )
@@ -167,11 +194,7 @@ def render(data: dict, ui) -> None:
         "paths = chain-rule paths from L to the node (how often path enumeration would "
         "recompute ∂L/∂node); alive = entries in the table after the step."
     )
-    leaves = [r for r in data["rows"] if r["op"] == "leaf"]
-    ui.print(
-        f"…and {len(leaves)} leaves (15 parameters, 2 inputs): each reads its complete entry "
-        "once and keeps it as .grad."
-    )
+    ui.print(_leaf_steps(data, unicode_name))
     ui.print(
         f"{data['nodes']} entries, each stored once; {data['multiplications']} multiplications "
         f"(one per edge) and {data['additions']} additions; at most {data['peak_entries']} "
@@ -235,8 +258,9 @@ def html(data: dict) -> str:
         raw=True,
         left=(1, 3, 4),
         row_classes=classes,
-        caption="Interior nodes in the order backward reads them (highlighted: entries that sum "
-        "two contributions, the notes' 'both paths')",
+        caption="Interior nodes in the order backward reads them, numbered by backward step "
+        "(the missing steps are the leaves, read in between: see the last table; highlighted: "
+        "entries that sum two contributions, the notes' 'both paths')",
     )
     leaves = [r for r in data["rows"] if r["op"] == "leaf"]
     leaf_rows = [
@@ -263,6 +287,7 @@ def html(data: dict) -> str:
             "local derivatives, <em>adds</em> a share into each parent's entry, and drops the "
             "entry. Below is what a <code>memograd.graph.Trace</code> saw while the shared "
             "backward ran on the notes' network.</p>",
+            f"<p>{_esc_html(OP_VIEW_NOTE)}</p>",
             figure(
                 lifetime_svg(data),
                 "Each bar is one entry of the memo table: created when "

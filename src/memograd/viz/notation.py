@@ -12,6 +12,7 @@ from __future__ import annotations
 import html as _html
 import math
 import re
+from typing import TextIO
 
 _NAME = re.compile(r"^(?P<base>[A-Za-z]+?|yhat)(?P<sub>(?:\d+(?:,\d+)*)?)(?:\^(?P<sup>-?\d+))?$")
 _SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")  # a comma stays a comma
@@ -148,3 +149,91 @@ def fmt(x, digits: int = 4) -> str:
     if 1e-4 <= abs(x) < 10**digits:
         return f"{x:.{digits}g}"
     return f"{x:.{digits - 1}e}"
+
+
+# --- one notation per output kind --------------------------------------------------------------
+# Terminal text and HTML/SVG: Unicode (w₁₁¹, ŷ, ∂L/∂ŷ, →). JSON: the ASCII names (w11^1, yhat),
+# which are the engines' own. ``--ascii`` turns any terminal output into ASCII with
+# :func:`ascii_text` (w₁₁¹ -> w11^1, ŷ -> yhat, ∂ -> d, → -> ->).
+
+_ASCII = {
+    "ŷ": "yhat",
+    "∂": "d",
+    "→": "->",
+    "←": "<-",
+    "↔": "<->",
+    "σ": "sigma",
+    "Σ": "sum",
+    "·": "*",
+    "×": "x",
+    "÷": "/",
+    "−": "-",
+    "–": "-",
+    "—": "-",
+    "≈": "~",
+    "≤": "<=",
+    "≥": ">=",
+    "≠": "!=",
+    "√": "sqrt",
+    "…": "...",
+    "✓": "hit",
+    "↺": "repeat",
+    "█": "#",
+    "▏": "|",
+    "●": "*",
+    "◆": "+",
+    "µ": "u",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "ε": "eps",
+    "η": "eta",
+    "λ": "lambda",
+}
+_SUB_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉₋", "0123456789-"))
+_SUP_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-"))
+
+
+def ascii_text(text: str) -> str:
+    """Terminal text in plain ASCII: names back in the notes' ASCII form (``w₁₁¹`` -> ``w11^1``,
+    ``(ŷ - y)²`` -> ``(yhat - y)^2``), symbols spelled out (``∂L/∂ŷ`` -> ``dL/dyhat``, ``→`` ->
+    ``->``); any other non-ASCII character becomes ``?``."""
+    out: list[str] = []
+    in_sup = False
+    for ch in text:
+        if ch in _SUP_DIGITS:
+            out.append(("" if in_sup else "^") + _SUP_DIGITS[ch])
+            in_sup = True
+            continue
+        in_sup = False
+        if ch.isascii():
+            out.append(ch)
+        elif ch in _SUB_DIGITS:
+            out.append(_SUB_DIGITS[ch])
+        else:
+            out.append(_ASCII.get(ch, "?"))
+    return "".join(out)
+
+
+class AsciiStream:
+    """A text stream that writes :func:`ascii_text` of everything to ``stream``. Its ``encoding``
+    is ``ascii``, so rich draws table borders with ASCII characters too."""
+
+    encoding = "ascii"
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(ascii_text(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()

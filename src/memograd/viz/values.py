@@ -25,7 +25,7 @@ from memograd.nn.module import Module
 from memograd.paths import Explanation
 from memograd.scalar.nn import MLP
 from memograd.scalar.value import RULES, Value
-from memograd.viz.notation import fmt, unicode_name
+from memograd.viz.notation import _SUP, fmt, unicode_name
 from memograd.viz.svg import Edge, Highlight, Node, graph_svg
 
 VIEWS = ("neuron", "op")
@@ -43,7 +43,17 @@ def _kind(v, root, params: set[int]) -> str:
     return "neuron" if v.name else "op"
 
 
-def _op_symbol(v) -> str:
+def _op_symbol(v: Value) -> str:
+    """How a node's op is written in the op view: ``(ŷ - y)²`` for the MSE loss's square (a
+    constant power is written on its operand's formula), else the op's symbol."""
+    if v.op == "pow" and v.arg is not None and v.arg[0] == 1 and v._parents[0] is not None:
+        power = v.arg[1]
+        base = v._parents[0]
+        inner = op_formula(base) or base.display
+        text = f"({inner})" if " " in inner else inner
+        if float(power).is_integer() and 0 <= power <= 9:
+            return text + str(int(power)).translate(_SUP)
+        return f"{text}^{power:g}"
     return {
         "add": "+",
         "sub": "−",
