@@ -26,9 +26,10 @@ def _run(*args):
 
 def test_static_page_is_self_contained(tmp_path):
     out = tmp_path / "lesson.html"
-    r = _run("--static", "--out", str(out))
+    r = _run("--static", "--out", str(out), "--json")
     assert r.returncode == 0, r.stderr
     html = out.read_text()
+    assert json.loads(r.stdout) == {"path": str(out.resolve()), "bytes": len(html.encode())}
     assert "window.MEMOGRAD_STATIC" in html and "<script src=" not in html and "<link" not in html
     # nothing is fetched from elsewhere: no http(s) address outside text that names the server
     assert not re.search(r"""(src|href)=["']https?:""", html)
@@ -58,7 +59,7 @@ def test_usage_errors_are_one_line_exit_2(capsys, args, words):
 def test_server_serves_then_stops_cleanly_on_ctrl_c():
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "memograd", "play", "--no-browser"],
+        [sys.executable, "-m", "memograd", "play", "--no-browser", "--json"],
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -67,6 +68,8 @@ def test_server_serves_then_stops_cleanly_on_ctrl_c():
     try:
         line = proc.stderr.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        info = json.loads(proc.stdout.readline())  # --json: the address, on one line
+        assert info["url"] == url and info["host"] == "127.0.0.1" and f":{info['port']}/" in url
         with urllib.request.urlopen(url + "api/presets", timeout=30) as r:
             assert json.loads(r.read())["net"] == [2, 2, 2, 1]
         time.sleep(0.2)

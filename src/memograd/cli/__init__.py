@@ -120,9 +120,10 @@ def _ascii_console(stream, no_color: bool | None):
         def render_str(self, text: str, **kwargs):  # type: ignore[override]
             return super().render_str(ascii_text(text), **kwargs)
 
-    return AsciiConsole(
-        file=AsciiStream(stream), soft_wrap=False, no_color=no_color, highlight=False
-    )
+    from typing import IO, cast
+
+    out = cast(IO[str], AsciiStream(stream))  # the part of a text stream rich uses
+    return AsciiConsole(file=out, soft_wrap=False, no_color=no_color, highlight=False)
 
 
 class _Progress:
@@ -198,20 +199,24 @@ def user_text(text) -> str:
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions and examples as written; every option's help ends with its default when it
-    has one and the help does not already say it."""
+    has one and the help does not already say it (as ``default X`` or ``default: X``)."""
 
-    def _get_help_string(self, action):
+    def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
         if (
             default is not None
             and default is not False
             and default is not argparse.SUPPRESS
-            and "default" not in text
             and action.option_strings
         ):
-            shown = " ".join(map(str, default)) if isinstance(default, list | tuple) else default
-            text += f" (default: {str(shown).replace('%', '%%')})"
+            forms = (
+                [",".join(map(str, default)), " ".join(map(str, default))]
+                if isinstance(default, list | tuple)
+                else [str(default)]
+            )
+            if not any(f"default {f}" in text or f"default: {f}" in text for f in forms):
+                text += f" (default: {forms[0].replace('%', '%%')})"
         return text
 
 

@@ -39,20 +39,20 @@ def add_arguments(parser) -> None:
         "--view",
         choices=("neuron", "op"),
         default="neuron",
-        help="neuron: named nodes only, as the notes draw (default); op: every engine node",
+        help="neuron: named nodes only, as the notes draw; op: every engine node",
     )
     parser.add_argument(
         "--format",
         choices=FORMATS,
         default="svg",
         dest="fmt",
-        help="svg (default), dot (Graphviz text), or html (a self-contained page)",
+        help="svg, dot (Graphviz text), or html (a self-contained page)",
     )
     parser.add_argument(
         "--engine",
         choices=("own", "graphviz"),
         default="own",
-        help="who lays out svg/html: memograd's own layout (default) or Graphviz's dot",
+        help="who lays out svg/html: memograd's own layout or Graphviz's dot",
     )
     parser.add_argument(
         "--activation",

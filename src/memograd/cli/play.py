@@ -3,6 +3,7 @@ self-contained file with ``--static``)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 
@@ -40,6 +41,12 @@ def add_arguments(parser) -> None:
         "--static", action="store_true", help="write a self-contained page instead of serving"
     )
     parser.add_argument("--out", help="with --static: the HTML file to write (required)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="on stdout, one JSON object: the file written (--static) or the server's url, host "
+        "and port, once it listens",
+    )
 
 
 def run(args, ui) -> int:
@@ -55,6 +62,10 @@ def run(args, ui) -> int:
         with atomic_open(args.out, "w", encoding="utf-8") as f:
             f.write(html)
         print(f"wrote {args.out} ({len(html) / 1e6:.1f} MB, no server needed)", file=sys.stderr)
+        if args.json:
+            from pathlib import Path
+
+            ui.json({"path": str(Path(args.out).resolve()), "bytes": len(html.encode())})
         return 0
     if args.out:
         raise UsageError("--out is for --static; the server writes no file")
@@ -72,6 +83,11 @@ def run(args, ui) -> int:
     except OSError as e:
         raise OSError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
     print(f"memograd play: serving {server.url} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    if args.json:
+        host, port = server.server_address[:2]
+        info = {"url": server.url, "host": str(host), "port": int(port)}
+        ui.stdout.write(json.dumps(info) + "\n")  # one line: a reader gets it before serving
+        ui.stdout.flush()
     if not args.no_browser:
         import webbrowser
 

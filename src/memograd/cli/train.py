@@ -93,8 +93,18 @@ def add_arguments(parser) -> None:
         metavar="W1,W2,...",
         help="hidden layer widths (default 64,64)",
     )
-    model.add_argument("--activation", choices=list(ACTIVATIONS), default=d.activation)
-    model.add_argument("--dropout", type=float, default=d.dropout)
+    model.add_argument(
+        "--activation",
+        choices=list(ACTIVATIONS),
+        default=d.activation,
+        help="activation of every hidden layer",
+    )
+    model.add_argument(
+        "--dropout",
+        type=float,
+        default=d.dropout,
+        help="probability of zeroing a hidden activation while training (runs eagerly)",
+    )
     model.add_argument(
         "--memory-budget",
         type=float,
@@ -107,7 +117,7 @@ def add_arguments(parser) -> None:
         "--bias-init",
         choices=("zeros", "uniform"),
         default=d.bias_init,
-        help="biases start at 0 (default) or Glorot-uniform as in scikit-learn",
+        help="biases start at 0 (zeros) or Glorot-uniform as in scikit-learn (uniform)",
     )
     model.add_argument(
         "--loss",
@@ -115,7 +125,9 @@ def add_arguments(parser) -> None:
         help="default: cross_entropy for classes, mse for regression",
     )
     opt = parser.add_argument_group("optimization")
-    opt.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer)
+    opt.add_argument(
+        "--optimizer", choices=list(OPTIMIZERS), default=d.optimizer, help="the update rule"
+    )
     opt.add_argument("--lr", type=float, default=d.lr, help=f"learning rate ({d.lr})")
     opt.add_argument("--momentum", type=float, default=d.momentum, help="for sgd and rmsprop")
     opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
@@ -125,7 +137,12 @@ def add_arguments(parser) -> None:
         default=d.weight_decay,
         help="L2 (sgd, adam, rmsprop) or decoupled (adamw) decay; default 0.2 for adamw, else 0",
     )
-    opt.add_argument("--schedule", choices=("none", "step", "cosine"), default=d.schedule)
+    opt.add_argument(
+        "--schedule",
+        choices=("none", "step", "cosine"),
+        default=d.schedule,
+        help="learning-rate schedule: constant, step decay, or cosine to 0 over the epochs",
+    )
     opt.add_argument(
         "--warmup",
         type=int,
@@ -137,7 +154,7 @@ def add_arguments(parser) -> None:
         "--clip", type=float, metavar="NORM", help="clip gradients to this global norm"
     )
     opt.add_argument("--epochs", type=int, help=f"maximum epochs (default {d.epochs})")
-    opt.add_argument("--batch-size", type=int, default=d.batch_size)
+    opt.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per update")
     opt.add_argument(
         "--patience",
         type=int,
@@ -145,7 +162,9 @@ def add_arguments(parser) -> None:
         help=f"early stopping: epochs without validation gain (default {d.patience}; "
         "0 turns it off)",
     )
-    opt.add_argument("--seed", type=int, default=d.seed)
+    opt.add_argument(
+        "--seed", type=int, default=d.seed, help="seed of the split, the weights and the batches"
+    )
     opt.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
     opt.add_argument(
         "--eager",
