@@ -158,6 +158,42 @@ def test_json_on_every_command_that_prints_results(argv, capsys):
     assert isinstance(json.loads(capsys.readouterr().out), dict)
 
 
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (["fib", "20", "--method", "all", "--json"], "fib(20) naive (1/5)"),
+        (["demo", "--quick", "--only", "network", "--json"], "demo: computing section 2"),
+        (["complexity", "--depths", "1-3", "--json"], "counting paths, width 2"),
+        (["graph", "--net", "2,3,1", "--format", "dot"], "drawing the neuron-level graph"),
+    ],
+)
+def test_long_commands_show_progress_on_a_terminal_only(argv, words, monkeypatch, capsys):
+    """Issue 13.9: each command that can take seconds says what it is doing on stderr (a
+    terminal); into a pipe or file nothing at all, so stdout and stderr stay clean."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    assert main(argv) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == ""
+    monkeypatch.setenv("FORCE_COLOR", "1")  # stderr counts as a terminal: progress is drawn
+    assert main(argv) == 0
+    loud = capsys.readouterr()
+    assert words in loud.err
+    if "--json" in argv:
+        json.loads(loud.out)  # stdout is the result alone
+
+
+def test_naive_fib_progress_has_an_estimate(monkeypatch):
+    """The bar of a long naive run follows the predicted seconds (closed-form calls times the
+    measured cost of a call): rich then shows the time left."""
+    from memograd import fibonacci as F
+    from memograd.cli.fib import _estimate
+
+    calls, seconds = F.predict_naive(32)
+    assert calls == 2 * F.fib(33) - 1
+    assert _estimate(32, "naive", F) == (seconds if seconds > 0.5 else None)
+    assert _estimate(32, "memo", F) is None and _estimate(10**6, "naive", F) is None
+
+
 def test_every_command_has_json():
     """Issue 13.10: --json on every command (each prints a result: numbers, a file written, the
     server's address)."""

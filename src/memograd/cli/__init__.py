@@ -12,10 +12,15 @@ import importlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from memograd import __version__
 from memograd.errors import MemogradError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # subcommands in the order --help lists them; a module that does not exist yet is left out
 COMMANDS = (
@@ -97,10 +102,17 @@ class UI:
         else:
             _stacked(console, table, **kwargs)
 
-    def progress(self, description: str, total: float | None = None):
+    def progress(self, description: str, total: float | None = None) -> _Progress:
         """A progress bar on stderr (transient; drawn only on a terminal), as a context manager
-        whose value has ``advance(n=1)`` and ``update(description)``."""
+        whose value has ``advance(n=1)`` and ``update(description)``; without ``total``, a
+        spinner with the elapsed time."""
         return _Progress(self.err, description, total)
+
+    def timed(self, description: str, seconds: float | None) -> _Progress:
+        """Progress for work that cannot report its own (one long call): the bar follows the
+        elapsed time against an estimate of ``seconds`` (held at 99% if the work runs over it),
+        with the time left; a spinner and the elapsed time when there is no estimate."""
+        return _Progress(self.err, description, seconds, clock=seconds is not None)
 
     def json(self, data) -> None:
         """Print ``data`` as one JSON object on stdout."""
@@ -130,30 +142,58 @@ class _Progress:
     """rich's Progress with a bar, the count, the elapsed time and the estimate of the time left
     (when the total is known), on stderr so that stdout stays the result."""
 
-    def __init__(self, console, description: str, total: float | None):
+    def __init__(
+        self, console: Console, description: str, total: float | None, clock: bool = False
+    ) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
             Progress,
+            ProgressColumn,
             SpinnerColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
-        columns = [SpinnerColumn(), TextColumn("{task.description}")]
+        columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}")]
         if total is not None:
-            columns += [BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+            columns.append(BarColumn())
+            if not clock:
+                columns.append(MofNCompleteColumn())
+            columns.append(TimeRemainingColumn())
         columns.append(TimeElapsedColumn())
         self._progress = Progress(*columns, console=console, transient=True)
         self._task = self._progress.add_task(description, total=total)
+        self._total = total
+        self._clock = clock
+        self._done = threading.Event()
+        self._ticker: threading.Thread | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> _Progress:
+        if not self._progress.console.is_terminal:
+            return self  # a pipe or file: nothing drawn, not even the final blank line
         self._progress.start()
+        if self._clock and self._total:
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._progress.stop()
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        if self._progress.live.is_started:
+            self._progress.stop()
+
+    def _tick(self) -> None:
+        """The clock bar: completed = elapsed seconds, below the estimate until the work ends."""
+        import time
+
+        start, cap = time.perf_counter(), 0.99 * float(self._total or 0)
+        while not self._done.wait(0.1):
+            elapsed = time.perf_counter() - start
+            self._progress.update(self._task, completed=min(elapsed, cap))
 
     def advance(self, n: float = 1) -> None:
         self._progress.advance(self._task, n)

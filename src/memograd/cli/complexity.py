@@ -10,6 +10,7 @@ for memoized backprop (one multiply-add per edge), and their ratio.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from memograd.cli import UsageError
 from memograd.complexity import measure
@@ -132,7 +133,14 @@ def run(args, ui) -> int:
         )
     if args.modes:
         return _modes(args, depths, ui)
-    rows = measure(args.width, depths)
+    rows: list[dict[str, Any]] = []
+    sizes = {d: d * args.width * (args.width + 1) + args.width + 1 for d in depths}
+    # the work of a depth grows with its parameters: the bar advances by them (an honest ETA)
+    with ui.progress(f"counting paths, width {args.width}", total=total) as bar:
+        for d in depths:
+            bar.update(f"counting paths, width {args.width}, depth {d}")
+            rows += measure(args.width, [d])
+            bar.advance(sizes[d])
     written = plot(rows, args.width, args.plot) if args.plot else None
     if args.json:
         data = {"width": args.width, "rows": rows}
@@ -186,7 +194,12 @@ def _memory(args, depths: list[int], ui) -> int:
     from memograd.lesson.memory import NAMES
     from memograd.recompute import BATCH, measure
 
-    rows = measure(depths, width=args.width)
+    rows = []
+    with ui.progress("measuring memory strategies", total=sum(depths)) as bar:
+        for d in depths:  # a depth's graphs grow with it: advance by the depth
+            bar.update(f"measuring memory strategies, depth {d}")
+            rows += measure([d], width=args.width)
+            bar.advance(d)
     if args.plot:
         from memograd._io import atomic_open
         from memograd.viz.plot import Series, line_chart

@@ -121,6 +121,7 @@ def run(args, ui) -> int:
     from memograd.viz.report import esc
 
     chosen = sections()
+    numbers = {s.KEY: k for k, s in enumerate(chosen, 1)}  # "section 3" means the same with --only
     if args.only:
         wanted = [k.strip() for k in args.only.split(",") if k.strip()]
         known = [s.KEY for s in chosen]
@@ -135,12 +136,15 @@ def run(args, ui) -> int:
     options = {"quick": bool(args.quick), "threads": getattr(args, "threads", None)}
     debug = bool(getattr(args, "debug", False))
     data, fragments, failed = {}, [], []
-    for number, section in enumerate(chosen, 1):
+    for k, section in enumerate(chosen, 1):
+        number = numbers[section.KEY]
         if not args.json:
             ui.print(f"\n[bold underline]{number}. {section.TITLE}[/]\n")
         # one broken section must not hide the others: report it, go on, exit 1 at the end
         try:
-            result = section.compute(options)
+            # stderr, while the section computes (gone before it prints): which of how many
+            with ui.progress(f"demo: computing section {number} ({k} of {len(chosen)})"):
+                result = section.compute(options)
             if not args.json:
                 section.render(result, ui)
             fragment = section.html(result) if args.out else ""

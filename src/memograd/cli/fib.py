@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import Any
 
 from memograd.cli import UsageError
 
@@ -85,10 +86,16 @@ def run(args, ui) -> int:
         )
     methods = F.METHODS if args.method == "all" else (args.method,)
     if args.method == "all":
-        runs = F.compare(n, methods, base, force=args.force)
+        runs = []
+        for k, method in enumerate(methods, 1):
+            with ui.timed(f"fib({n:,}) {method} ({k}/{len(methods)})", _estimate(n, method, F)):
+                runs += F.compare(n, (method,), base, force=args.force)
+            if runs[-1].interrupted:
+                break
     else:
         try:
-            runs = [F.measure(n, args.method, base, force=args.force)]
+            with ui.timed(f"fib({n:,}) {args.method}", _estimate(n, args.method, F)):
+                runs = [F.measure(n, args.method, base, force=args.force)]
         # a refusal, not a crash: exit 1
         except (F.NaiveTooSlow, F.TableTooLarge, F.ResultTooLarge) as exc:
             message = str(exc).removeprefix("fib: ")
@@ -120,6 +127,16 @@ def run(args, ui) -> int:
         )
         return 130
     return 0
+
+
+def _estimate(n: int, method: str, F: Any) -> float | None:
+    """Seconds naive recursion is predicted to take (closed-form calls times the measured cost
+    of a call), for the progress bar; ``None`` for the other methods (a spinner: they are fast,
+    or refused up front when they would not be)."""
+    if method != "naive" or n > F.NAIVE_MAX_N:
+        return None
+    seconds = float(F.predict_naive(n)[1])
+    return seconds if seconds > 0.5 else None
 
 
 def _ratio(runs, F) -> dict | None:

@@ -156,36 +156,41 @@ def run(args, ui) -> int:
         dense = _predicted(args.net, "neuron") > RECORD_MAX
     else:
         limit = MAX_NODES
-    nodes, edges, ex = build(args.net, args.view, args.activation, args.seed, limit=limit)
-    sizes = "-".join(map(str, ex.model.sizes))
-    if args.wrt is not None:
-        _check_wrt(nodes, args.wrt)
-    title = (
-        f"{sizes} network, {args.view}-level graph: data | grad per node (L = {ex.loss.data:.4g})"
-    )
-    if dense:
-        from memograd.viz.network import network_svg
-
-        title = f"{sizes} network: each weight a line (L = {ex.loss.data:.4g})"
-        highlights = _dense_highlights(ex, args.wrt) if args.wrt is not None else []
-        svg = network_svg(ex.model, ex.loss, highlights=highlights, title=title)
-        text = svg if args.fmt == "svg" else _page(svg, title, ex)
-    else:
-        highlights = []
+    # large nets take seconds to build and lay out: a spinner on stderr meanwhile
+    with ui.progress(f"drawing the {args.view}-level graph of {args.net}"):
+        nodes, edges, ex = build(args.net, args.view, args.activation, args.seed, limit=limit)
+        sizes = "-".join(map(str, ex.model.sizes))
         if args.wrt is not None:
-            from memograd.viz.values import path_highlights
+            _check_wrt(nodes, args.wrt)
+        title = (
+            f"{sizes} network, {args.view}-level graph: data | grad per node "
+            f"(L = {ex.loss.data:.4g})"
+        )
+        if dense:
+            from memograd.viz.network import network_svg
 
-            labels = {n.id: n.label for n in nodes}
-            highlights = path_highlights(edges, args.wrt, ex.loss.name or "L", labels)
-        if args.fmt == "dot":
-            text = to_dot(nodes, edges, highlights=highlights, title=title)
-        else:
-            if args.engine == "graphviz":
-                svg = render(to_dot(nodes, edges, highlights=highlights, title=title))
-                svg = svg[svg.find("<svg") :]  # drop the XML prolog and doctype for inlining
-            else:
-                svg = graph_svg(nodes, edges, style="record", title=title, highlights=highlights)
+            title = f"{sizes} network: each weight a line (L = {ex.loss.data:.4g})"
+            highlights = _dense_highlights(ex, args.wrt) if args.wrt is not None else []
+            svg = network_svg(ex.model, ex.loss, highlights=highlights, title=title)
             text = svg if args.fmt == "svg" else _page(svg, title, ex)
+        else:
+            highlights = []
+            if args.wrt is not None:
+                from memograd.viz.values import path_highlights
+
+                labels = {n.id: n.label for n in nodes}
+                highlights = path_highlights(edges, args.wrt, ex.loss.name or "L", labels)
+            if args.fmt == "dot":
+                text = to_dot(nodes, edges, highlights=highlights, title=title)
+            else:
+                if args.engine == "graphviz":
+                    svg = render(to_dot(nodes, edges, highlights=highlights, title=title))
+                    svg = svg[svg.find("<svg") :]  # drop the XML prolog and doctype for inlining
+                else:
+                    svg = graph_svg(
+                        nodes, edges, style="record", title=title, highlights=highlights
+                    )
+                text = svg if args.fmt == "svg" else _page(svg, title, ex)
     if args.out is not None:
         path = Path(_io.atomic_write_text(args.out, text)).resolve()
         if args.json:
