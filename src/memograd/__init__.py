@@ -10,7 +10,7 @@ NumPy-heavy engines until they are used)::
 
 Layers (lowest first; a module imports only from its own layer or below, and no two units import
 each other; ``tests/test_layering.py`` reads this block and enforces it):
-    core: graph, errors, _io
+    core: graph, errors, _io, pictures
     engines: scalar, tensor
     library: memo, fibonacci, fibtree, paths, complexity, gradcheck, nn, optim, data, checkpoint,
         train, export, sklearn, blas, recompute

@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from memograd.errors import MemogradValueError, ShapeError
 from memograd.nn.torch_interop import as_array, resolve_layout
+from memograd.pictures import Drawable
 from memograd.tensor.tensor import Tensor, writable
 
 
@@ -47,7 +48,7 @@ def is_parameter(value: object) -> TypeGuard[Tensor]:
     return isinstance(value, Tensor) and value.requires_grad and value.is_leaf
 
 
-class Module:
+class Module(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
     """Base class of layers and models: ``forward`` plus parameter bookkeeping."""
 
     training: bool  # set for the whole tree by train() / eval()

@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from memograd.paths.tex import _TEX_BRACKETS, _tex_d, _tex_factor, _tex_formula
+from memograd.pictures import Drawable
 
 VIEWS = ("op", "neuron")
 # written-out sums (factored form, text, LaTeX, an adjoint's prefix formula) show this many terms
@@ -112,7 +113,7 @@ class Cost:
 
 
 @dataclass
-class Explanation:
+class Explanation(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
     """Everything about ∂output/∂wrt, both ways. ``text()``, ``latex()``, ``to_dict()``."""
 
     output: str

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memograd.errors import DataError, MemogradTypeError, MemogradValueError
+from memograd.pictures import Drawable
 from memograd.scalar.value import Value, _unary, wsum
 
 __all__ = [
@@ -181,7 +182,7 @@ class Layer:
         return f"Layer {self.index}: [{', '.join(map(repr, self.neurons))}]"
 
 
-class MLP:
+class MLP(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
     """Multi-layer perceptron: ``MLP(2, [2, 2, 1])`` is the notes' 2-2-2-1 network."""
 
     def __init__(

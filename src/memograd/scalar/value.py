@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from memograd import graph
 from memograd.errors import MemogradTypeError, MemogradValueError, NonFiniteError
+from memograd.pictures import Drawable
 from memograd.scalar.rules import EXPRESSION_NAMES, RULES, Rule, _domain
 
 __all__ = ["Value", "RULES", "Rule", "wsum"]
@@ -100,7 +101,7 @@ _next_index = itertools.count().__next__  # creation index: parents always come 
 _DEFAULTS: dict[str, Any] = {"grad": 0.0, "name": None, "label": None, "arg": None, "_rest": None}
 
 
-class Value:
+class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
     """A scalar node: ``data``, ``grad`` (∂output/∂self after backward), ``name``, and how it
     was made (``op``, ``parents``, ``local_grads`` = ∂self/∂parent, recorded at forward time).
 
