@@ -150,8 +150,13 @@ MEASURE_JS = r"""
     s => !s.parentElement.closest('svg'));
   for (const svg of svgs) {
     const r = svg.getBoundingClientRect();
-    let clipped = r.left < -0.5 || r.right > vw + 0.5;
-    for (let el = svg.parentElement; el && el !== document.body; el = el.parentElement) {
+    // a figure in a box made to scroll sideways (data-scroll="x": a wide picture kept at a
+    // legible size) is whole when the box is inside the window and holds the whole picture
+    const box = svg.parentElement.closest('[data-scroll="x"]');
+    const shown = box ? box.getBoundingClientRect() : r;
+    let clipped = shown.left < -0.5 || shown.right > vw + 0.5;
+    if (box && box.scrollWidth + 0.5 < r.width) { clipped = true; }
+    for (let el = (box || svg).parentElement; el && el !== document.body; el = el.parentElement) {
       if (el.scrollWidth > el.clientWidth + 1) { clipped = true; }
     }
     const texts = Array.from(svg.querySelectorAll('text')).filter(t => t.textContent.trim());
@@ -190,7 +195,8 @@ MEASURE_JS = r"""
     const vb = svg.viewBox && svg.viewBox.baseVal;
     out.figures.push({
       label: svg.getAttribute('aria-label') || (svg.querySelector('title') || {}).textContent || '',
-      left: r.left, right: r.right, width: r.width, clipped: clipped,
+      left: shown.left, right: shown.right, width: r.width, clipped: clipped,
+      scrolls: box ? box.scrollWidth > box.clientWidth + 1 : false,
       viewBoxWidth: vb ? vb.width : null,
       minFont: texts.length ? minFont : null, minText: minText,
       texts: texts.length, overlaps: overlaps.slice(0, 10), nOverlaps: overlaps.length,

@@ -91,7 +91,10 @@ def test_report_figures_not_clipped_and_text_at_least_11px(tmp_path, capsys):
 )
 def test_graph_and_explain_pages_show_the_whole_figure(argv, tmp_path, capsys):
     """The issue's case: `graph --view op --wrt w11^1 --format html` showed 44% of a 2740 px
-    picture at 1280 px, its title cut to "2-2-2-1 networ"."""
+    picture at 1280 px, its title cut to "2-2-2-1 networ"; then, shrunk to the page, its text
+    was 3-5 px. Now at 1280 and 768 px the page never scrolls sideways, the whole figure is
+    reachable (a picture wider than the page keeps its own size in a box that scrolls sideways,
+    and its caption says so) and its text is at least 11 px as rendered."""
     out = tmp_path / "page.html"
     assert main([*argv, "--out", str(out)]) == 0
     results = measure(out, widths=WIDTHS)
@@ -100,3 +103,8 @@ def test_graph_and_explain_pages_show_the_whole_figure(argv, tmp_path, capsys):
         (f,) = m["figures"]
         assert not f["clipped"] and f["right"] <= width, (width, f)
         assert not f["nOverlaps"], f["overlaps"]
+        assert f["minFont"] >= 10.95, (width, f["minFont"], f["minText"])
+        if f["scrolls"]:
+            assert "scroll sideways" in out.read_text(encoding="utf-8")
+    if argv[:3] == ["graph", "--view", "op"]:
+        assert results[768]["figures"][0]["scrolls"]  # 2,790 px of graph: the box scrolls

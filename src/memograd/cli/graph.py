@@ -266,13 +266,13 @@ def _dense_highlights(ex, name: str):
 
 def _page(svg: str, title: str, ex) -> str:
     from memograd.viz.notation import fmt, html_name
-    from memograd.viz.report import build_report, figure, table
+    from memograd.viz.report import build_report, table, wide_figure
 
     rows = [
         [html_name(name), fmt(p.data), fmt(p.grad)]
         for name, p in ex.model.named_parameters().items()
     ]
-    body = figure(svg, "Each node: name | data | grad (∂L/∂node).") + table(
+    body = wide_figure(svg, "Each node: name | data | grad (∂L/∂node).") + table(
         ["parameter", "data", "grad ∂L/∂parameter"], rows, raw=True
     )
     return build_report(

@@ -25,9 +25,10 @@ from memograd.viz.notation import unicode_name
 
 
 def _page(title: str, body: str, generator: str) -> str:
-    from memograd.viz.report import build_report
+    from memograd.viz.report import build_report, wide_figure
 
-    return build_report([("picture", title, body)], title=f"memograd: {title}", generator=generator)
+    page = wide_figure(body) if body.startswith("<svg") else body
+    return build_report([("picture", title, page)], title=f"memograd: {title}", generator=generator)
 
 
 def value_svg(v: Value, view: str = "op", max_nodes: int = 400) -> str:

@@ -47,6 +47,8 @@ table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
 caption { caption-side: top; text-align: left; color: var(--muted); font-size: .88rem;
           padding-bottom: .25rem; }
 .scroll { overflow-x: auto; max-width: 100%; }
+.hscroll { overflow-x: auto; max-width: 100%; border: 1px solid var(--line); border-radius: 6px; }
+.hscroll svg { max-width: none !important; border: none; display: block; margin: 0 auto; }
 td, th { border: 1px solid var(--line); padding: .25rem .65rem; text-align: right;
          font-variant-numeric: tabular-nums; }
 th { background: var(--bg-soft); font-weight: 600; }
@@ -183,12 +185,36 @@ def table(
     return "".join(out)
 
 
+FIGURE_WIDTH = 670.0  # px: what every window from 768 px up gives a figure (viz.svg.FIT)
+
+
 def figure(svg: str, caption: str = "") -> str:
     """An inline SVG (markup) with a caption. The picture is drawn at its own size when the page
     has room and shrinks with the page when it has not (never clipped, never a sideways scroll);
     the pictures are designed so that their text stays readable down to a 768 px window."""
     cap = f"<figcaption>{caption}</figcaption>" if caption else ""
     return f"<figure>{svg}{cap}</figure>"
+
+
+def wide_figure(svg: str, caption: str = "") -> str:
+    """A picture that cannot shrink to the page and stay legible (the op-level graph, large
+    networks: text at 11 px needs the picture at its own size). Up to the page's width it is a
+    :func:`figure`; wider, it keeps its own size inside a box that scrolls sideways (keyboard
+    focusable), and the caption says so. The box never makes the page itself scroll."""
+    m = re.search(r'<svg[^>]*\bwidth="([\d.]+)"', svg)
+    width = float(m.group(1)) if m else 0.0
+    if width <= FIGURE_WIDTH:
+        return figure(svg, caption)
+    note = (
+        f"The picture is {width:,.0f} px wide, shown at its own size so that its text stays "
+        "legible: scroll sideways in the box when the window is narrower."
+    )
+    cap = f"<figcaption>{caption + ' ' if caption else ''}{note}</figcaption>"
+    label = f"picture {width:,.0f} px wide: scroll sideways"
+    return (
+        f'<figure><div class="hscroll" data-scroll="x" tabindex="0" role="region" '
+        f'aria-label="{label}">{svg}</div>{cap}</figure>'
+    )
 
 
 def png_figure(png: bytes, alt: str, caption: str = "") -> str:
