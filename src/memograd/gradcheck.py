@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ class GradcheckResult:
     labels: list[str] = field(default_factory=list)
     directional: list[tuple[float, float]] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "analytic": self.analytic.tolist(),
@@ -82,7 +83,7 @@ class GradcheckResult:
         return self.ok
 
 
-def numerical_gradient(fun, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(fun: Any, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central differences of ``fun: float64 array -> float`` at ``x``, one coordinate at a time."""
     x = np.array(x, dtype=np.float64)
     g = np.empty_like(x)
@@ -101,7 +102,7 @@ def numerical_gradient(fun, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
 class ScalarAdapter:
     """Inputs are numbers or scalar ``Value`` s; ``f`` returns a scalar ``Value``."""
 
-    def accepts(self, inputs) -> bool:
+    def accepts(self, inputs: Any) -> bool:
         from memograd.scalar.value import Value
 
         return all(
@@ -110,14 +111,14 @@ class ScalarAdapter:
             for x in inputs
         )
 
-    def flatten(self, inputs) -> np.ndarray:
+    def flatten(self, inputs: Any) -> np.ndarray:
         from memograd.scalar.value import Value
 
         return np.array(
             [x.data if isinstance(x, Value) else float(x) for x in inputs], dtype=np.float64
         )
 
-    def labels(self, inputs) -> list[str]:
+    def labels(self, inputs: Any) -> list[str]:
         from memograd.scalar.value import Value
 
         return [
@@ -125,14 +126,14 @@ class ScalarAdapter:
             for i, x in enumerate(inputs)
         ]
 
-    def _build(self, inputs, flat):
+    def _build(self, inputs: Any, flat: Any) -> Any:
         from memograd.scalar.value import Value
 
         return [
             Value(float(v), x.name if isinstance(x, Value) else None) for x, v in zip(inputs, flat)
         ]
 
-    def _call(self, f, xs):
+    def _call(self, f: Any, xs: Any) -> Any:
         from memograd.scalar.value import Value
 
         out = f(*xs)
@@ -143,10 +144,10 @@ class ScalarAdapter:
             )
         return out
 
-    def evaluate(self, f, inputs, flat) -> float:
-        return self._call(f, self._build(inputs, flat)).data
+    def evaluate(self, f: Any, inputs: Any, flat: Any) -> float:
+        return float(self._call(f, self._build(inputs, flat)).data)
 
-    def analytic(self, f, inputs, flat) -> np.ndarray:
+    def analytic(self, f: Any, inputs: Any, flat: Any) -> np.ndarray:
         xs = self._build(inputs, flat)
         out = self._call(f, xs)
         out.backward()
@@ -159,29 +160,29 @@ class TensorAdapter:
     Every input is rebuilt as a float64 leaf, so ``f`` is checked in float64 (tensors it closes
     over must be float64 too: the tensor engine refuses float32/float64 mixes)."""
 
-    def accepts(self, inputs) -> bool:
+    def accepts(self, inputs: Any) -> bool:
         from memograd.tensor.tensor import Tensor
 
         return any(isinstance(x, Tensor | np.ndarray) for x in inputs) and all(
             isinstance(x, Tensor | np.ndarray | int | float | np.floating) for x in inputs
         )
 
-    def _arrays(self, inputs) -> list[np.ndarray]:
+    def _arrays(self, inputs: Any) -> list[np.ndarray]:
         from memograd.tensor.tensor import Tensor
 
         return [np.asarray(x.data if isinstance(x, Tensor) else x, np.float64) for x in inputs]
 
-    def flatten(self, inputs) -> np.ndarray:
+    def flatten(self, inputs: Any) -> np.ndarray:
         arrays = self._arrays(inputs)
         return np.concatenate([a.reshape(-1) for a in arrays]) if arrays else np.zeros(0)
 
-    def labels(self, inputs) -> list[str]:
+    def labels(self, inputs: Any) -> list[str]:
         out = []
         for k, a in enumerate(self._arrays(inputs)):
             out += [f"inputs[{k}][{', '.join(map(str, i))}]" for i in np.ndindex(a.shape)]
         return out
 
-    def _build(self, inputs, flat):
+    def _build(self, inputs: Any, flat: Any) -> Any:
         from memograd.tensor.tensor import tensor
 
         xs, at = [], 0
@@ -190,7 +191,7 @@ class TensorAdapter:
             at += a.size
         return xs
 
-    def _call(self, f, xs):
+    def _call(self, f: Any, xs: Any) -> Any:
         from memograd.tensor.tensor import Tensor
 
         out = f(*xs)
@@ -201,10 +202,10 @@ class TensorAdapter:
             )
         return out
 
-    def evaluate(self, f, inputs, flat) -> float:
+    def evaluate(self, f: Any, inputs: Any, flat: Any) -> float:
         return float(self._call(f, self._build(inputs, flat)).item())
 
-    def analytic(self, f, inputs, flat) -> np.ndarray:
+    def analytic(self, f: Any, inputs: Any, flat: Any) -> np.ndarray:
         xs = self._build(inputs, flat)
         out = self._call(f, xs)
         if out.requires_grad:
@@ -213,12 +214,12 @@ class TensorAdapter:
         return np.concatenate([g.reshape(-1) for g in grads]) if grads else np.zeros(0)
 
 
-ADAPTERS: list = [TensorAdapter(), ScalarAdapter()]
+ADAPTERS: list[Any] = [TensorAdapter(), ScalarAdapter()]
 
 
 def gradcheck(
-    f,
-    inputs,
+    f: Any,
+    inputs: Any,
     *,
     eps: float = 1e-6,
     atol: float = 1e-6,
@@ -246,7 +247,7 @@ def gradcheck(
         raise MemogradValueError("gradcheck: inputs must be finite")
     labels = adapter.labels(inputs)
 
-    def fun(x):
+    def fun(x: float) -> Any:
         return adapter.evaluate(f, inputs, x)
 
     analytic = adapter.analytic(f, inputs, x0)

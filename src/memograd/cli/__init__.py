@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from memograd import __version__
 from memograd.errors import MemogradError
@@ -44,7 +44,7 @@ class UsageError(MemogradError, ValueError):
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``memograd fib: error: ...``) and exit code 2."""
 
-    def error(self, message: str):  # noqa: D401 - argparse API
+    def error(self, message: str) -> NoReturn:  # noqa: D401 - argparse API
         raise UsageError(message)
 
 
@@ -57,7 +57,7 @@ class UI:
     (rich's own detection; ``no_color=None`` lets rich read ``NO_COLOR``)."""
 
     def __init__(
-        self, no_color: bool = False, stdout=None, stderr=None, ascii: bool = False
+        self, no_color: bool = False, stdout: Any = None, stderr: Any = None, ascii: bool = False
     ) -> None:
         from rich.console import Console
 
@@ -75,7 +75,7 @@ class UI:
         # rich exits with status 1 on a broken pipe; main() treats it as the normal end
         self.console.on_broken_pipe = _raise_broken_pipe  # type: ignore[method-assign]
 
-    def print(self, *objects, **kwargs) -> None:
+    def print(self, *objects: Any, **kwargs: Any) -> None:
         from rich.table import Table
 
         for obj in objects:
@@ -84,7 +84,7 @@ class UI:
             else:
                 self.console.print(obj, **kwargs)
 
-    def table(self, table, **kwargs) -> None:
+    def table(self, table: Any, **kwargs: Any) -> None:
         """A rich Table that never cuts a cell: as it is when it fits; wider than the terminal,
         one block of ``column: value`` lines per row; into a pipe or file (no width there), at
         its natural width."""
@@ -114,13 +114,13 @@ class UI:
         with the time left; a spinner and the elapsed time when there is no estimate."""
         return _Progress(self.err, description, seconds, clock=seconds is not None)
 
-    def json(self, data) -> None:
+    def json(self, data: dict[str, Any]) -> None:
         """Print ``data`` as one JSON object on stdout."""
         self.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
         self.stdout.flush()
 
 
-def _ascii_console(stream, no_color: bool | None):
+def _ascii_console(stream: Any, no_color: bool | None) -> Any:
     """A rich Console for ``--ascii``: every string is converted (``w₁₁¹`` -> ``w11^1``) before
     rich measures it, so tables keep their columns; what reaches the stream any other way is
     converted on the way out, and table borders are ASCII (the stream's encoding is ascii)."""
@@ -129,7 +129,7 @@ def _ascii_console(stream, no_color: bool | None):
     from memograd.viz.notation import AsciiStream, ascii_text
 
     class AsciiConsole(Console):
-        def render_str(self, text: str, **kwargs):  # type: ignore[override]
+        def render_str(self, text: str, **kwargs: Any) -> Any:
             return super().render_str(ascii_text(text), **kwargs)
 
     from typing import IO, cast
@@ -202,7 +202,7 @@ class _Progress:
         self._progress.update(self._task, description=description)
 
 
-def _stacked(console, table, **kwargs) -> None:
+def _stacked(console: Any, table: Any, **kwargs: Any) -> None:
     """A table too wide for the terminal, row by row: ``header: cell`` per line."""
     from rich.text import Text
 
@@ -225,7 +225,7 @@ def _stacked(console, table, **kwargs) -> None:
         console.print("")
 
 
-def user_text(text) -> str:
+def user_text(text: object) -> str:
     """A user-given string (a path, a label, a name) made safe to print through rich: markup
     brackets escaped, control characters (terminal escape sequences) shown as ``\\x1b``."""
     from rich.markup import escape
@@ -260,7 +260,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def _json_default(obj):
+def _json_default(obj: Any) -> Any:
     try:
         import numpy as np
 
@@ -353,7 +353,7 @@ def _command_in(argv: list[str]) -> str | None:
     return None
 
 
-def _as_list(example) -> list[str]:
+def _as_list(example: Any) -> list[str]:
     return [example] if isinstance(example, str) else list(example)
 
 

@@ -9,6 +9,12 @@ for memoized backprop (one multiply-add per edge), and their ratio.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.cli import UI
+
+import argparse
 import io
 from typing import Any
 
@@ -32,7 +38,7 @@ MAX_DEPTH = 64
 MAX_PARAMETERS = 2_000_000  # over all depths: about 20 s and a few GiB of scalar Values
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=2, help="neurons per hidden layer (>= 1)")
     parser.add_argument(
         "--depths",
@@ -81,7 +87,7 @@ def parse_depths(spec: str) -> list[int]:
     return sorted(set(out))
 
 
-def plot(rows: list[dict], width: int, path: str) -> str:
+def plot(rows: list[dict[str, Any]], width: int, path: str) -> str:
     """Log-scale plot of naive vs backprop operations against depth, written atomically."""
     try:
         import matplotlib
@@ -118,7 +124,7 @@ def plot(rows: list[dict], width: int, path: str) -> str:
     return path
 
 
-def run(args, ui) -> int:
+def run(args: argparse.Namespace, ui: UI) -> int:
     if args.width < 1:
         raise UsageError(f"--width must be >= 1, got {args.width}")
     depths = parse_depths(args.depths)
@@ -182,7 +188,7 @@ def run(args, ui) -> int:
 MAX_MEMORY_DEPTH = 200
 
 
-def _memory(args, depths: list[int], ui) -> int:
+def _memory(args: argparse.Namespace, depths: list[int], ui: UI) -> int:
     """``--memory``: the four strategies of memograd.recompute, one row per depth."""
     if max(depths) > MAX_MEMORY_DEPTH:
         raise UsageError(
@@ -222,7 +228,7 @@ def _memory(args, depths: list[int], ui) -> int:
     return 0
 
 
-def _modes(args, depths, ui) -> int:
+def _modes(args: argparse.Namespace, depths: Any, ui: UI) -> int:
     """``--modes``: memograd.tensor.functional.mode_costs for each depth (output width 1)."""
     from memograd.tensor.functional import mode_costs
 

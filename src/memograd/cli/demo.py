@@ -6,9 +6,16 @@ Every section (``memograd.lesson``) computes its numbers live, then renders them
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.cli import UI
+
+import argparse
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from memograd.cli import UsageError
 
@@ -27,7 +34,7 @@ EXAMPLE = [
 ]
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", metavar="FILE", help="also write a self-contained HTML report (e.g. report.html)"
     )
@@ -43,7 +50,7 @@ def add_arguments(parser) -> None:
     )
 
 
-def summary(data: dict) -> list[tuple[str, str]]:
+def summary(data: dict[str, Any]) -> list[tuple[str, str]]:
     """The notes' summary, each point with a number this run measured: (HTML, plain text) pairs.
     Points whose sections did not run are left out."""
     from memograd.lesson.chain_rule import exact
@@ -116,7 +123,7 @@ def _check_out(out: str) -> None:
         )
 
 
-def run(args, ui) -> int:
+def run(args: argparse.Namespace, ui: UI) -> int:
     from memograd.lesson import sections
     from memograd.viz.report import esc
 

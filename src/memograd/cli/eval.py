@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.cli import UI
+
+import argparse
+from typing import Any
+
 HELP = "evaluate a trained model (accuracy or R², loss, confusion matrix)"
 DESCRIPTION = (
     "Score the model saved in a run folder. By default it is scored on the test split of the "
@@ -15,7 +23,7 @@ EXAMPLE = [
 ]
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     from memograd.data import DATASETS
 
     parser.add_argument("--model", required=True, metavar="DIR", help="run folder (or checkpoint)")
@@ -33,7 +41,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
 
-def evaluate_run(args):
+def evaluate_run(args: argparse.Namespace) -> Any:
     import numpy as np
 
     from memograd.cli import UsageError
@@ -79,7 +87,7 @@ def evaluate_run(args):
                 f"{ds.n_features}; score it on data like {pre.get('dataset')!r}, which it was "
                 "trained on"
             )
-        X = scaler.transform_finite(ds.X, model.config["dtype"], ds.feature_names, ds.name)
+        X = scaler.transform_finite(ds.X, str(model.config["dtype"]), ds.feature_names, ds.name)
         if task == "classification":
             index = {c: i for i, c in enumerate(classes)}
             unknown = sorted(set(ds.classes) - set(index))
@@ -91,7 +99,7 @@ def evaluate_run(args):
             y = np.array([index[ds.classes[k]] for k in ds.y], dtype=np.int64)
         else:
             ts = Standardizer.from_dict(pre["target_standardizer"])
-            y = ts.transform(ds.y[:, None])[:, 0].astype(model.config["dtype"])
+            y = ts.transform(ds.y[:, None])[:, 0].astype(str(model.config["dtype"]))
         source = ds.name
     else:
         if "config" not in meta:
@@ -116,8 +124,10 @@ def evaluate_run(args):
     if len(X) == 0:
         raise DataError("nothing to score: the data has no rows")
     scores = predict_scores(model, X)
-    with no_grad():
-        loss = float(LOSSES[loss_name](Tensor(scores), y).item())
+    grad_off: Any = no_grad  # (memograd.tensor's mode helpers are not typed yet)
+    loss_fn: Any = LOSSES[loss_name]
+    with grad_off():
+        loss = float(loss_fn(Tensor(scores), y).item())
     result = {"model": str(args.model), "data": source, "samples": int(len(y)), "loss": loss}
     if task == "classification":
         pred = predicted_classes(scores)
@@ -131,7 +141,7 @@ def evaluate_run(args):
     return result
 
 
-def match_columns(ds, names, model):
+def match_columns(ds: Any, names: Any, model: Any) -> Any:
     """``ds`` with its feature columns in the order of the model's ``names``, found by name (as
     ``predict`` does); a missing or unknown column is refused with the names."""
     from memograd.data import Dataset
@@ -160,12 +170,12 @@ def match_columns(ds, names, model):
     )  # fmt: skip
 
 
-def _listing(names, most: int = 6) -> str:
+def _listing(names: Any, most: int = 6) -> str:
     shown = ", ".join(repr(n) for n in names[:most])
     return shown if len(names) <= most else f"{shown}, ... ({len(names)} in all)"
 
 
-def run(args, ui) -> int:
+def run(args: argparse.Namespace, ui: UI) -> int:
     result = evaluate_run(args)
     if args.json:
         ui.json(result)

@@ -7,10 +7,12 @@ sum, the backprop value and their difference, the factored form and the memo-tab
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from typing import Any, TextIO
 
-from memograd.cli import UsageError, _json_default
+from memograd.cli import UI, UsageError, _json_default
 
 HELP = "show every chain-rule path of dL/dw, their sum, and backprop's memoized value"
 DESCRIPTION = (
@@ -30,7 +32,7 @@ FORMATS = ("text", "latex", "json", "svg", "html")
 SUMMARY_PAST = 16  # --all on a terminal: one line per parameter past this many
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--net",
         metavar="N0,N1,...",
@@ -87,7 +89,7 @@ DERIVATIVES = {
 }
 
 
-def build(args):
+def build(args: argparse.Namespace) -> Any:
     """The network of the arguments (usage errors for a bad --net). What is not given comes from
     the --weights file when it records it (as ``--format json`` does), else from DEFAULTS."""
     from memograd.errors import MemogradValueError
@@ -118,7 +120,7 @@ def build(args):
     )
 
 
-def _format(args) -> str:
+def _format(args: argparse.Namespace) -> str:
     if args.json and args.format not in (None, "json"):
         raise UsageError(f"--json and --format {args.format} disagree; give one of them")
     fmt = "json" if args.json else (args.format or "text")
@@ -135,11 +137,11 @@ def _format(args) -> str:
     return fmt
 
 
-def ui_stream(args):
+def ui_stream(args: argparse.Namespace) -> TextIO:
     return getattr(args, "_stdout", None) or sys.stdout
 
 
-def _is_terminal(stream) -> bool:
+def _is_terminal(stream: Any) -> bool:
     isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
@@ -147,7 +149,7 @@ def _is_terminal(stream) -> bool:
         return False
 
 
-def run(args, ui) -> int:
+def run(args: argparse.Namespace, ui: UI) -> int:
     from memograd.paths import MAX_PATHS, PathIndex
 
     args._stdout = ui.stdout
@@ -238,7 +240,9 @@ def run(args, ui) -> int:
     return 0
 
 
-def _render(ex, explanations, args, ui, summary: bool = False) -> None:
+def _render(
+    ex: Any, explanations: Any, args: argparse.Namespace, ui: UI, summary: bool = False
+) -> None:
     from rich.table import Table
 
     from memograd.paths import SHOWN
@@ -335,7 +339,7 @@ def _render(ex, explanations, args, ui, summary: bool = False) -> None:
         )
 
 
-def _summary(explanations, ui) -> None:
+def _summary(explanations: Any, ui: UI) -> None:
     """``--all`` with many parameters, on the terminal: one line each (the paths' tables of
     thousands of paths would be tens of thousands of lines)."""
     from rich.table import Table

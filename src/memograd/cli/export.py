@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.cli import UI
+
+import argparse
+
 HELP = "export a trained model to PyTorch or ONNX (and check it against memograd)"
 DESCRIPTION = """\
 Write a run's model for PyTorch (NAME.pt, a state_dict, plus NAME.py, a plain module that
@@ -17,7 +24,7 @@ EXAMPLE = [
 ]
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="DIR", help="run folder (or checkpoint)")
     parser.add_argument(
         "--format", choices=("torch", "onnx"), help="default: from --out's suffix (.pt, .onnx)"
@@ -33,12 +40,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def _format(args) -> str:
+def _format(args: argparse.Namespace) -> str:
     from memograd.cli import UsageError
     from memograd.export.check import FORMATS
 
     if args.format:
-        return args.format
+        return str(args.format)
     from pathlib import Path
 
     fmt = FORMATS.get(Path(args.out).suffix.lower())
@@ -47,7 +54,7 @@ def _format(args) -> str:
     return fmt
 
 
-def run(args, ui) -> int:
+def run(args: argparse.Namespace, ui: UI) -> int:
     from memograd.cli import UsageError
     from memograd.errors import MemogradError
     from memograd.export.check import check_export

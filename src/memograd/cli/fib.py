@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.cli import UI
+
+import argparse
 import math
 import sys
 from typing import Any
@@ -24,7 +30,7 @@ EXAMPLE = [
 METHOD_CHOICES = ("naive", "dict", "memo", "iter", "doubling", "all")
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("n", metavar="N", help="index of the Fibonacci number (integer >= 0)")
     parser.add_argument(
         "--method",
@@ -67,7 +73,7 @@ def _parse_int(text: str, what: str) -> int:
     raise UsageError(f"{what} must be an integer, got {text!r}")
 
 
-def run(args, ui) -> int:
+def run(args: argparse.Namespace, ui: UI) -> int:
     from memograd import fibonacci as F
     from memograd import fibtree as T
 
@@ -139,7 +145,7 @@ def _estimate(n: int, method: str, F: Any) -> float | None:
     return seconds if seconds > 0.5 else None
 
 
-def _ratio(runs, F) -> dict | None:
+def _ratio(runs: Any, F: Any) -> dict[str, Any] | None:
     """Naive calls / memoized calls; naive's predicted count when it did not run."""
     by = {r.method: r for r in runs}
     naive = by.get("naive")
@@ -163,7 +169,7 @@ def _ratio(runs, F) -> dict | None:
     }
 
 
-def _as_data(n, base, runs, F) -> dict:
+def _as_data(n: int, base: Any, runs: Any, F: Any) -> dict[str, Any]:
     if tuple(base) == F.NOTES_BASE:
         convention = "the notes' base, d = {0: 1, 1: 1}"
     elif tuple(base) == F.STANDARD:
@@ -182,11 +188,11 @@ def _as_data(n, base, runs, F) -> dict:
     return data
 
 
-def _fmt(x) -> str:
+def _fmt(x: float) -> str:
     return "-" if x is None else f"{x:,}"
 
 
-def _render(n, base, runs, data, ui, F) -> None:
+def _render(n: int, base: Any, runs: Any, data: dict[str, Any], ui: UI, F: Any) -> None:
     from rich import box
     from rich.table import Table
 
@@ -248,7 +254,7 @@ def _render(n, base, runs, data, ui, F) -> None:
         )
 
 
-def _render_trees(n, base, ui, F) -> None:
+def _render_trees(n: int, base: Any, ui: UI, F: Any) -> None:
     from rich.table import Table
 
     from memograd import fibtree as T
@@ -260,7 +266,8 @@ def _render_trees(n, base, ui, F) -> None:
         f"a subproblem already solved (↺)\n[bold]memoized[/]: {memo.count():,} calls, "
         f"{memo.count('hit')} answered from the cache (✓)"
     )
-    left, right = T.tree_text(T.tree_rows(naive)), T.tree_text(T.tree_rows(memo))
+    tree_text: Any = T.tree_text  # fibtree is not typed yet
+    left, right = tree_text(T.tree_rows(naive)), tree_text(T.tree_rows(memo))
     # side by side (4 cells of padding on each side of each column) would wrap: stack them
     if _width(left) + _width(right) + 16 > ui.console.width:
         ui.print("\n[bold]naive[/]")
@@ -275,7 +282,7 @@ def _render_trees(n, base, ui, F) -> None:
     ui.print(grid)
 
 
-def _width(text) -> int:
+def _width(text: Any) -> int:
     """Widest line of a rich Text, in terminal cells."""
     from rich.cells import cell_len
 

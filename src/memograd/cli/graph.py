@@ -7,8 +7,15 @@ Formats: ``svg`` (memograd's own layout, needs nothing), ``dot`` (Graphviz text,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.cli import UI
+
+import argparse
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from memograd.cli import UsageError, user_text
 
@@ -31,7 +38,7 @@ FORMATS = ("svg", "dot", "html")
 MAX_NODES = 600
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--net", default="2,2,2,1", metavar="N0,N1,...", help="inputs, then layer widths"
     )
@@ -84,14 +91,15 @@ MAX_DENSE_NODES = 200_000  # the network picture elides wide layers; building th
 MAX_DOT_NODES = 20_000  # DOT text of more nodes is megabytes that Graphviz cannot lay out
 
 
-def predicted_nodes(sizes, view: str) -> int:
+def predicted_nodes(sizes: tuple[int, ...] | list[int], view: str) -> int:
     """Nodes of the graph before it is built (the size guard): inputs, parameters, one named
     output per neuron and L; the op view adds a weighted sum per neuron and the loss's ops."""
     params = sum(n * (m + 1) for m, n in zip(sizes, sizes[1:]))
     neurons = sum(sizes[1:])
     named = sizes[0] + params + neurons + 1
     outputs = sizes[-1]  # the loss: ŷ - y (L is the square) or, per output, - and ², +, ÷ (L)
-    return named if view == "neuron" else named + neurons + (1 if outputs == 1 else 3 * outputs - 1)
+    extra = neurons + (1 if outputs == 1 else 3 * outputs - 1)
+    return int(named if view == "neuron" else named + extra)
 
 
 def _predicted(net: str, view: str) -> int:
@@ -104,7 +112,9 @@ def _predicted(net: str, view: str) -> int:
         raise UsageError(f"--net: {exc}") from None
 
 
-def build(net: str, view: str, activation: str = "sigmoid", seed: int = 0, limit=None):
+def build(
+    net: str, view: str, activation: str = "sigmoid", seed: int = 0, limit: Any = None
+) -> Any:
     """The example's loss graph after backward: (nodes, edges, example). With ``limit``, a
     network whose graph would have more nodes is refused before it is built."""
     from memograd.errors import MemogradValueError
@@ -131,7 +141,7 @@ def build(net: str, view: str, activation: str = "sigmoid", seed: int = 0, limit
     return nodes, edges, ex
 
 
-def run(args, ui) -> int:
+def run(args: argparse.Namespace, ui: UI) -> int:
     from memograd import _io
     from memograd.viz.dot import render, to_dot
     from memograd.viz.svg import graph_svg
@@ -216,7 +226,7 @@ def run(args, ui) -> int:
     return 0
 
 
-def _is_terminal(stream) -> bool:
+def _is_terminal(stream: Any) -> bool:
     isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
@@ -224,7 +234,7 @@ def _is_terminal(stream) -> bool:
         return False
 
 
-def _check_wrt(nodes, name: str) -> None:
+def _check_wrt(nodes: Any, name: str) -> None:
     if not name.strip():
         raise UsageError("--wrt: empty name; give a node name such as w11^1")
     if name not in {n.id for n in nodes}:
@@ -233,7 +243,7 @@ def _check_wrt(nodes, name: str) -> None:
         raise UsageError(f"--wrt: no node named {name!r} in this graph; valid names: {valid}")
 
 
-def _dense_highlights(ex, name: str):
+def _dense_highlights(ex: Any, name: str) -> Any:
     """The chain-rule paths of ``name`` on the network picture (edges between neurons): a weight
     is its own edge, then every path from its neuron to L; a bias or a neuron starts at it."""
     from memograd.viz.network import DENSE_PATH_COLORS
@@ -264,7 +274,7 @@ def _dense_highlights(ex, name: str):
     return groups
 
 
-def _page(svg: str, title: str, ex) -> str:
+def _page(svg: str, title: str, ex: Any) -> str:
     from memograd.viz.notation import fmt, html_name
     from memograd.viz.report import build_report, table, wide_figure
 

@@ -3,6 +3,12 @@ self-contained file with ``--static``)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.cli import UI
+
+import argparse
 import json
 import sys
 import textwrap
@@ -25,7 +31,7 @@ EXAMPLE = [
 ]
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=0, help="port to listen on (default 0: a free port)"
     )
@@ -49,7 +55,7 @@ def add_arguments(parser) -> None:
     )
 
 
-def run(args, ui) -> int:
+def run(args: argparse.Namespace, ui: UI) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be in [0, 65535], got {args.port}")
     if args.static:

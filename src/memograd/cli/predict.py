@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.cli import UI
+
+import argparse
+from typing import Any
+
 HELP = "predict with a trained model on the rows of a CSV file"
 DESCRIPTION = (
     "Read a CSV file with the model's feature columns (found by name in the header; any other "
@@ -14,14 +22,14 @@ EXAMPLE = [
 ]
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="DIR", help="run folder (or checkpoint)")
     parser.add_argument("--csv", required=True, metavar="FILE", help="rows to predict")
     parser.add_argument("--out", metavar="FILE", help="write predictions.csv here")
     parser.add_argument("--json", action="store_true", help="print the predictions as JSON")
 
 
-def predict_rows(model_path, csv_path):
+def predict_rows(model_path: Any, csv_path: Any) -> Any:
     """(header, rows) of predictions for every row of ``csv_path``."""
     import numpy as np
 
@@ -33,7 +41,7 @@ def predict_rows(model_path, csv_path):
     names = pre["feature_names"]
     X, _ = load_features_csv(csv_path, names)
     scaler = Standardizer.from_dict(pre["standardizer"])
-    Z = scaler.transform_finite(X, model.config["dtype"], names, str(csv_path))
+    Z = scaler.transform_finite(X, str(model.config["dtype"]), names, str(csv_path))
     scores = predict_scores(model, Z)
     target = pre.get("target_name") or "prediction"
     if pre["task"] == "classification":
@@ -59,7 +67,7 @@ def predict_rows(model_path, csv_path):
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_cell(value) -> str:
+def csv_cell(value: Any) -> str:
     """A prediction as a CSV cell: numbers to 6 significant digits; a label that a spreadsheet
     would run as a formula (``=1+2``, ``@SUM(A1)``, ``+cmd``) gets a leading ``'`` (the usual
     CSV-injection guard), unless it is a plain number such as ``-1``."""
@@ -74,7 +82,7 @@ def csv_cell(value) -> str:
     return text
 
 
-def run(args, ui) -> int:
+def run(args: argparse.Namespace, ui: UI) -> int:
     import csv
     import io
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.cli import UI
+
+import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HELP = "train an MLP (progress bar, validation, early stopping, checkpoints, plots)"
 DESCRIPTION = (
@@ -24,12 +31,12 @@ EXAMPLE = [
 _DEFAULTS = None
 
 
-def shown(value) -> str:
+def shown(value: Any) -> str:
     """A message for plain stderr: control characters (terminal escapes) written as ``\\x1b``."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
 
 
-def _defaults():
+def _defaults() -> Any:
     global _DEFAULTS
     if _DEFAULTS is None:
         from memograd.train import TrainConfig
@@ -54,7 +61,7 @@ def _widths(text: str) -> list[int]:
     return widths
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     from memograd.data import DATASETS
     from memograd.nn.layers import ACTIVATIONS
     from memograd.nn.losses import LOSSES
@@ -196,7 +203,7 @@ def add_arguments(parser) -> None:
 _RUN_FLAGS: list[tuple[str, str, object]] = []  # (flag, dest, default), filled by add_arguments
 
 
-def config_from_args(args):
+def config_from_args(args: argparse.Namespace) -> Any:
     from memograd.cli import UsageError
     from memograd.train import TrainConfig
 
@@ -235,15 +242,15 @@ def config_from_args(args):
 class RichReporter:
     """A rich progress bar per epoch (loss, accuracy, samples/s) and one line per epoch."""
 
-    def __init__(self, ui):
+    def __init__(self, ui: UI) -> None:
         self.ui = ui
-        self.progress = None
-        self.task = None
+        self.progress: Any = None  # a rich Progress while an epoch runs
+        self.task: Any = None
         self._last = 0.0
-        self._epoch_acc = None  # the last finished epoch's training accuracy
+        self._epoch_acc: float | None = None  # the last finished epoch's training accuracy
         self._steps = 0
 
-    def start(self, cfg, data, model, first_epoch):
+    def start(self, cfg: Any, data: Any, model: Any, first_epoch: Any) -> None:
         from memograd.cli import user_text as literal
 
         ds = data.dataset
@@ -260,7 +267,7 @@ class RichReporter:
         if first_epoch > 1:
             self.ui.print(f"resuming at epoch {first_epoch}")
 
-    def epoch_start(self, epoch, epochs, steps):
+    def epoch_start(self, epoch: Any, epochs: Any, steps: Any) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         if self.progress is None:
@@ -280,7 +287,7 @@ class RichReporter:
             "train", total=steps, epoch=f"{epoch}/{epochs}", stats=""
         )
 
-    def batch(self, step, loss, accuracy, samples_per_s):
+    def batch(self, step: Any, loss: Any, accuracy: Any, samples_per_s: Any) -> None:
         now = time.perf_counter()
         if now - self._last < 0.05 and 1 < step < self._steps:  # refresh stats 20 times/s
             self.progress.update(self.task, completed=step)
@@ -296,7 +303,7 @@ class RichReporter:
             self.task, completed=step, stats=f"loss {loss:.4f}{acc}  {samples_per_s:,.0f} samples/s"
         )
 
-    def epoch_end(self, record):
+    def epoch_end(self, record: Any) -> None:
         self._epoch_acc = record.get("train_accuracy")
         parts = [f"epoch {record['epoch']:>3}  train {record['train_loss']:.4f}"]
         if "train_accuracy" in record:
@@ -316,14 +323,14 @@ class RichReporter:
         else:
             self.ui.print(line)
 
-    def close(self):
+    def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
             self.task = None
 
 
-def summary_table(metrics: dict, files: dict | None = None):
+def summary_table(metrics: dict[str, Any], files: dict[str, Any] | None = None) -> Any:
     from rich.table import Table
 
     from memograd.cli import user_text as literal
@@ -356,11 +363,11 @@ def summary_table(metrics: dict, files: dict | None = None):
     return t
 
 
-def run(args, ui) -> int:
+def run(args: argparse.Namespace, ui: UI) -> int:
     from memograd.cli import UsageError
     from memograd.train import TrainingInterrupted, fit, write_run_files
 
-    reporter = None if args.json else RichReporter(ui)
+    reporter: Any = None if args.json else RichReporter(ui)  # a train.loop.Reporter
     if args.resume:
         if args.out and Path(args.out) != Path(args.resume):
             raise UsageError("--resume continues in its own folder; drop --out")
@@ -372,10 +379,10 @@ def run(args, ui) -> int:
             )
         if args.epochs is not None and args.epochs < 1:
             raise UsageError("--epochs must be >= 1")
-        out = Path(args.resume)
-        if not out.is_dir():
+        out: Path | None = Path(args.resume)
+        if not Path(args.resume).is_dir():
             raise UsageError(f"--resume {args.resume}: no such run folder")
-        cfg = None
+        cfg: Any = None  # read from the run folder by fit
     else:
         cfg = config_from_args(args)
         out = Path(args.out) if args.out else None

@@ -15,6 +15,15 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any, Protocol
+
+
+class UI(Protocol):
+    """What a section's ``render`` needs of the command line's UI (``memograd.cli.UI``): a rich
+    ``print``. A protocol, so that the lesson does not import the CLI above it."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None: ...
+
 
 SECTIONS = (
     "memoization",

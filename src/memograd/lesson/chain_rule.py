@@ -11,6 +11,11 @@ Everything comes from ``memograd.paths.explain`` on the network of section 2 (sa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.lesson import UI
+
 from typing import Any
 
 from memograd.viz.notation import fmt, html_name, partial, unicode_name
@@ -20,7 +25,7 @@ TITLE = "The chain rule: one path for ∂L/∂w₁₁², two for ∂L/∂w₁₁
 ONE_PATH, TWO_PATHS = "w11^2", "w11^1"
 
 
-def _explain(ex, wrt: str) -> dict:
+def _explain(ex: Any, wrt: str) -> dict[str, Any]:
     from memograd.paths import explain
 
     e = explain(ex.loss, wrt, view="neuron")
@@ -30,7 +35,7 @@ def _explain(ex, wrt: str) -> dict:
     return d
 
 
-def _reused_prefixes(d: dict) -> list[dict]:
+def _reused_prefixes(d: dict[str, Any]) -> list[dict[str, Any]]:
     """For each path, the longest prefix whose value is an adjoint already in backprop's memo
     table from a parameter nearer the output (a memo hit): ``{"upto": k, "term": ..., "users"}``
     means factors[:k] multiply to ``term`` (∂L/∂node), stored when ``users`` were computed."""
@@ -51,7 +56,7 @@ def _reused_prefixes(d: dict) -> list[dict]:
     return out
 
 
-def compute(options: dict | None = None) -> dict:
+def compute(options: dict[str, Any] | None = None) -> dict[str, Any]:
     from memograd.lesson.network import example
 
     ex = example()
@@ -72,7 +77,7 @@ def compute(options: dict | None = None) -> dict:
 # --------------------------------------------------------------------------------- terminal
 
 
-def render(data: dict, ui) -> None:
+def render(data: dict[str, Any], ui: UI) -> None:
     one, two = data["one_path"], data["two_paths"]
     p = one["paths"][0]
     ui.print(
@@ -127,13 +132,13 @@ def exact(x: float) -> str:
     return f"{x:.15g}"
 
 
-def _prefix_text(two: dict, pre: dict) -> str:
+def _prefix_text(two: dict[str, Any], pre: dict[str, Any]) -> str:
     """The memo-hit factors of a path, multiplied: ``∂L/∂ŷ · ∂ŷ/∂o₂₁``."""
     path = next(p for p, q in zip(two["paths"], two["reused_prefixes"]) if q is pre)
     return " · ".join(unicode_name(f) for f in path["factors"][: pre["upto"]])
 
 
-def _print_path(ui, p: dict, pre: dict | None = None) -> None:
+def _print_path(ui: UI, p: dict[str, Any], pre: dict[str, Any] | None = None) -> None:
     upto = pre["upto"] if pre else 0
     for i, (name, formula, value) in enumerate(zip(p["factors"], p["formulas"], p["values"])):
         mark = " [yellow](memo)[/]" if i < upto else ""
@@ -144,11 +149,11 @@ def _print_path(ui, p: dict, pre: dict | None = None) -> None:
 # --------------------------------------------------------------------------------- HTML
 
 
-def _frac_of(pair) -> str:
+def _frac_of(pair: Any) -> str:
     return partial(pair[0], pair[1])
 
 
-def _product_html(p: dict, pre: dict | None = None, skip_first: int = 0) -> str:
+def _product_html(p: dict[str, Any], pre: dict[str, Any] | None = None, skip_first: int = 0) -> str:
     """The factors of a path as fractions; the memo-hit prefix in a marked box."""
     pairs = p["pairs"][skip_first:]
     upto = max((pre or {}).get("upto", 0) - skip_first, 0)
@@ -162,7 +167,7 @@ def _product_html(p: dict, pre: dict | None = None, skip_first: int = 0) -> str:
     return " · ".join(fr)
 
 
-def _values_table(p: dict, pre: dict | None = None) -> str:
+def _values_table(p: dict[str, Any], pre: dict[str, Any] | None = None) -> str:
     """A path's factors with their local derivatives and values; with ``pre``, a fourth column
     marks the memo-hit factors."""
     from memograd.viz.report import table
@@ -185,7 +190,7 @@ def _values_table(p: dict, pre: dict | None = None) -> str:
     )
 
 
-def _network_figure(data: dict) -> tuple[str, str]:
+def _network_figure(data: dict[str, Any]) -> tuple[str, str]:
     from memograd.lesson.network import example
     from memograd.viz.svg import NEURON_CAPTION, Highlight, graph_svg
     from memograd.viz.values import layer_titles, network_graph
@@ -195,7 +200,7 @@ def _network_figure(data: dict) -> tuple[str, str]:
     nodes, edges = network_graph(ex.model, ex.loss)
     weight_edge = {e.label: (e.src, e.dst) for e in edges if e.label}
 
-    def path_edges(p):
+    def path_edges(p: Any) -> Any:
         out = set()
         names = p["nodes"]
         for child, parent in zip(names, names[1:]):
@@ -226,7 +231,7 @@ def _network_figure(data: dict) -> tuple[str, str]:
     return left, right
 
 
-def html(data: dict) -> str:
+def html(data: dict[str, Any]) -> str:
     from memograd.viz.report import figure, formula, note, table
 
     one, two = data["one_path"], data["two_paths"]

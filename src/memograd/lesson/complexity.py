@@ -10,8 +10,14 @@ and their sums checked against backprop.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.lesson import UI
+
 import math
 import time
+from typing import Any
 
 from memograd.viz.notation import fmt
 
@@ -21,14 +27,14 @@ WIDTH = 2
 ENUMERATE_UP_TO = 20_000  # total paths over all parameters: enumerate and time below this
 
 
-def _network(depth: int, width: int = WIDTH):
+def _network(depth: int, width: int = WIDTH) -> Any:
     from memograd.scalar.nn import notes_network
 
     sizes = (width, *([width] * depth), 1)
     return sizes, notes_network(net=sizes, activation="sigmoid", loss="mse", seed=0)
 
 
-def _enumerate_all(ex, repeat: int = 3) -> tuple[float, float, int]:
+def _enumerate_all(ex: Any, repeat: int = 3) -> tuple[float, float, int]:
     """Every parameter's gradient by explicit path enumeration: (best seconds of ``repeat``,
     max |path sum - backprop|, paths enumerated)."""
     from memograd.paths import paths
@@ -50,7 +56,7 @@ def _enumerate_all(ex, repeat: int = 3) -> tuple[float, float, int]:
     return seconds, err, n
 
 
-def _time_backward(ex, repeat: int = 5) -> float:
+def _time_backward(ex: Any, repeat: int = 5) -> float:
     best = math.inf
     for _ in range(repeat):
         ex.model.zero_grad()
@@ -60,7 +66,7 @@ def _time_backward(ex, repeat: int = 5) -> float:
     return best
 
 
-def compute(options: dict | None = None) -> dict:
+def compute(options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The rows of ``memograd complexity`` (one source: :func:`memograd.complexity.measure`),
     plus, for the depths small enough, every path enumerated, timed and checked."""
     from memograd.complexity import measure
@@ -95,7 +101,7 @@ def ratio_text(ratio: float) -> str:
     return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:.3g}×"
 
 
-def render(data: dict, ui) -> None:
+def render(data: dict[str, Any], ui: UI) -> None:
     from rich.table import Table
 
     t = Table(
@@ -142,13 +148,13 @@ def render(data: dict, ui) -> None:
     )
 
 
-def _secs(s) -> str:
+def _secs(s: Any) -> str:
     if s is None:
         return "—"
     return f"{s * 1e3:.2f} ms" if s < 1 else f"{s:.2f} s"
 
 
-def html(data: dict) -> str:
+def html(data: dict[str, Any]) -> str:
     from memograd.viz.plot import Series, line_chart
     from memograd.viz.report import figure, note, table
 

@@ -11,6 +11,14 @@ paths from L to each node: how many times path enumeration would recompute the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.lesson import UI
+
+from typing import Any
+
 from memograd.viz.notation import fmt, html_name, term, unicode_name
 
 KEY = "memo_table"
@@ -26,7 +34,7 @@ OP_VIEW_NOTE = (
 )
 
 
-def _leaf_steps(data: dict, name) -> str:
+def _leaf_steps(data: dict[str, Any], name: Callable[[str], str]) -> str:
     """The steps the table leaves out: the leaves, read between the interior nodes."""
     leaves = [r for r in data["rows"] if r["op"] == "leaf"]
     listed = ", ".join(f"{r['step']} {name(r['node'])}" for r in leaves)
@@ -49,43 +57,43 @@ def _entry(name: str) -> str:
     return f"({name})" if " " in name else name
 
 
-def _display(v) -> str:
+def _display(v: Any) -> str:
     """A node's name in the notes' notation; an unnamed op node by its formula (``yhat - y``)."""
     from memograd.viz.values import op_formula
 
     return v.name or getattr(v, "label", None) or op_formula(v) or v.op or "const"
 
 
-def _recorder_class():
+def _recorder_class() -> Any:
     from memograd.graph import Trace
 
     class Recorder(Trace):
         """Records every store / push / evict of the shared backward."""
 
-        def __init__(self):
-            self.steps: list[dict] = []
+        def __init__(self) -> None:
+            self.steps: list[dict[str, Any]] = []
             self.received: dict[int, list[tuple[int, object, float]]] = {}
             self.live: set[int] = set()
             self.created: dict[int, int] = {}
 
-        def store(self, node, adjoint):
+        def store(self, node: Any, adjoint: Any) -> None:
             self.live.discard(id(node))
             self.steps.append({"node": node, "adjoint": adjoint, "pushes": []})
 
-        def push(self, node, parent, contribution):
+        def push(self, node: Any, parent: Any, contribution: Any) -> None:
             step = len(self.steps)
             self.steps[-1]["pushes"].append((parent, contribution))
             self.received.setdefault(id(parent), []).append((step, node, contribution))
             self.created.setdefault(id(parent), step)
             self.live.add(id(parent))
 
-        def evict(self, node):
+        def evict(self, node: Any) -> None:
             self.steps[-1]["table_after"] = len(self.live)
 
     return Recorder
 
 
-def paths_from_root(root, order) -> dict[int, int]:
+def paths_from_root(root: Any, order: Any) -> dict[int, int]:
     """Number of chain-rule paths from ``root`` to every node (dynamic programming over edges,
     children before parents): paths[root] = 1, paths[p] = Σ over children c of paths[c]."""
     count = {id(root): 1}
@@ -97,7 +105,7 @@ def paths_from_root(root, order) -> dict[int, int]:
     return count
 
 
-def compute(options: dict | None = None) -> dict:
+def compute(options: dict[str, Any] | None = None) -> dict[str, Any]:
     from memograd.graph import backward, topological_order
     from memograd.lesson.network import example
 
@@ -154,7 +162,7 @@ def compute(options: dict | None = None) -> dict:
     }
 
 
-def render(data: dict, ui) -> None:
+def render(data: dict[str, Any], ui: UI) -> None:
     from rich.table import Table
 
     ui.print(
@@ -217,7 +225,7 @@ def render(data: dict, ui) -> None:
         )
 
 
-def html(data: dict) -> str:
+def html(data: dict[str, Any]) -> str:
     from memograd.viz.report import figure, note, table
 
     rows, classes = [], []
@@ -316,7 +324,7 @@ def html(data: dict) -> str:
     )
 
 
-def _hits_html(data: dict) -> str:
+def _hits_html(data: dict[str, Any]) -> str:
     """Where section 3's memo hits (∂L/∂o21, ∂L/∂o22) sit in this table."""
     hits = "; ".join(
         f"∂L/∂{html_name(h['node'])} = {fmt(h['adjoint'])} (step {h['step']})"
@@ -331,7 +339,7 @@ def _hits_html(data: dict) -> str:
     )
 
 
-def lifetime_svg(data: dict) -> str:
+def lifetime_svg(data: dict[str, Any]) -> str:
     """Gantt-like chart of the table's entries (interior nodes): created, summed, read, dropped."""
     import html as _html
 
@@ -353,7 +361,7 @@ def lifetime_svg(data: dict) -> str:
         f'<text x="{left:.0f}" y="18" font-size="12" fill="#495057">backward step →</text>',
     ]
 
-    def sx(step):
+    def sx(step: Any) -> Any:
         return left + step_w * step
 
     every = 2 if step_w >= 14 else 5  # step numbers 11 px wide need room
@@ -388,7 +396,7 @@ def lifetime_svg(data: dict) -> str:
     return "\n".join(out)
 
 
-def _contribution_steps(data: dict, row: dict) -> list[int]:
+def _contribution_steps(data: dict[str, Any], row: dict[str, Any]) -> list[int]:
     """Steps at which contributions were added to ``row``'s entry (the steps of its consumers)."""
     step_of = {r["node"]: r["step"] for r in data["rows"]}
     return [step_of[c["from"]] for c in row["sum_of"] if c["from"] in step_of]

@@ -10,12 +10,17 @@ would take seconds), the recursion trees of a small n, and naive calls against n
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.lesson import UI
+
 import math
 import time
+from typing import Any
 
 from memograd import fibonacci as F
 from memograd import fibtree
-from memograd.fibtree import tree_text
 
 KEY = "memoization"
 TITLE = "Memoization: the notes' Fibonacci, counted"
@@ -50,13 +55,14 @@ def _naive_n_for(seconds: float) -> int:
     return best
 
 
-def compute(options: dict | None = None) -> dict:
+def compute(options: dict[str, Any] | None = None) -> dict[str, Any]:
     quick = bool((options or {}).get("quick"))
 
     # the notes' own call, exactly as written
     d = {0: 1, 1: 1}
     start = time.perf_counter()
-    value = F.notes_fib(NOTES_N, d)
+    notes_fib: Any = F.notes_fib  # the notes' code, kept untyped as they wrote it
+    value = notes_fib(NOTES_N, d)
     notes_seconds = time.perf_counter() - start
     notes_counted = F.measure(NOTES_N, "dict", BASE)
 
@@ -121,11 +127,11 @@ def compute(options: dict | None = None) -> dict:
 # ------------------------------------------------------------------------------ terminal
 
 
-def _fmt(x) -> str:
+def _fmt(x: float) -> str:
     return "-" if x is None else f"{x:,}"
 
 
-def render(data: dict, ui) -> None:
+def render(data: dict[str, Any], ui: UI) -> None:
     from rich.table import Table
 
     ui.print(f'[italic]"{data["definition"]}"[/]  (the notes)\n')
@@ -183,6 +189,7 @@ def render(data: dict, ui) -> None:
     grid = Table(box=None, padding=(0, 4))
     grid.add_column("naive")
     grid.add_column("memoized")
+    tree_text: Any = fibtree.tree_text  # fibtree is not typed yet
     grid.add_row(tree_text(tr["naive"]["lines"]), tree_text(tr["memo"]["lines"]))
     ui.print(grid)
 
@@ -202,7 +209,7 @@ def render(data: dict, ui) -> None:
 # ------------------------------------------------------------------------------ HTML
 
 
-def _tree_html(lines) -> str:
+def _tree_html(lines: Any) -> str:
     from memograd.viz.report import esc
 
     out = []
@@ -216,7 +223,7 @@ def _tree_html(lines) -> str:
     return "<pre>" + "\n".join(out) + "</pre>"
 
 
-def _plot_svg(data: dict) -> str:
+def _plot_svg(data: dict[str, Any]) -> str:
     from memograd.viz.plot import Series, line_chart
 
     measured = data["plot"]["measured"]
@@ -241,7 +248,7 @@ def _plot_svg(data: dict) -> str:
     )
 
 
-def html(data: dict) -> str:
+def html(data: dict[str, Any]) -> str:
     from memograd.viz.report import esc, figure, note, table
 
     nc = data["notes_call"]
@@ -272,7 +279,7 @@ def html(data: dict) -> str:
             "notes' n = 38.",
         )
     except Exception as exc:  # the picture is a bonus: never lose the section for it
-        plot = note(f"(plot unavailable: {esc(exc)})")
+        plot = note(f"(plot unavailable: {esc(str(exc))})")
     return "\n".join(
         [
             f"<blockquote><em>“{esc(data['definition'])}”</em> (the notes)</blockquote>",

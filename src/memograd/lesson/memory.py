@@ -4,6 +4,13 @@ strategies on the same chain, measured on real graphs (``memograd.recompute.meas
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.lesson import UI
+
+from typing import Any
+
 from memograd.viz.notation import fmt
 
 KEY = "memory"
@@ -17,7 +24,7 @@ NAMES = {
 }
 
 
-def compute(options: dict | None = None) -> dict:
+def compute(options: dict[str, Any] | None = None) -> dict[str, Any]:
     from memograd.recompute import BATCH, WIDTH, measure
 
     rows = measure(DEPTHS)
@@ -28,7 +35,7 @@ def _kib(b: int) -> str:
     return f"{b / 1024:,.1f} KiB"
 
 
-def render(data: dict, ui) -> None:
+def render(data: dict[str, Any], ui: UI) -> None:
     from rich.table import Table
 
     t = Table(
@@ -61,7 +68,7 @@ def render(data: dict, ui) -> None:
     )
 
 
-def html(data: dict) -> str:
+def html(data: dict[str, Any]) -> str:
     from memograd.viz.plot import Series, line_chart
     from memograd.viz.report import figure, table
 

@@ -7,6 +7,13 @@ the same numbers as ``memograd explain`` with its default seed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memograd.lesson import UI
+
+from typing import Any
+
 from memograd.viz.notation import fmt, html_name, term, unicode_name
 
 KEY = "network"
@@ -15,18 +22,18 @@ SEED = 0
 NET = (2, 2, 2, 1)
 
 
-def example(net=NET, seed: int = SEED):
+def example(net: Any = NET, seed: int = SEED) -> Any:
     """The notes' network with seeded weights, one input, one target, forward pass done."""
     from memograd.scalar.nn import notes_network
 
     return notes_network(net=net, activation="sigmoid", loss="mse", seed=seed)
 
 
-def _term(w, x) -> str:
+def _term(w: Any, x: float) -> str:
     return f"{term(w)}·{term(x)}"
 
 
-def compute(options: dict | None = None) -> dict:
+def compute(options: dict[str, Any] | None = None) -> dict[str, Any]:
     from memograd.viz.values import named_values
 
     ex = example()
@@ -72,7 +79,7 @@ def compute(options: dict | None = None) -> dict:
     }
 
 
-def render(data: dict, ui) -> None:
+def render(data: dict[str, Any], ui: UI) -> None:
     from rich.table import Table
 
     sizes = "-".join(map(str, data["net"]))
@@ -112,7 +119,7 @@ def render(data: dict, ui) -> None:
     )
 
 
-def html(data: dict) -> str:
+def html(data: dict[str, Any]) -> str:
     from memograd.viz.report import esc, figure, formula, note, table
     from memograd.viz.svg import graph_svg
     from memograd.viz.values import layer_titles, network_graph

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from memograd import graph
 from memograd.errors import MemogradValueError
 from memograd.paths.records import MAX_PATHS, Cost, Factor, Path, display
@@ -9,7 +11,7 @@ from memograd.paths.views import _check_view, _keep, _names, _reaching, _resolve
 from memograd.scalar.value import Value
 
 
-def _prepare(output, wrt, view):
+def _prepare(output: Any, wrt: Any, view: str) -> Any:
     _check_view(view)
     wrt = _resolve(output, wrt)
     order = graph.topological_order(output)
@@ -20,7 +22,7 @@ def _prepare(output, wrt, view):
     return wrt, order, names, reach, keep, edges
 
 
-def _count(output, wrt, order, reach, keep, edges) -> int:
+def _count(output: Any, wrt: Any, order: Any, reach: Any, keep: Any, edges: Any) -> int:
     if id(wrt) not in reach:
         return 0
     count = {id(output): 1}
@@ -35,22 +37,33 @@ def _count(output, wrt, order, reach, keep, edges) -> int:
     return count.get(id(wrt), 0)
 
 
-def count_paths(output: Value, wrt, view: str = "op") -> int:
+def count_paths(output: Value, wrt: Any, view: str = "op") -> int:
     """Number of chain-rule paths from ``output`` to ``wrt`` by dynamic programming over the
     topological order (count[parent] += count[child] per edge): exact, no enumeration."""
     wrt, order, _names_, reach, keep, edges = _prepare(output, wrt, view)
     return _count(output, wrt, order, reach, keep, edges)
 
 
-def paths(output: Value, wrt, view: str = "op", max_paths: int = MAX_PATHS) -> list[Path]:
+def paths(output: Value, wrt: Any, view: str = "op", max_paths: int = MAX_PATHS) -> list[Path]:
     """Every chain-rule path from ``output`` to ``wrt``: a list of :class:`Path`, each the list of
     local-derivative factors along it; Σ path.product == ∂output/∂wrt. Raises if there are more
     than ``max_paths`` (use :func:`count_paths` to count them)."""
     wrt, order, names, reach, keep, edges = _prepare(output, wrt, view)
-    return _enumerate(output, wrt, order, names, reach, keep, edges, max_paths)
+    found: list[Path] = _enumerate(output, wrt, order, names, reach, keep, edges, max_paths)
+    return found
 
 
-def _enumerate(output, wrt, order, names, reach, keep, edges, max_paths, n_paths=None):
+def _enumerate(
+    output: Any,
+    wrt: Any,
+    order: Any,
+    names: Any,
+    reach: Any,
+    keep: Any,
+    edges: Any,
+    max_paths: Any,
+    n_paths: Any = None,
+) -> Any:
     """The paths output -> wrt through ``reach`` (the nodes that lead to wrt), depth first in
     the edges' recorded order; ``n_paths``: their number, when the caller has it."""
     if n_paths is None:
@@ -64,7 +77,7 @@ def _enumerate(output, wrt, order, names, reach, keep, edges, max_paths, n_paths
     if n_paths == 0:
         return result
     # iterative depth-first enumeration: stack of (node, factors so far)
-    stack: list[tuple] = [(output, ())]
+    stack: list[tuple[Any, ...]] = [(output, ())]
     while stack:
         node, factors = stack.pop()
         if node is wrt:
@@ -92,7 +105,7 @@ def adjoints(output: Value) -> dict[int, float]:
     without touching any ``.grad``."""
     table: dict[int, float] = {}
 
-    def store(node, a):
+    def store(node: Any, a: Any) -> None:
         table[id(node)] = a
 
     graph.backward(output, 1.0, store)
@@ -102,7 +115,7 @@ def adjoints(output: Value) -> dict[int, float]:
 # --- cost ---------------------------------------------------------------------------------------
 
 
-def cost(output: Value, params=None) -> Cost:
+def cost(output: Value, params: Any = None) -> Cost:
     """Multiplications and additions to get ∂output/∂p for every parameter p (default: every
     leaf of the graph), counted on the real op-level graph by dynamic programming:
 
@@ -144,7 +157,7 @@ def cost(output: Value, params=None) -> Cost:
     )
 
 
-def default_params(order: list) -> list:
+def default_params(order: list[Any]) -> list[Any]:
     """The parameters when none are given: named leaves, except inputs named x1, x2, ..."""
     return [
         n

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from typing import Any
 
 from memograd import graph
 from memograd.paths.counting import _enumerate, adjoints, cost, default_params
@@ -29,7 +30,7 @@ from memograd.paths.views import _check_view, _names, _resolve, _view_edges
 from memograd.scalar.value import Value
 
 
-def _common_prefix(seqs: list[tuple]) -> int:
+def _common_prefix(seqs: list[tuple[Any, ...]]) -> int:
     if not seqs:
         return 0
     k = 0
@@ -81,7 +82,9 @@ class PathIndex:
     ``keep`` (neuron view) holds the named nodes, the output and ``also`` (give the nodes you will
     explain that may be unnamed)."""
 
-    def __init__(self, output: Value, view: str = "neuron", params=None, also=()):
+    def __init__(
+        self, output: Value, view: str = "neuron", params: Any = None, also: Any = ()
+    ) -> None:
         _check_view(view)
         if not isinstance(output, Value):
             _resolve(output, None)  # the usual TypeError
@@ -129,12 +132,12 @@ class PathIndex:
         self.param_paths = below
         self._near: dict[int, tuple[list[int], list[str]]] = {}
 
-    def count(self, wrt) -> int:
+    def count(self, wrt: Any) -> int:
         """Number of view paths from the output to ``wrt`` (no enumeration)."""
         wrt = _resolve(self.output, wrt)
         return self.paths_to.get(id(wrt), 0)
 
-    def _leading_to(self, wrt) -> set[int]:
+    def _leading_to(self, wrt: Any) -> set[int]:
         """The nodes with a view path to ``wrt`` (wrt included)."""
         reach = {id(wrt)}
         stack = [id(wrt)]
@@ -167,7 +170,7 @@ class PathIndex:
             self._near[k] = ([d for d, _, _ in found], [name for _, _, name in found])
         return self._near[k]
 
-    def explain(self, wrt, max_paths: int = MAX_PATHS) -> Explanation:
+    def explain(self, wrt: Any, max_paths: int = MAX_PATHS) -> Explanation:
         """The :class:`Explanation` of ∂output/∂wrt (as :func:`explain` gives it)."""
         wrt = _resolve(self.output, wrt)
         if self.view == "neuron" and id(wrt) not in self.keep:
@@ -197,7 +200,7 @@ class PathIndex:
             cost=self.cost,
         )
 
-    def _reused(self, wrt, path_list: list[Path]) -> list[ReusedTerm]:
+    def _reused(self, wrt: Any, path_list: list[Path]) -> list[ReusedTerm]:
         """The adjoints met on the paths of ``wrt``, nearest the output first: ``users`` (the
         parameters nearer the output whose gradients read them first), ``uses`` (paths from the
         term to any parameter: how often enumeration recomputes it), ``reads``."""
@@ -234,7 +237,7 @@ class PathIndex:
         return out
 
 
-def explain(output: Value, wrt, view: str = "neuron", params=None) -> Explanation:
+def explain(output: Value, wrt: Any, view: str = "neuron", params: Any = None) -> Explanation:
     """∂output/∂wrt both ways: every path with its factors and product, their sum, the backprop
     value and the difference, the factored form, and the memo-table terms it reuses.
 
@@ -245,7 +248,9 @@ def explain(output: Value, wrt, view: str = "neuron", params=None) -> Explanatio
     return PathIndex(output, view, params, also=(wrt,)).explain(wrt)
 
 
-def explain_all(output: Value, wrts, view: str = "neuron", params=None) -> list[Explanation]:
+def explain_all(
+    output: Value, wrts: Any, view: str = "neuron", params: Any = None
+) -> list[Explanation]:
     """``[explain(output, w, view, params) for w in wrts]``, with the graph's quantities
     computed once (:class:`PathIndex`): near-linear in the size of the explanations."""
     _check_view(view)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from memograd.paths.tex import _TEX_BRACKETS, _tex_d, _tex_factor, _tex_formula
 from memograd.pictures import Drawable
@@ -33,7 +34,7 @@ class Factor:
     child: str
     parent: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -54,7 +55,7 @@ class Path:
     def text(self) -> str:
         return " · ".join(f.name for f in self.factors)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "nodes": list(self.nodes),
             "factors": [f.name for f in self.factors],
@@ -75,7 +76,7 @@ class ReusedTerm:
     uses: int
     reads: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["users"] = list(self.users)
         return d
@@ -106,7 +107,7 @@ class Cost:
     def ratio(self) -> float:
         return self.naive / self.backprop if self.backprop else math.nan
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.update(naive=self.naive, backprop=self.backprop, ratio=self.ratio)
         return d
@@ -136,7 +137,7 @@ class Explanation(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
         """``∂L/∂w11^1``"""
         return f"∂{display(self.output)}/∂{display(self.wrt)}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "output": self.output,
             "wrt": self.wrt,
@@ -210,7 +211,7 @@ class Explanation(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
         return "\n".join(out)
 
 
-def _sum_of(terms, total: int | None = None) -> str:
+def _sum_of(terms: Any, total: int | None = None) -> str:
     """``a + b + …``: the first SHOWN terms, then ``+ … (N terms in all)`` if there are more
     (``total``: how many there are, when ``terms`` does not hold them all)."""
     shown: list[str] = []
@@ -225,7 +226,7 @@ def _sum_of(terms, total: int | None = None) -> str:
 
 
 def _factored_form(
-    path_list: list[Path], ends: tuple[int, int], term, times: str, brackets=("[", "]")
+    path_list: list[Path], ends: tuple[int, int], term: Any, times: str, brackets: Any = ("[", "]")
 ) -> str:
     """``head [rest_1 + rest_2 + ...] tail`` with the shared leading/trailing factors (``ends``)
     outside the bracket, each factor written by ``term(factor)`` and joined by ``times``; a plain
@@ -234,7 +235,7 @@ def _factored_form(
         return "0"
     head, tail = ends
 
-    def product(factors) -> str:
+    def product(factors: Any) -> str:
         return times.join(term(f) for f in factors) if factors else "1"
 
     first = path_list[0].factors

@@ -30,7 +30,7 @@ _TEX_WORDS = [
 _TEX_BRACKETS = ("\\Bigl[", "\\Bigr]")
 
 
-def _tex_names(match: re.Match) -> str:
+def _tex_names(match: re.Match[str]) -> str:
     yhat, wb, wb_idx, layer, oxz, oxz_idx = match.groups()
     if wb is not None:
         return f"{wb}_{{{wb_idx}}}^{{{layer}}}"

@@ -4,6 +4,8 @@ of them collapsed into one factor)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from memograd import graph
 from memograd.errors import MemogradTypeError, MemogradValueError
 from memograd.paths.records import VIEWS, display
@@ -16,7 +18,7 @@ _PRIME = {"sigmoid": "σ'({x})", "tanh": "tanh'({x})", "relu": "relu'({x})"}
 class _Edge:
     __slots__ = ("parent", "value", "formula")
 
-    def __init__(self, parent, value: float, formula: str):
+    def __init__(self, parent: Any, value: float, formula: str) -> None:
         self.parent, self.value, self.formula = parent, value, formula
 
 
@@ -24,7 +26,7 @@ def _fmt(c: float) -> str:
     return f"{c:.4g}"
 
 
-def _names(order: list) -> dict[int, str]:
+def _names(order: list[Any]) -> dict[int, str]:
     """A display name for every node: its name, its label, else a short expression of its
     operands (``(ŷ - 0.3972)``), else op#k (k: its index in topological order). An unnamed node
     whose expression another node already shows (``x·x`` computed twice) gets op#k, so that a
@@ -45,17 +47,19 @@ def _names(order: list) -> dict[int, str]:
     return out
 
 
-def _expression(n, names: dict[int, str]) -> str | None:
+def _expression(n: Value, names: dict[int, str]) -> str | None:
     if n.op == "wsum":
         return None
     rule = RULES[n.op]
-    ps = [display(names[id(p)]) for p in n._parents]
+    parents: tuple[Any, ...] = n._parents
+    ps = [display(names[id(p)]) for p in parents]
     if len(rule.derivatives) == 1:
         return rule.formula.format(x=ps[0])
     if len(ps) == 2:
         x, y = ps
     else:
-        pos, c = n.arg
+        arg: Any = n.arg  # (position of the constant operand, the constant)
+        pos, c = arg
         x, y = (_fmt(c), ps[0]) if pos == 0 else (ps[0], _fmt(c))
     return "(" + rule.formula.format(x=x, y=y) + ")"
 
@@ -73,7 +77,7 @@ def _bare(expr: str) -> str:
     return expr
 
 
-def _local_formula(node, i: int, names: dict[int, str]) -> str:
+def _local_formula(node: Any, i: int, names: dict[int, str]) -> str:
     """The local derivative ∂node/∂parents[i] written with the operands' names."""
     op = node.op
     parents = node._parents
@@ -117,7 +121,7 @@ def _simplify(parts: list[str]) -> str:
     return ("-" + body if parts else "-1") if neg % 2 else body
 
 
-def _reaching(order: list, target) -> set[int]:
+def _reaching(order: list[Any], target: Any) -> set[int]:
     """ids of the nodes from which ``target`` can be reached (target included)."""
     reach = {id(target)}
     for n in order:
@@ -126,7 +130,9 @@ def _reaching(order: list, target) -> set[int]:
     return reach
 
 
-def _view_edges(output, order: list, names: dict[int, str], view: str, keep_ids: set[int]):
+def _view_edges(
+    output: Any, order: list[Any], names: dict[int, str], view: str, keep_ids: set[int]
+) -> Any:
     """node id -> list of _Edge (to parents in the chosen view), for nodes reachable from output.
 
     Op view: the graph's own edges. Neuron view: edges between kept nodes, each the sum over the
@@ -146,7 +152,9 @@ def _view_edges(output, order: list, names: dict[int, str], view: str, keep_ids:
         ordered: list[int] = []
         formulas: dict[int, list[str]] = {}
         # iterative depth-first walk (in the parents' recorded order) through the unkept region
-        stack = [(n, 1.0, [], iter(enumerate(zip(n._parents, n._local))))]
+        stack: list[tuple[Any, float, list[Any], Any]] = [
+            (n, 1.0, [], iter(enumerate(zip(n._parents, n._local))))
+        ]
         while stack:
             m, value, parts, it = stack[-1]
             for i, (p, d) in it:
@@ -175,7 +183,7 @@ def _view_edges(output, order: list, names: dict[int, str], view: str, keep_ids:
     return edges
 
 
-def _keep(order: list, output, wrt, view: str) -> set[int]:
+def _keep(order: list[Any], output: Any, wrt: Any, view: str) -> set[int]:
     if view == "op":
         return {id(n) for n in order}
     return {id(n) for n in order if n.name is not None} | {id(output), id(wrt)}
@@ -191,7 +199,8 @@ def find(output: Value, name: str) -> Value:
     order = graph.topological_order(output)
     for n in order:
         if n.name == name:
-            return n
+            found: Value = n
+            return found
     leaves = [n.name for n in order if n.name is not None and not n._parents]
     others = [n.name for n in order if n.name is not None and n._parents]
     raise MemogradValueError(
@@ -199,7 +208,7 @@ def find(output: Value, name: str) -> Value:
     )
 
 
-def _resolve(output, wrt) -> Value:
+def _resolve(output: Any, wrt: Any) -> Value:
     if not isinstance(output, Value):
         raise MemogradTypeError(f"output must be a Value, got {type(output).__name__}")
     if isinstance(wrt, str):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import types
+from typing import Any
 
 __all__ = ["play", "PlayView"]
 
@@ -34,7 +35,7 @@ class PlayView:
         return f"memograd play at {self.url}"
 
 
-def play(model=None, *, port: int = 0, height: int = 900) -> PlayView:
+def play(model: Any = None, *, port: int = 0, height: int = 900) -> PlayView:
     """Start (once per process) the play server on 127.0.0.1 and return a view of the page.
 
     ``model``: a scalar ``memograd.MLP`` with 2 inputs and 1 output; the page opens on its
@@ -73,7 +74,7 @@ class _CallableModule(types.ModuleType):
     """``mg.play`` names both this package and :func:`play`: calling the package shows the page,
     whichever of the two Python resolved first (as ``mg.tensor``)."""
 
-    def __call__(self, model=None, *, port: int = 0, height: int = 900) -> PlayView:
+    def __call__(self, model: Any = None, *, port: int = 0, height: int = 900) -> PlayView:
         return play(model, port=port, height=height)
 
 

@@ -36,7 +36,7 @@ class ApiError(MemogradValueError):
 
 
 # ------------------------------------------------------------------------------- validation
-def _int(req: dict, key: str, default: int, lo: int, hi: int) -> int:
+def _int(req: dict[str, Any], key: str, default: int, lo: int, hi: int) -> int:
     v = req.get(key, default)
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
         raise ApiError(f"{key} must be an integer in [{lo}, {hi}], got {v!r}")
@@ -51,14 +51,14 @@ def _num(v: Any, what: str, bound: float = 1e6) -> float:
     return float(v)
 
 
-def _choice(req: dict, key: str, default: str, options: tuple) -> str:
+def _choice(req: dict[str, Any], key: str, default: str, options: tuple[Any, ...]) -> str:
     v = req.get(key, default)
     if v not in options:
         raise ApiError(f"{key} must be one of {', '.join(options)}, got {v!r}")
-    return v
+    return str(v)
 
 
-def net_of(req: dict) -> tuple[int, ...]:
+def net_of(req: dict[str, Any]) -> tuple[int, ...]:
     """The network's sizes: 2 inputs, 1 to 3 hidden layers of 1 to 16 neurons, 1 output."""
     net = req.get("net", list(NET))
     if isinstance(net, str):
@@ -82,7 +82,7 @@ def net_of(req: dict) -> tuple[int, ...]:
     return tuple(net)
 
 
-def example_of(req: dict):
+def example_of(req: dict[str, Any]) -> Any:
     """The notes' network for a request: seeded weights, then the request's inputs, target and
     weights (by name) on top; the forward pass is done and ``ex.loss`` is L."""
     from memograd.scalar.nn import notes_network
@@ -118,7 +118,7 @@ def example_of(req: dict):
 
 
 # ------------------------------------------------------------------------------- the views
-def _grads(ex) -> None:
+def _grads(ex: Any) -> None:
     """One backward pass from L: every node's .grad is ∂L/∂node (the memo table, kept)."""
     ex.model.zero_grad()
     for x in ex.inputs:
@@ -126,7 +126,7 @@ def _grads(ex) -> None:
     ex.loss.backward()
 
 
-def network(req: dict) -> dict:
+def network(req: dict[str, Any]) -> dict[str, Any]:
     """View 1: neurons (data = o, grad = ∂L/∂o), weights as edges, biases; L and the cost."""
     from memograd.paths import cost
     from memograd.viz.values import named_values
@@ -135,7 +135,7 @@ def network(req: dict) -> dict:
     _grads(ex)
     values = named_values(ex.loss)
     sizes = ex.model.sizes
-    layers: list[list[dict]] = [
+    layers: list[list[dict[str, Any]]] = [
         [
             {"name": x.name, "layer": 0, "index": i, "data": x.data, "grad": x.grad}
             for i, x in enumerate(ex.inputs, 1)
@@ -183,7 +183,7 @@ def network(req: dict) -> dict:
     }
 
 
-def explain(req: dict) -> dict:
+def explain(req: dict[str, Any]) -> dict[str, Any]:
     """View 2: ∂L/∂wrt both ways (every path with its local derivatives, the path sum, the
     factored form, backprop's value, the memo-table terms reused): ``mg.explain``'s numbers."""
     from memograd.paths import explain as explain_paths
@@ -204,19 +204,19 @@ def explain(req: dict) -> dict:
     return out
 
 
-def _named_nodes(ex) -> list:
+def _named_nodes(ex: Any) -> list[Any]:
     from memograd.graph import topological_order
 
     return [v for v in topological_order(ex.loss) if v.name]
 
 
-def _label(v) -> str:
+def _label(v: Any) -> str:
     from memograd.viz.values import op_formula
 
     return v.name or getattr(v, "label", None) or op_formula(v) or v.op or "const"
 
 
-def trace(req: dict) -> dict:
+def trace(req: dict[str, Any]) -> dict[str, Any]:
     """View 3: graph.backward on the op graph, recorded by a ``graph.Trace``: for each step the
     node whose adjoint is complete (stored), each parent it is pushed to, and the eviction; with
     running counts of multiplications and additions against path enumeration's total."""
@@ -227,22 +227,22 @@ def trace(req: dict) -> dict:
     order = topological_order(ex.loss)
     ids = {id(v): k for k, v in enumerate(order)}
     nodes = [{"id": k, "label": _label(v), "name": v.name, "op": v.op} for k, v in enumerate(order)]
-    steps: list[dict] = []
+    steps: list[dict[str, Any]] = []
     live: dict[int, float] = {}
 
     class Recorder(Trace):
-        def store(self, node, adjoint):
+        def store(self, node: Any, adjoint: Any) -> None:
             live.pop(ids[id(node)], None)
             steps.append({"node": ids[id(node)], "adjoint": float(adjoint), "pushes": []})
 
-        def push(self, node, parent, contribution):
+        def push(self, node: Any, parent: Any, contribution: Any) -> None:
             p = ids[id(parent)]
             steps[-1]["pushes"].append(
                 {"parent": p, "contribution": float(contribution), "adds": p in live}
             )
             live[p] = live.get(p, 0.0) + float(contribution)
 
-        def evict(self, node):
+        def evict(self, node: Any) -> None:
             steps[-1]["table"] = sorted(live)
 
     stats = backward(ex.loss, 1.0, trace=Recorder(), order=order)
@@ -260,7 +260,7 @@ def trace(req: dict) -> dict:
     }
 
 
-def complexity(req: dict) -> dict:
+def complexity(req: dict[str, Any]) -> dict[str, Any]:
     """View 5: path counts and naive vs memoized cost for depth 1..depth at one width: the same
     rows as ``memograd complexity --json``."""
     from memograd.complexity import measure
@@ -270,7 +270,7 @@ def complexity(req: dict) -> dict:
     return {"width": width, "rows": measure(width, list(range(1, depth + 1)))}
 
 
-def fib(req: dict) -> dict:
+def fib(req: dict[str, Any]) -> dict[str, Any]:
     """View 7: the naive and memoized recursion trees of fib(n) (n <= 10), in call order."""
     from memograd.fibonacci import memoized_calls, naive_calls
     from memograd.fibtree import recursion_tree
@@ -284,7 +284,7 @@ def fib(req: dict) -> dict:
     }
 
 
-def train(req: dict) -> dict:
+def train(req: dict[str, Any]) -> dict[str, Any]:
     """View 6: ``steps`` full-batch gradient steps (tensor engine, SGD) on a 2-D dataset from the
     request's weights; returns the new weights, the losses, accuracy and the decision surface."""
     from memograd.play.training import train_steps
@@ -298,7 +298,7 @@ def train(req: dict) -> dict:
     return train_steps(ex, dataset, steps, lr, _int(req, "data_seed", 0, 0, 2**31 - 1))
 
 
-def presets(req: dict | None = None) -> dict:
+def presets(req: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the page may ask for."""
     return {
         "net": list(NET),
@@ -324,7 +324,7 @@ ROUTES = {
 }
 
 
-def call(route: str, req: Any) -> dict:
+def call(route: str, req: Any) -> dict[str, Any]:
     """Answer one API request; :class:`ApiError` for anything the client got wrong."""
     fn = ROUTES.get(route)
     if fn is None:

@@ -13,6 +13,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from typing import Any
 
 from memograd.play import api
 
@@ -27,14 +28,14 @@ ASSETS = {
 
 def asset(name: str) -> bytes:
     """One of the page's files, shipped inside the package."""
-    return resources.files("memograd.play").joinpath("assets", name).read_bytes()
+    return resources.files("memograd.play").joinpath("assets").joinpath(name).read_bytes()
 
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "memograd-play"
     quiet = True
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+    def log_message(self, format: Any, *args: Any) -> None:  # noqa: A002 - the base class's name
         if not self.quiet:
             super().log_message(format, *args)
 
@@ -52,10 +53,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _json(self, status: int, obj) -> None:
+    def _json(self, status: int, obj: Any) -> None:
         self._send(status, json.dumps(obj, allow_nan=False).encode(), "application/json")
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         path = self.path.split("?", 1)[0]
         if path in ASSETS:
             name, ctype = ASSETS[path]
@@ -69,7 +70,7 @@ class Handler(BaseHTTPRequestHandler):
 
     do_HEAD = do_GET
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self) -> Any:  # noqa: N802
         path = self.path.split("?", 1)[0]
         if not path.startswith("/api/"):
             return self._json(HTTPStatus.NOT_FOUND, {"error": f"no such API: {path[:60]}"})
@@ -96,7 +97,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(e)})
         self._json(HTTPStatus.OK, answer)
 
-    def do_PUT(self):  # noqa: N802
+    def do_PUT(self) -> None:  # noqa: N802
         self._json(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "only GET and POST are served"})
 
     do_DELETE = do_PATCH = do_PUT
@@ -108,8 +109,9 @@ class PlayServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        address, port = self.server_address[:2]
+        host = str(address) if isinstance(address, str) else address.decode()
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}/"
 
 

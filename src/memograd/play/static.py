@@ -10,6 +10,7 @@ run per dataset (snapshots every ``EVERY`` steps). No network access and no serv
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from memograd.play import api
 from memograd.play.server import asset
@@ -19,17 +20,17 @@ TRAIN_STEPS = 200
 EVERY = 20
 
 
-def key(route: str, req: dict) -> str:
+def key(route: str, req: dict[str, Any]) -> str:
     """How the page looks an answer up (its ``canonical`` in app.js is the same function)."""
     return route + " " + json.dumps(req, sort_keys=True, separators=(",", ":"))
 
 
-def answers(preset: dict | None = None) -> dict:
+def answers(preset: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every answer the static page can show, for ``preset`` (default: the notes' network)."""
     preset = dict(PRESET if preset is None else preset)
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
 
-    def put(route: str, req: dict) -> dict:
+    def put(route: str, req: dict[str, Any]) -> dict[str, Any]:
         out[key(route, req)] = answer = api.call(route, req)
         return answer
 
@@ -46,7 +47,7 @@ def answers(preset: dict | None = None) -> dict:
     return out
 
 
-def trajectories(preset: dict | None = None) -> dict:
+def trajectories(preset: dict[str, Any] | None = None) -> dict[str, Any]:
     """A training run per dataset from the preset's weights: a snapshot every EVERY steps."""
     preset = dict(PRESET if preset is None else preset)
     runs = {}
@@ -66,7 +67,7 @@ def trajectories(preset: dict | None = None) -> dict:
     return runs
 
 
-def page(preset: dict | None = None) -> str:
+def page(preset: dict[str, Any] | None = None) -> str:
     """The self-contained HTML page."""
     preset = dict(PRESET if preset is None else preset)
     data = {"preset": preset, "answers": answers(preset), "trajectories": trajectories(preset)}

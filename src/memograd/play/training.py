@@ -8,6 +8,8 @@ so views 2 and 3 can explain the trained state.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from memograd.scalar.nn import bias_name, weight_name
@@ -16,7 +18,7 @@ N_SAMPLES = 200
 GRID = 30
 
 
-def _matrices(ex) -> list[tuple[np.ndarray, np.ndarray]]:
+def _matrices(ex: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     w = ex.model.weights()
     sizes = ex.model.sizes
     out = []
@@ -44,7 +46,7 @@ def _named(mats: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     return named
 
 
-def _act(t, activation: str):
+def _act(t: Any, activation: str) -> Any:
     if activation == "linear":
         return t
     return getattr(t, activation)()
@@ -56,14 +58,14 @@ def _targets(y: np.ndarray, activation: str) -> np.ndarray:
     return 2 * t - 1 if activation == "tanh" else t
 
 
-def _forward(params, X, activation: str):
+def _forward(params: Any, X: Any, activation: str) -> Any:
     h = X
     for W, b in params:
         h = _act(h @ W + b, activation)
     return h
 
 
-def train_steps(ex, dataset: str, steps: int, lr: float, data_seed: int = 0) -> dict:
+def train_steps(ex: Any, dataset: str, steps: int, lr: float, data_seed: int = 0) -> dict[str, Any]:
     """``steps`` SGD steps on the dataset; losses before each step, and the state after them."""
     import memograd as mg
     from memograd.data import load_dataset

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html as _html
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from memograd.viz.notation import MIN_FONT, svg_name, unicode_name
 from memograd.viz.svg import FIT, FONT, KIND_FILL, SCALES, Highlight
@@ -41,8 +42,8 @@ def weight_count(sizes: Sequence[int]) -> int:
 
 
 def network_svg(
-    model,
-    loss=None,
+    model: Any,
+    loss: Any = None,
     *,
     highlights: Iterable[Highlight] = (),
     title: str | None = None,
@@ -89,7 +90,7 @@ def drawn_indices(n: int) -> list[int | None]:
     return [*range(half), None, *range(n - half, n)]
 
 
-def _values(loss) -> dict:
+def _values(loss: Any) -> dict[str, Any]:
     if loss is None:
         return {}
     from memograd.viz.values import named_values
@@ -110,7 +111,15 @@ def _wrap(text: str, width: float, size: float) -> list[str]:
     return lines + ([line] if line else [])
 
 
-def dense_svg(model, loss=None, *, highlights=(), title=None, caption=None, forward_only=False):
+def dense_svg(
+    model: Any,
+    loss: Any = None,
+    *,
+    highlights: Any = (),
+    title: str | None = None,
+    caption: str | None = None,
+    forward_only: Any = False,
+) -> str:
     """The dense drawing (module doc): weights as coloured lines, details on hover."""
     sizes = tuple(model.sizes)
     values = _values(loss)
@@ -221,18 +230,18 @@ def dense_svg(model, loss=None, *, highlights=(), title=None, caption=None, forw
                 else "neuron"
             )
             v = values.get(nm)
-            tip = [unicode_name(nm)]
+            tips = [unicode_name(nm)]
             if v is not None:
-                tip.append(f"data {v.data:.6g}")
+                tips.append(f"data {v.data:.6g}")
                 if not forward_only and v._parents:
-                    tip.append(f"grad {v.grad:.6g}")
+                    tips.append(f"grad {v.grad:.6g}")
             if neuron is not None and hasattr(neuron, "b"):
-                tip.append(f"{unicode_name(neuron.b.name)} = {neuron.b.data:.6g}")
+                tips.append(f"{unicode_name(neuron.b.name)} = {neuron.b.data:.6g}")
             ring = hot_nodes.get(nm, "#495057")
             node_parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{R}" fill="{KIND_FILL[kind]}" '
                 f'stroke="{ring}" stroke-width="{2.2 if nm in hot_nodes else 1.2}">'
-                f"<title>{_html.escape(' · '.join(tip))}</title></circle>"
+                f"<title>{_html.escape(' · '.join(tips))}</title></circle>"
             )
     texts = []
     for x, y, hidden in more:
@@ -329,7 +338,7 @@ def dense_svg(model, loss=None, *, highlights=(), title=None, caption=None, forw
     return "\n".join(out)
 
 
-def _default_caption(model, loss, forward_only: bool) -> str:
+def _default_caption(model: Any, loss: Any, forward_only: bool) -> str:
     sizes = tuple(model.sizes)
     params = sum(n * (m + 1) for m, n in zip(sizes, sizes[1:]))
     shown = sum(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html as _html
 import math
 import re
-from typing import TextIO
+from typing import Any, TextIO
 
 _NAME = re.compile(r"^(?P<base>[A-Za-z]+?|yhat)(?P<sub>(?:\d+(?:,\d+)*)?)(?:\^(?P<sup>-?\d+))?$")
 _SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")  # a comma stays a comma
@@ -32,7 +32,7 @@ def split_name(name: str) -> tuple[str, str, str] | None:
 _TOKEN = re.compile(r"[A-Za-z]+(?:\d+(?:,\d+)*)?(?:\^-?\d+)?")
 
 
-def _per_token(name: str, one, escape) -> str:
+def _per_token(name: str, one: Any, escape: Any) -> str:
     """An expression such as ``yhat - y``: convert each name in it, escape the rest."""
     out, pos = [], 0
     for m in _TOKEN.finditer(name):
@@ -125,12 +125,12 @@ def latex_name(name: str) -> str:
     return base + (f"_{{{sub}}}" if sub else "") + (f"^{{{sup}}}" if sup else "")
 
 
-def term(x, digits: int = 4) -> str:
+def term(x: float, digits: int = 4) -> str:
     """A number as a term inside a formula: ``fmt``, negatives in parentheses (``(-0.1589)``)."""
     return f"({fmt(x, digits)})" if x < 0 else fmt(x, digits)
 
 
-def fmt(x, digits: int = 4) -> str:
+def fmt(x: float, digits: int = 4) -> str:
     """A number as the lesson prints it everywhere (terminal, HTML, SVG): ``digits`` significant
     digits, integers with thousands separators, plain ``-``. Tests compare against this."""
     if x is None:

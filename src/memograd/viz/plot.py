@@ -10,6 +10,7 @@ import html as _html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from memograd.errors import MemogradValueError
 from memograd.viz.notation import MIN_FONT, fmt
@@ -64,13 +65,13 @@ def line_chart(
         yticks = yticks[::step]
         ylo, yhi = math.log10(10.0**lo), math.log10(10.0**hi)
 
-        def ty(y):
+        def ty(y: float) -> Any:
             return math.log10(y)
     else:
         yticks = nice_ticks(min(ymin, 0.0) if ymin > 0 and ymin < 0.2 * ymax else ymin, ymax)
         ylo, yhi = yticks[0], yticks[-1]
 
-        def ty(y):
+        def ty(y: float) -> Any:
             return y
 
     xticks = nice_ticks(xmin, xmax, integer=all(float(p[0]).is_integer() for p in pts))
@@ -80,10 +81,10 @@ def line_chart(
     legend_h = 18.0 * len(series) if len(series) > 1 else 0.0
     pw, ph = width - left - right, height - top - bottom - legend_h
 
-    def px(x):
+    def px(x: float) -> Any:
         return left + (x - xlo) / (xhi - xlo) * pw
 
-    def py(y):
+    def py(y: float) -> Any:
         return top + ph - (ty(y) - ylo) / ((yhi - ylo) or 1.0) * ph
 
     out = [

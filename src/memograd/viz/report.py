@@ -16,6 +16,7 @@ import html as _html
 import platform
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from memograd import __version__
 from memograd._io import atomic_write_text
@@ -134,8 +135,11 @@ def build_report(
 
 
 def write_report(
-    path, fragments: Iterable[Sequence[str]], title: str = TITLE, generator: str = "memograd demo"
-):
+    path: str,
+    fragments: Iterable[Sequence[str]],
+    title: str = TITLE,
+    generator: str = "memograd demo",
+) -> Any:
     """Write the report atomically (mode as a plain ``open`` would give); returns its path."""
     return atomic_write_text(path, build_report(fragments, title, generator))
 
@@ -143,13 +147,13 @@ def write_report(
 # ------------------------------------------------------------------------- helpers for sections
 
 
-def esc(text) -> str:
+def esc(text: str) -> str:
     return _html.escape(str(text))
 
 
 def table(
     headers: Sequence[str],
-    rows: Iterable[Sequence],
+    rows: Iterable[Sequence[Any]],
     *,
     caption: str = "",
     left: Iterable[int] = (0,),

@@ -22,6 +22,7 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from memograd.errors import MemogradValueError
 from memograd.viz.notation import MIN_FONT, fmt, svg_name, unicode_name
@@ -76,8 +77,8 @@ class Edge:
 class Highlight:
     """A group of edges (``(src, dst)`` pairs) and nodes drawn in ``color``, named in the legend."""
 
-    edges: set = field(default_factory=set)
-    nodes: set = field(default_factory=set)
+    edges: set[Any] = field(default_factory=set)
+    nodes: set[Any] = field(default_factory=set)
     label: str = ""
     color: str | None = None
 
@@ -177,7 +178,9 @@ def layout(
 
                 near = li - 1 if down else li + 1
 
-                def key(i, r=r, nb=nb, col=col, near=near):
+                def key(
+                    i: Any, r: dict[str, Any] = r, nb: Any = nb, col: Any = col, near: Any = near
+                ) -> Any:
                     ns = [r[j] for j in nb[i] if layer_of[j] == near]
                     return sum(ns) / len(ns) if ns else col.index(i)
 
@@ -405,7 +408,7 @@ class Crowded(MemogradValueError):
     """The edge labels of a picture do not fit without overlapping (``crowded="raise"``)."""
 
 
-def _label_box(e: Edge, line, style, first_t, obstacles, placed):
+def _label_box(e: Edge, line: Any, style: Any, first_t: Any, obstacles: Any, placed: Any) -> Any:
     """(centre x, centre y, box, cost, rows, width, height) of an edge label's best place."""
     x1, y1, x2, y2 = line
     value = "" if e.value is None else fmt(e.value, 3)
@@ -430,11 +433,15 @@ def _label_box(e: Edge, line, style, first_t, obstacles, placed):
     return (*best, best_cost, rows, bw, bh)
 
 
-def _label_overlaps(e: Edge, line, style, first_t, obstacles, placed) -> bool:
-    return _label_box(e, line, style, first_t, obstacles, placed)[3] > 0
+def _label_overlaps(
+    e: Edge, line: Any, style: Any, first_t: Any, obstacles: Any, placed: Any
+) -> bool:
+    return bool(_label_box(e, line, style, first_t, obstacles, placed)[3] > 0)
 
 
-def _edge_label(e: Edge, line, style, first_t, color, obstacles, placed) -> str:
+def _edge_label(
+    e: Edge, line: Any, style: Any, first_t: Any, color: Any, obstacles: Any, placed: Any
+) -> str:
     """An edge's label: the weight's name over its value (two short lines, on a white plate),
     put at the first point along the edge (``first_t``, then LABEL_AT) where its box meets no
     node and no label already placed; failing that, where it overlaps least."""
@@ -454,7 +461,7 @@ def _edge_label(e: Edge, line, style, first_t, color, obstacles, placed) -> str:
     return "".join(out)
 
 
-def _overlap(a, b) -> float:
+def _overlap(a: Any, b: Any) -> float:
     """Area of the intersection of two boxes (x0, y0, x1, y1), with 2 units of air around."""
     w = min(a[2], b[2]) - max(a[0], b[0]) + 2
     h = min(a[3], b[3]) - max(a[1], b[1]) + 2
@@ -473,7 +480,7 @@ def _marker(mid: str, color: str) -> str:
     )
 
 
-def _anchor(lay: Layout, a: str, b: str, style: str):
+def _anchor(lay: Layout, a: str, b: str, style: str) -> Any:
     (ax, ay), (bx, by) = lay.pos[a], lay.pos[b]
     if style == "circle":
         r = 22.0
@@ -490,14 +497,16 @@ def _caption_shift(size: tuple[float, float]) -> float:
     return (size[1] - 44.0) / 2
 
 
-def _point(x1, y1, x2, y2, t, style):
+def _point(x1: Any, y1: Any, x2: Any, y2: Any, t: Any, style: Any) -> Any:
     if style == "circle":
         return x1 + (x2 - x1) * t, y1 + (y2 - y1) * t
     s = 3 * t * t - 2 * t**3  # the y of the cubic below at parameter t
     return x1 + (x2 - x1) * t, y1 + (y2 - y1) * s
 
 
-def _edge_path(x1, y1, x2, y2, style, color, width, marker) -> str:
+def _edge_path(
+    x1: Any, y1: Any, x2: Any, y2: Any, style: Any, color: Any, width: float, marker: Any
+) -> str:
     if style == "circle":
         d = f"M{x1:.1f},{y1:.1f} L{x2:.1f},{y2:.1f}"
     else:
@@ -523,7 +532,9 @@ def _hover(n: Node) -> str:
     return f"<title>{_html.escape(' · '.join(parts))}</title>"
 
 
-def _draw_node(n: Node, cx, cy, size, style, ring, hot) -> str:
+def _draw_node(
+    n: Node, cx: Any, cy: Any, size: tuple[float, float], style: Any, ring: Any, hot: Any
+) -> str:
     fill = KIND_FILL.get(n.kind, "#ffffff")
     sw = 2.6 if hot else 1.3
     w, h = size

@@ -4,6 +4,7 @@ curves, the test confusion matrix, and the decision boundary of a 2-D input."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -46,7 +47,7 @@ def write_plots(result: TrainResult, out: str | Path) -> dict[str, str]:
     return written
 
 
-def _save_png(fig, path: Path) -> Path:
+def _save_png(fig: Any, path: Path) -> Path:
     import io
 
     from memograd._io import atomic_write_bytes
@@ -125,6 +126,7 @@ def plot_confusion(result: TrainResult, path: Path) -> Path:
 def plot_boundary(result: TrainResult, path: Path) -> Path:
     """The model's decision regions (or regression surface) over the 2-D input plane."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     d = result.data
     X = np.concatenate([d.X[s] for s in ("train", "val", "test")])
@@ -154,21 +156,28 @@ def plot_boundary(result: TrainResult, path: Path) -> Path:
             vmin=0,
             vmax=k - 1,
         )
+        colour_of: Any = points.to_rgba  # a class index -> its colour (typed for arrays only)
         handles = [
-            plt.Line2D([], [], ls="", marker="o", mec="k", mew=0.3, mfc=points.to_rgba(i))
-            for i in range(k)
+            Line2D([], [], ls="", marker="o", mec="k", mew=0.3, mfc=colour_of(i)) for i in range(k)
         ]
         ax.legend(handles, [f"class {text(c)}" for c in d.dataset.classes], fontsize=8, loc="best")
         ax.set_title(
             f"Decision boundary, test points (accuracy {result.metrics['test_accuracy']:.3f})"
         )
     else:
-        z = d.target_scaler.inverse(scores[:, :1])[:, 0].reshape(gx.shape)
+        target_scaler: Any = d.target_scaler  # a regression run always has one
+        z = target_scaler.inverse(scores[:, :1])[:, 0].reshape(gx.shape)
         cs = ax.contourf(gx, gy, z, levels=20, cmap="viridis")
         fig.colorbar(cs, ax=ax, label=text(d.dataset.target_name))
-        truth = d.target_scaler.inverse(d.y["test"][:, None].astype(np.float64))[:, 0]
+        truth = target_scaler.inverse(d.y["test"][:, None].astype(np.float64))[:, 0]
         ax.scatter(
-            test[:, 0], test[:, 1], c=truth, cmap="viridis", norm=cs.norm, s=16, edgecolors="w"
+            test[:, 0],
+            test[:, 1],
+            c=truth,
+            cmap="viridis",
+            norm=cast(Any, cs.norm),
+            s=16,
+            edgecolors="w",
         )
         ax.set_title(
             "Predicted surface; test points in their true colour "

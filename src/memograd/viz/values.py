@@ -31,7 +31,7 @@ from memograd.viz.svg import Edge, Highlight, Node, graph_svg
 VIEWS = ("neuron", "op")
 
 
-def _kind(v, root, params: set[int]) -> str:
+def _kind(v: Any, root: Any, params: set[int]) -> str:
     if v is root:
         return "loss" if v.name == "L" else "output"
     if id(v) in params or (v.name and v.name[:1] in "wb" and "^" in v.name):
@@ -66,7 +66,7 @@ def _op_symbol(v: Value) -> str:
     }.get(v.op, v.op or "const")
 
 
-def op_formula(v) -> str | None:
+def op_formula(v: Any) -> str | None:
     """An unnamed op with one Value operand, the other a constant (the target y), written as its
     formula: ``ŷ - y`` for the loss's subtraction. ``None`` for any other node."""
     if v.name or getattr(v, "label", None) or len(v._parents) != 1 or v._parents[0] is None:
@@ -79,7 +79,7 @@ def op_formula(v) -> str | None:
 
 
 def value_graph(
-    root, view: str = "op", params: Iterable = ()
+    root: Any, view: str = "op", params: Iterable[Any] = ()
 ) -> tuple[list[Node], list[Edge], dict[int, str]]:
     """Nodes and edges of the graph under ``root`` (forward direction, leaves first), and the map
     ``id(value) -> node id``. Node ids are the notes' names where the engine gave one."""
@@ -112,9 +112,9 @@ def value_graph(
     # unnamed nodes only
     keep = [v for v in order if v.name or v is root]
     keep_ids = {id(v) for v in keep}
-    nearest: dict[int, list] = {}  # id(v) -> kept ancestors reached through unnamed nodes
+    nearest: dict[int, list[Any]] = {}  # id(v) -> kept ancestors reached through unnamed nodes
     for v in order:
-        found: list = []
+        found: list[Any] = []
         for p in v._parents:
             if p is None:
                 continue
@@ -170,7 +170,7 @@ PATH_COLORS = (
 MAX_PATH_COLORS = len(PATH_COLORS)
 
 
-def enumerate_paths(edges: Iterable[Edge], source: str, target: str, limit: int):
+def enumerate_paths(edges: Iterable[Edge], source: str, target: str, limit: int) -> Any:
     """Up to ``limit`` paths ``[source, ..., target]`` along ``edges`` (forward direction), and
     how many there are in all (counted by dynamic programming, not by listing)."""
     succ: dict[str, list[str]] = {}
@@ -204,13 +204,13 @@ def enumerate_paths(edges: Iterable[Edge], source: str, target: str, limit: int)
 
 
 def path_highlights(
-    edges,
+    edges: Any,
     source: str,
     target: str,
     labels: dict[str, str] | None = None,
     name: str | None = None,
     colors: tuple[str, ...] = PATH_COLORS,
-):
+) -> Any:
     """One highlight per chain-rule path from ``target`` (L) back to ``source``, each in its own
     colour and named in the legend by the nodes it goes through; past MAX_PATH_COLORS paths, one
     highlight for all of them (the legend says how many)."""
@@ -247,7 +247,7 @@ def path_highlights(
     return out
 
 
-def named_values(root) -> dict[str, Any]:
+def named_values(root: Any) -> dict[str, Any]:
     """``{name: Value}`` for every named node under ``root`` (the first one wins on a clash)."""
     out: dict[str, Any] = {}
     for v in topological_order(root):
@@ -256,7 +256,7 @@ def named_values(root) -> dict[str, Any]:
     return out
 
 
-def network_graph(model, loss=None, inputs: Iterable[str] | None = None):
+def network_graph(model: Any, loss: Any = None, inputs: Iterable[str] | None = None) -> Any:
     """The notes' picture of an MLP: circles for the inputs, the neurons and ``L``; one edge per
     weight, labelled with its name and value. With ``loss`` (a Value computed by the model), every
     circle shows ``data | grad`` read from that graph."""
@@ -296,7 +296,7 @@ def network_graph(model, loss=None, inputs: Iterable[str] | None = None):
     return nodes, edges
 
 
-def layer_titles(model, with_loss: bool = True) -> list[str]:
+def layer_titles(model: Any, with_loss: bool = True) -> list[str]:
     n = len(model.layers)
     titles = ["inputs"] + [f"layer {k}" for k in range(1, n)] + ["output"]
     return titles + (["loss"] if with_loss else [])
@@ -305,7 +305,7 @@ def layer_titles(model, with_loss: bool = True) -> list[str]:
 # --- Jupyter display helpers (called by _repr_svg_ / _repr_html_ of the engine's classes) ---------
 
 
-def value_svg(value, view: str = "op", max_nodes: int = 400) -> str:
+def value_svg(value: Any, view: str = "op", max_nodes: int = 400) -> str:
     """SVG of the graph under a Value, each node ``name | data | grad``."""
     n = len(topological_order(value))
     if n > max_nodes:
@@ -317,7 +317,7 @@ def value_svg(value, view: str = "op", max_nodes: int = 400) -> str:
     return graph_svg(nodes, edges, style="record")
 
 
-def model_svg(model, loss=None, highlights: Iterable[Highlight] = ()) -> str:
+def model_svg(model: Any, loss: Any = None, highlights: Iterable[Highlight] = ()) -> str:
     """SVG of an MLP in the notes' style (weights on the edges) while it reads, the dense
     picture (weights as coloured lines) beyond: :func:`memograd.viz.network.network_svg`."""
     from memograd.viz.network import network_svg
@@ -325,7 +325,7 @@ def model_svg(model, loss=None, highlights: Iterable[Highlight] = ()) -> str:
     return network_svg(model, loss, highlights=highlights)
 
 
-def explanation_graph(explanation) -> tuple[list[Node], list[Edge], list[Highlight]]:
+def explanation_graph(explanation: Any) -> tuple[list[Node], list[Edge], list[Highlight]]:
     """The paths of a ``memograd.paths.Explanation`` as a small graph: its nodes, one edge per
     factor (labelled with the local derivative's value), one highlight group per path."""
     seen: dict[str, Node] = {}
@@ -348,7 +348,7 @@ def explanation_graph(explanation) -> tuple[list[Node], list[Edge], list[Highlig
     return nodes, list(edges.values()), groups
 
 
-def explanation_svg(explanation, max_paths: int = 12) -> str:
+def explanation_svg(explanation: Any, max_paths: int = 12) -> str:
     """SVG of an explanation's chain-rule paths (up to ``max_paths`` highlighted)."""
     nodes, edges, groups = explanation_graph(explanation)
     title = (
@@ -365,7 +365,7 @@ def explanation_svg(explanation, max_paths: int = 12) -> str:
     )
 
 
-def explanation_html(explanation) -> str:
+def explanation_html(explanation: Any) -> str:
     """HTML for Jupyter: the paths picture, each path's factors, the sum and the backprop value."""
     from memograd.viz.notation import html_name
 
@@ -391,7 +391,7 @@ def explanation_html(explanation) -> str:
     )
 
 
-def repr_svg(obj, max_nodes: int = 400) -> str | None:
+def repr_svg(obj: Any, max_nodes: int = 400) -> str | None:
     """What ``_repr_svg_`` returns for a Value (its op-level graph) or an MLP (the network
     picture); ``None`` (Jupyter then shows the text repr) when the graph is too big to draw."""
     if hasattr(obj, "layers") and hasattr(obj, "sizes"):
@@ -402,7 +402,7 @@ def repr_svg(obj, max_nodes: int = 400) -> str | None:
         return None
 
 
-def module_graph(module) -> tuple[list[Node], list[Edge]]:
+def module_graph(module: Any) -> tuple[list[Node], list[Edge]]:
     """A ``memograd.nn`` model as a chain of its leaf modules (in forward order for Sequential
     models): one box per layer with its shape and parameter count."""
     leaves = [m for m in module.modules() if not m.children()]
@@ -419,7 +419,7 @@ def module_graph(module) -> tuple[list[Node], list[Edge]]:
     return nodes, edges
 
 
-def module_svg(module, max_layers: int = 60) -> str | None:
+def module_svg(module: Any, max_layers: int = 60) -> str | None:
     """SVG of a ``memograd.nn`` model (``None`` past ``max_layers`` leaf modules)."""
     nodes, edges = module_graph(module)
     if not nodes or len(nodes) > max_layers:
@@ -435,7 +435,7 @@ def module_svg(module, max_layers: int = 60) -> str | None:
 # inside IPython/Jupyter imports this module, so a Value or an MLP shows as its drawing there.
 
 
-def _value_repr_svg(self) -> str | None:
+def _value_repr_svg(self: Value | MLP) -> str | None:
     """Jupyter display: the graph under this Value (each node ``name | data | grad``), or the
     network drawn as in the notes for an MLP; ``None`` (text repr) when too big to draw."""
     return repr_svg(self)
@@ -445,12 +445,12 @@ Value._repr_svg_ = _value_repr_svg  # type: ignore[attr-defined]
 MLP._repr_svg_ = _value_repr_svg  # type: ignore[attr-defined]
 
 
-def _module_repr_svg(self) -> str | None:
+def _module_repr_svg(self: Module) -> str | None:
     """Jupyter display of a ``memograd.nn`` model: its layers as a chain of boxes."""
     return module_svg(self)
 
 
-def _explanation_repr_html(self) -> str:
+def _explanation_repr_html(self: Explanation) -> str:
     """Jupyter display of ``mg.explain(...)``: the paths drawn (one colour each), their factors,
     sum and backprop."""
     return explanation_html(self)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
+from typing import Any
 
 from memograd.errors import MemogradValueError
 
@@ -23,22 +24,22 @@ _EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:|//|file:)""", r
 
 
 class _Balance(HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.stack: list[tuple[str, tuple[int, int]]] = []
         self.errors: list[str] = []
         self.tags: dict[str, int] = {}
         self.text: list[str] = []
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: Any, attrs: Any) -> None:
         self.tags[tag] = self.tags.get(tag, 0) + 1
         if tag not in VOID:
             self.stack.append((tag, self.getpos()))
 
-    def handle_startendtag(self, tag, attrs):
+    def handle_startendtag(self, tag: Any, attrs: Any) -> None:
         self.tags[tag] = self.tags.get(tag, 0) + 1
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: Any) -> None:
         if tag in VOID:
             return
         if not self.stack:
@@ -50,12 +51,12 @@ class _Balance(HTMLParser):
                 f"line {self.getpos()[0]}: </{tag}> closes <{open_tag}> opened on line {where[0]}"
             )
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if not self.stack or self.stack[-1][0] not in ("style", "title"):
             self.text.append(data)
 
 
-def check_report(text: str) -> dict:
+def check_report(text: str) -> dict[str, Any]:
     """Raise :class:`MemogradValueError` unless ``text`` is a balanced HTML document whose
     every inline ``<svg>`` parses as XML and which references nothing outside itself (no scripts,
     no stylesheets or images by URL).
