@@ -368,3 +368,94 @@ def test_stats_depth_inside_the_body_and_as_dict():
     assert "max_depth=4" in repr(down.stats)
     down(3)  # a hit runs no body: depth unchanged, calls counted
     assert down.stats.calls == 5 and down.stats.hits == 1 and seen == [1, 2, 3, 4]
+
+
+# --- the miss frame: func's own signature when it is plain; the C table as .cache -------------
+
+
+def _signatures():
+    """Functions of every parameter shape, each returning what it was called with."""
+
+    def plain(a, b):
+        return ("plain", a, b)
+
+    def positional_only(a, /, b):
+        return ("positional_only", a, b)
+
+    def with_default(a, b=2):
+        return ("with_default", a, b)
+
+    def star(*args, **kwargs):
+        return ("star", args, tuple(sorted(kwargs.items())))
+
+    def keyword_only(a, *, b):
+        return ("keyword_only", a, b)
+
+    return [plain, positional_only, with_default, star, keyword_only]
+
+
+CALLS = [((1, 2), {}), ((1,), {"b": 2}), ((3, 4), {}), ((1, 2), {})]
+
+
+@pytest.mark.parametrize("mirrored", [False, True], ids=["c-table", "mirrored"])
+@pytest.mark.parametrize("func", _signatures(), ids=lambda f: f.__name__)
+def test_every_signature_gives_lru_caches_results_table_and_errors(func, mirrored, monkeypatch):
+    from memograd import memo
+
+    monkeypatch.setattr(memo, "_C_TABLE_READABLE", memo._C_TABLE_READABLE and not mirrored)
+    ours, ref = memoize(func), functools.lru_cache(maxsize=None)(func)
+    for args, kwargs in CALLS:
+        if func.__name__ == "positional_only" and "a" in kwargs:
+            continue
+        try:
+            want = ref(*args, **kwargs)
+        except TypeError as e:  # keyword_only called positionally: the same error, naming func
+            with pytest.raises(TypeError) as info:
+                ours(*args, **kwargs)
+            assert str(info.value) == str(e)
+            continue
+        assert ours(*args, **kwargs) == want
+        assert ours.cache_info() == ref.cache_info()
+        assert len(ours.cache) == ours.cache_info().currsize
+        assert want in ours.cache.values()
+    assert ours.stats.max_depth == (1 if ours.cache_info().misses else 0)
+    ours.cache_clear()
+    assert len(ours.cache) == 0 and ours.stats.max_depth == 0
+
+
+def test_a_plain_signature_gets_its_own_miss_frame_and_wrong_calls_name_the_function():
+    from memograd.memo import _simple_parameters
+
+    assert _simple_parameters(lambda n: n) == ["n"]
+    assert _simple_parameters(lambda a, /, b: a) == ["a", "/", "b"]
+    assert _simple_parameters(lambda a, b=1: a) is None
+    assert _simple_parameters(lambda *a: a) is None
+    assert _simple_parameters(lambda _memo_func: 1) is None  # would shadow the frame's names
+
+    @memoize
+    def fib(n):
+        return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+    with pytest.raises(TypeError, match=r"fib\(\) missing 1 required positional argument: 'n'"):
+        fib()
+    assert fib(n=10) == 55 and fib(10) == 55  # a keyword call is its own key, as in lru_cache
+    # lru_cache counts the failed call as a miss too; the body never ran for it (depth 10)
+    assert fib.cache_info().misses == 13 and fib.stats.max_depth == 10
+
+
+def test_the_c_table_view_is_lru_caches_own_table():
+    from memograd import memo
+
+    if not memo._C_TABLE_READABLE:  # pragma: no cover - another Python: mirrored instead
+        pytest.skip("this interpreter's lru_cache table is not reachable; .cache is mirrored")
+
+    @memoize
+    def square(x):
+        return x * x
+
+    table = memo._find_c_table(square)
+    square(3)
+    assert table == {3: 9} and dict(square.cache) == table
+    square.cache_clear()  # cleared in place: the view stays live
+    square(4)
+    assert dict(square.cache) == {4: 16} and memo._find_c_table(square) is table

@@ -13,13 +13,20 @@ What memoize adds, and what each addition costs:
   (a bounded cache or ``key=`` keeps a Python wrapper, which unboxes entries or computes the key,
   and turns that error into a :class:`MemogradTypeError` naming the function, the argument and
   the ``key=`` fix).
-* **miss path** (the function body runs): one Python frame that keeps the per-thread recursion
-  depth, its maximum, and a mirror of the table for the read-only ``.cache`` view. A miss runs
-  the body anyway, so this is where bookkeeping is cheap relative to the work. A level of
-  memoized recursion thus uses 3 units of the recursion limit (bounded or ``key=``: 4;
-  lru_cache: 2); see ``run_deep``.
+* **miss path** (the function body runs): one Python frame around the body that keeps the
+  per-thread recursion depth and its maximum: one ``threading.local`` read per miss (the thread's
+  depth counter, a one-element list), not one per read and write. For a function whose
+  parameters are plain positional ones (``def fib(n)``, ``def paths(self, r, c)``) that frame is
+  generated with the function's own signature, so a miss packs no ``*args``/``**kwargs``; others
+  get a generic ``(*args, **kwargs)`` frame. A level of memoized recursion thus uses 3 units of
+  the recursion limit (bounded or ``key=``: 4; lru_cache: 2); see ``run_deep``.
 * ``.stats.calls`` is ``hits + misses`` read from the C counters: total calls cost nothing to keep.
-* ``.cache``: unbounded, a ``MappingProxyType`` over the mirror dict. Bounded, the C cache stores
+* ``.cache``: unbounded, a ``MappingProxyType`` over the C cache's own table. An unbounded
+  ``lru_cache`` stores ``key -> result`` in a dict that it reports to the garbage collector
+  (CPython's ``tp_traverse``), so :func:`gc.get_referents` finds it; the view is then exactly
+  what the C table holds at no cost per call. Where it cannot be found with certainty (another
+  implementation; checked once, at import, on a probe cache), the miss frame mirrors each stored
+  value into a dict instead. Bounded, the C cache stores
   each value in a small box watched by a weak reference; when the C cache evicts the box (LRU) or
   is cleared, the weakref callback removes the mirror entry at once, so the view always holds
   exactly what the C table holds, without redoing LRU bookkeeping in Python.
@@ -37,6 +44,7 @@ recursive callers do not add up their depths.
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import sys
 import threading
@@ -102,7 +110,7 @@ class MemoStats:
 
     __slots__ = ("_info", "_local", "max_depth")
 
-    def __init__(self, info: Callable[[], CacheInfo], local: threading.local):
+    def __init__(self, info: Callable[[], CacheInfo], local: _PerThread):
         self._info = info
         self._local = local
         self.max_depth = 0
@@ -123,7 +131,7 @@ class MemoStats:
     @property
     def depth(self) -> int:
         """Current nesting of running bodies in the calling thread (0 outside any call)."""
-        return self._local.depth
+        return _depth_cell(self._local)[0]
 
     def as_dict(self) -> dict:
         info = self._info()
@@ -142,8 +150,110 @@ class MemoStats:
 class _PerThread(threading.local):
     """Per-thread state of one memoized function (class attributes are each thread's defaults)."""
 
-    depth = 0  # bodies of this function running in this thread
-    pending = None  # (args, kwargs) handed from the wrapper to the miss path, with key=
+    depth: list[int]  # [bodies of this function running in this thread], set on first use
+    pending: tuple[tuple[Any, ...], dict[str, Any]] | None = None  # args handed over, with key=
+
+
+def _depth_cell(local: _PerThread) -> list[int]:
+    """The calling thread's depth counter: a one-element list, so that a miss reads the
+    thread-local once and then counts in the list (a thread-local read costs several list ops)."""
+    try:
+        return local.depth
+    except AttributeError:
+        cell = local.depth = [0]
+        return cell
+
+
+def _find_c_table(cached: Callable[..., Any]) -> dict[Any, Any] | None:
+    """The table of an unbounded C ``lru_cache`` (key -> result), or None if not certain.
+
+    The C wrapper reports the objects it holds to the garbage collector, its table among them;
+    the only other dict it holds is its ``__dict__`` (attributes)."""
+    own = getattr(cached, "__dict__", None)
+    dicts = [r for r in gc.get_referents(cached) if type(r) is dict and r is not own]
+    return dicts[0] if len(dicts) == 1 else None
+
+
+def _c_table_is_readable() -> bool:
+    """Whether :func:`_find_c_table` finds the live table here: checked on a probe cache."""
+    try:
+        probe = functools.lru_cache(maxsize=None)(lambda x: -x)
+        table = _find_c_table(probe)
+        if table is None or table:
+            return False
+        probe(2)
+        probe(3)
+        probe.cache_clear()
+        probe(5)
+        return table == {5: -5} and _find_c_table(probe) is table
+    except Exception:  # pragma: no cover - any surprise: mirror the table instead
+        return False
+
+
+_C_TABLE_READABLE = _c_table_is_readable()
+
+
+def _simple_parameters(func: Callable[..., Any]) -> list[str] | None:
+    """The parameter names of ``func`` if they are all plain positional ones (no default, no
+    ``*args``/``**kwargs``, no keyword-only), else None: then the miss frame can be written with
+    ``func``'s own signature. Positional-only parameters come back with a trailing "/"."""
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    names: list[str] = []
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    for i, p in enumerate(params):
+        if p.kind not in kinds or p.default is not inspect.Parameter.empty:
+            return None
+        if not p.name.isidentifier() or p.name.startswith("_memo_"):
+            return None
+        names.append(p.name)
+        last_positional_only = p.kind is inspect.Parameter.POSITIONAL_ONLY and (
+            i + 1 == len(params) or params[i + 1].kind is not inspect.Parameter.POSITIONAL_ONLY
+        )
+        if last_positional_only:
+            names.append("/")
+    return names
+
+
+_MISS_SOURCE = """
+def _memo_make(_memo_func, _memo_local, _memo_stats, _memo_new_max, _memo_cell):
+    def miss({params}):
+        try:
+            _memo_depth = _memo_local.depth
+        except AttributeError:
+            _memo_depth = _memo_cell(_memo_local)
+        _memo_d = _memo_depth[0] + 1
+        _memo_depth[0] = _memo_d
+        if _memo_d > _memo_stats.max_depth:
+            _memo_new_max(_memo_d)
+        try:
+            return _memo_func({args})
+        finally:
+            _memo_depth[0] = _memo_d - 1
+    return miss
+"""
+
+
+def _exact_miss(
+    func: Callable[..., Any],
+    names: list[str],
+    local: _PerThread,
+    stats: MemoStats,
+    new_max: Callable[[int], None],
+) -> Callable[..., Any]:
+    """The miss frame written with ``func``'s own parameters (see :func:`_simple_parameters`)."""
+    params = ", ".join(names)
+    args = ", ".join(n for n in names if n != "/")
+    namespace: dict[str, Any] = {}
+    exec(
+        compile(_MISS_SOURCE.format(params=params, args=args), "<memoize miss>", "exec"), namespace
+    )
+    miss: Callable[..., Any] = namespace["_memo_make"](func, local, stats, new_max, _depth_cell)
+    miss.__name__ = getattr(func, "__name__", "miss")  # a call with wrong arguments names func
+    miss.__qualname__ = getattr(func, "__qualname__", miss.__name__)
+    return miss
 
 
 class _Entry:
@@ -266,30 +376,30 @@ def memoize(
     return _build(func, maxsize, key)
 
 
-def _build(func: Callable, maxsize: int | None, key: Callable | None):
+def _build(func: Callable[..., Any], maxsize: int | None, key: Callable[..., Any] | None) -> Any:
     local = _PerThread()
-    table: dict = {}  # mirror of the C table, for the read-only .cache view
+    table: dict[Any, Any] = {}  # mirror of the C table for .cache (when it must be mirrored)
     bounded = maxsize is not None
     lock = threading.Lock()  # only taken when a new maximum depth is reached
-    stats: MemoStats  # assigned below; the closures read it at call time
+    stats = MemoStats(_no_info, local)  # its cache_info is set once the C cache exists
 
     # The miss path keeps the recursion at three Python frames per level (wrapper, miss, func):
     # enter() and store() return before the body recurses, so they add no depth.
-    def enter() -> int:
+    def enter() -> list[int]:
         """Count one more running body in this thread; keep the maximum."""
-        depth = local.depth + 1
-        local.depth = depth
+        cell = _depth_cell(local)
+        depth = cell[0] = cell[0] + 1
         if depth > stats.max_depth:
-            enter_max(depth)
-        return depth
+            new_max(depth)
+        return cell
 
-    def enter_max(depth: int) -> None:
+    def new_max(depth: int) -> None:
         """A new maximum depth (rare): under the lock, so racing threads cannot lower it."""
         with lock:
             if depth > stats.max_depth:
                 stats.max_depth = depth
 
-    def store(table_key, value):
+    def store(table_key: Any, value: Any) -> Any:
         """Mirror a computed value for .cache; returns what the C cache is to store."""
         if not bounded:
             table[table_key] = value  # the C table overwrites too (last writer wins)
@@ -307,32 +417,29 @@ def _build(func: Callable, maxsize: int | None, key: Callable | None):
         if table.get(ref.key) is ref:
             table.pop(ref.key, None)
 
-    if key is None and not bounded:
-        # the default, and the hot path: enter() and store() written out inline
+    miss: Callable[..., Any]
+    mirrored = bounded or not _C_TABLE_READABLE
+    names = _simple_parameters(func) if key is None and not mirrored else None
+    if names is not None:
+        # the default, and the hot path: the C table is .cache, the frame has func's signature
+        miss = _exact_miss(func, names, local, stats, new_max)
+    elif key is None and not mirrored:
 
-        def miss(*args, **kwargs):
-            depth = local.depth + 1
-            local.depth = depth
-            if depth > stats.max_depth:
-                enter_max(depth)
+        def miss(*args: Any, **kwargs: Any) -> Any:
+            cell = enter()
             try:
-                value = func(*args, **kwargs)
+                return func(*args, **kwargs)
             finally:
-                local.depth = depth - 1
-            if not kwargs and len(args) == 1 and type(args[0]) in _BARE_KEY_TYPES:
-                table[args[0]] = value  # the C table overwrites too (last writer wins)
-            else:
-                table[_table_key(args, kwargs)] = value
-            return value
+                cell[0] -= 1
 
     elif key is None:
 
-        def miss(*args, **kwargs):
-            depth = enter()
+        def miss(*args: Any, **kwargs: Any) -> Any:
+            cell = enter()
             try:
                 value = func(*args, **kwargs)
             finally:
-                local.depth = depth - 1
+                cell[0] -= 1
             return store(_table_key(args, kwargs), value)
 
     if key is None:
@@ -341,12 +448,12 @@ def _build(func: Callable, maxsize: int | None, key: Callable | None):
             # The default: the C wrapper IS the memoized function. A hit is answered in C with no
             # Python frame (lru_cache's own cost); the bookkeeping runs on misses only. The
             # price: an unhashable argument raises the C cache's own TypeError.
-            wrapper = cached
+            wrapper: Any = cached
         else:
             # Bounded: the C cache holds boxes (see .cache), unboxed here. Calling it without
             # **kwargs when there are none saves an empty dict per call; the try block costs
             # nothing until a TypeError is raised.
-            def wrapper(*args, **kwargs):
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
                 try:
                     if kwargs:
                         return cached(*args, **kwargs).value
@@ -360,19 +467,20 @@ def _build(func: Callable, maxsize: int | None, key: Callable | None):
     else:
         # The C cache is keyed by key(*args, **kwargs) alone; on a miss the body needs the original
         # arguments, handed over through a per-thread slot (read before the body can recurse).
-        def miss(k):
+        def miss(k: Any) -> Any:
+            assert local.pending is not None
             args, kwargs = local.pending
             local.pending = None
-            depth = enter()
+            cell = enter()
             try:
                 value = func(*args, **kwargs)
             finally:
-                local.depth = depth - 1
+                cell[0] -= 1
             return store(k, value)
 
         cached = functools.lru_cache(maxsize=maxsize)(miss)
 
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             k = key(*args, **kwargs)
             local.pending = (args, kwargs)
             try:
@@ -394,15 +502,29 @@ def _build(func: Callable, maxsize: int | None, key: Callable | None):
         table.clear()
         stats.max_depth = 0
 
-    stats = MemoStats(cached.cache_info, local)
+    stats._info = cached.cache_info
+    view: Mapping[Any, Any]
+    if bounded:
+        view = _BoundedView(table)
+    elif mirrored or key is not None:
+        view = MappingProxyType(table)
+    else:
+        c_table = _find_c_table(cached)
+        if c_table is None:  # pragma: no cover - the probe found it; the same type finds it
+            raise RuntimeError("memoize: the C cache's table was not found")
+        view = MappingProxyType(c_table)
     functools.update_wrapper(wrapper, func)
     if wrapper is not cached:
         wrapper.cache_info = cached.cache_info
     wrapper.cache_clear = cache_clear
-    wrapper.cache = _BoundedView(table) if bounded else MappingProxyType(table)
+    wrapper.cache = view
     wrapper.stats = stats
     wrapper.cache_parameters = lambda: {"maxsize": maxsize, "typed": False, "key": key}
     return wrapper
+
+
+def _no_info() -> CacheInfo:  # pragma: no cover - replaced before the function can be called
+    return CacheInfo(0, 0, None, 0)
 
 
 def array_key(*args, **kwargs):
