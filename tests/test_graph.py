@@ -181,3 +181,56 @@ def test_an_interrupted_pass_leaves_no_entries_behind():
     want = {}
     backward(root, 1.0, lambda n, a: want.__setitem__(id(n), a), trace=Trace())
     assert got == pytest.approx(want, rel=1e-14)
+
+
+class _SlotNode:
+    """A node in graph.py's slot layout, independent of Value; ``boom`` interrupts the walk."""
+
+    __slots__ = ("_p0", "_d0", "_p1", "_d1", "_ps", "_ds", "_index", "_adjoint", "grad", "boom")
+    _count = 0
+
+    def __init__(self, parents=(), local=(), boom=False):
+        _SlotNode._count += 1
+        self._index, self._adjoint, self.grad, self.boom = _SlotNode._count, None, 0.0, boom
+        self._p0 = self._p1 = self._ps = None
+        if 0 < len(parents) <= 2:
+            self._p0, self._d0 = parents[0], local[0]
+            if len(parents) == 2:
+                self._p1, self._d1 = parents[1], local[1]
+        elif parents:
+            self._ps, self._ds = tuple(parents), tuple(local)
+
+    def __getattribute__(self, name):
+        if name == "_p1" and object.__getattribute__(self, "boom"):
+            raise KeyboardInterrupt
+        return object.__getattribute__(self, name)
+
+
+def test_slot_layout_backward_on_a_node_class_of_its_own():
+    from memograd.graph import INTO_GRAD
+
+    x, y = _SlotNode(), _SlotNode()
+    u = _SlotNode((x, y), (3.0, 2.0))  # u = x·y at x = 2, y = 3
+    w = _SlotNode((u, x, y), (1.0, 1.0, 1.0))  # w = u + x + y (three parents: _ps)
+    z = _SlotNode((w, w), (1.0, 1.0))  # z = 2w
+    stats = backward(z, 1.0, INTO_GRAD)
+    assert (x.grad, y.grad, u.grad, w.grad) == (2 * (3.0 + 1), 2 * (2.0 + 1), 2.0, 2.0)
+    assert stats.nodes == 5 and stats.edges == 2 + 3 + 2
+    assert all(n._adjoint is None for n in (x, y, u, w, z))
+    backward(z, 1.0, INTO_GRAD)  # leaves accumulate, intermediates are set
+    assert (x.grad, u.grad) == (16.0, 2.0)
+
+
+def test_an_interrupted_walk_leaves_no_marks_and_unreached_nodes_of_a_given_order_are_skipped():
+    x = _SlotNode()
+    bad = _SlotNode((x,), (1.0,), boom=True)
+    z = _SlotNode((bad, x), (1.0, 1.0))
+    with pytest.raises(KeyboardInterrupt):
+        backward(z, 1.0)
+    assert all(object.__getattribute__(n, "_adjoint") is None for n in (x, bad, z))
+    a, b = _SlotNode(), _SlotNode()
+    c = _SlotNode((a,), (2.0,))
+    got = {}
+    stats = backward(c, 1.0, lambda n, g: got.__setitem__(id(n), g), order=[a, b, c])
+    assert got == {id(c): 1.0, id(a): 2.0} and stats.nodes == 2  # b: nothing flowed back
+    assert a._adjoint is None and b._adjoint is None and c._adjoint is None

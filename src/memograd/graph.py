@@ -24,19 +24,20 @@ Engines that make many tiny nodes (the scalar ``Value``) may lay a node out in s
 *slot layout*: ``_index``, a creation counter (parents have smaller ones); ``_adjoint``, the
 node's own entry of the memo table (``None``: no entry); ``_p0``/``_d0`` and ``_p1``/``_d1``, up
 to two parents and the local derivatives ∂node/∂parent (``_p1 = None``: one parent); for more
-parents ``_p0 = None`` and ``_rest = (parents, local derivatives)``; a leaf has ``_p0 = None``
-and ``_rest = None``. Then, when no :class:`Trace` watches, the order is found by sorting
-(:func:`creation_order`) rather than by a depth-first walk, and ``adjoint[node]`` is kept in
-``node._adjoint`` rather than in a dict (:func:`_backward_in_slots`, the same loop). Such nodes
-still offer ``_parents`` and ``_pullback`` for the loop with a trace. Like ``.grad`` itself,
-those slots are shared state, so two threads must not run backward at once over graphs that
-share nodes.
+parents ``_p0 = None``, ``_ps`` the tuple of parents and ``_ds`` their local derivatives; a
+leaf has ``_p0 = None`` and ``_ps = None``. Then, when no :class:`Trace` watches, the order is
+found by sorting (:func:`creation_order`) rather than by a depth-first walk, and
+``adjoint[node]`` is kept in ``node._adjoint`` rather than in a dict (:func:`_backward_in_slots`,
+the same loop). Such nodes still offer ``_parents`` and ``_pullback`` for the loop with a trace.
+Like ``.grad`` itself, those slots are shared state, so two threads must not run backward at once
+over graphs that share nodes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Protocol
 
 
@@ -127,8 +128,8 @@ def creation_order(root: Any) -> list[Any]:
                 if k not in seen:
                     seen[k] = p
                     push(p)
-        elif node._rest is not None:  # more parents
-            for p in node._rest[0]:
+        elif node._ps is not None:  # more parents
+            for p in node._ps:
                 k = p._index
                 if k not in seen:
                     seen[k] = p
@@ -164,18 +165,17 @@ def backward(
     before it is evicted: engines use it to set ``.grad``. ``order`` may pass a precomputed
     topological order (replayed graphs). Returns counts of the work done.
 
-    The fast path, for engines that support it (the scalar ``Value``) and only when no ``trace``
-    watches: the order is :func:`creation_order` (nodes carry a creation index ``_index``), and
+    The fast path, for engines that support it (nodes in the slot layout: the scalar ``Value``)
+    and only when no ``trace`` watches: the order is creation order (:func:`creation_order`), and
     the table lives in the nodes: ``adjoint[node]`` *is* ``node._adjoint`` (``None``: no entry),
     the same reads, pushes and evictions without hashing (:func:`_backward_in_slots`). Any
     topological order gives the same adjoints, up to the order in which a node's contributions
     are summed. With a ``trace`` (teaching tools) it is always this loop, the dict and
     :func:`topological_order`: what the lesson shows is the table below, step by step."""
-    fast = trace is None and hasattr(root, "_adjoint")
-    if order is None:
-        order = creation_order(root) if fast else topological_order(root)
-    if fast:
+    if trace is None and hasattr(root, "_adjoint"):
         return _backward_in_slots(root, seed, visit, order)
+    if order is None:
+        order = topological_order(root)
     adjoint: dict[int, Any] = {id(root): seed}
     nodes = edges = peak = 0
     for node in reversed(order):
@@ -207,69 +207,127 @@ def backward(
     return BackwardStats(nodes=nodes, edges=edges, peak_entries=max(peak, 1))
 
 
+class _Reached:
+    """The entry of a node that the pass has reached but no contribution has yet: the table
+    holds it for every node of the graph, so that the walk that finds them needs no set."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "REACHED"
+
+
+REACHED = _Reached()
+
+
+def _reach(root: Any) -> list[Any]:
+    """The nodes ``root`` depends on (slot layout), each given the entry ``REACHED``, sorted by
+    creation index: :func:`creation_order` with the table's slots as the visited marks."""
+    root._adjoint = REACHED
+    nodes = [root]
+    stack = [root]
+    add, pop, push = nodes.append, stack.pop, stack.append
+    try:
+        while stack:
+            node = pop()
+            p = node._p0
+            if p is not None:  # one or two parents
+                if p._adjoint is None:
+                    p._adjoint = REACHED
+                    add(p)
+                    push(p)
+                p = node._p1
+                if p is not None and p._adjoint is None:
+                    p._adjoint = REACHED
+                    add(p)
+                    push(p)
+            elif node._ps is not None:  # more parents
+                for p in node._ps:
+                    if p._adjoint is None:
+                        p._adjoint = REACHED
+                        add(p)
+                        push(p)
+    except BaseException:  # interrupted: leave no marks behind
+        for node in nodes:
+            node._adjoint = None
+        raise
+    nodes.sort(key=_creation_index)
+    return nodes
+
+
+_creation_index = attrgetter("_index")
+
+
 def _backward_in_slots(
-    root: Any, seed: Any, visit: Callable[[Any, Any], None] | None, order: list[Any]
+    root: Any,
+    seed: Any,
+    visit: Callable[[Any, Any], None] | None,
+    order: list[Any] | None,
 ) -> BackwardStats:
     """:func:`backward`'s loop for nodes in the slot layout: ``node._adjoint`` is the entry
-    ``adjoint[node]`` (``None`` when absent), and the pullback ``adjoint · ∂node/∂parent`` is
-    written out over ``_p0``/``_p1`` (and ``_rest``). Line for line the loop above; with
-    ``visit=INTO_GRAD`` the visit is written out too (set ``.grad``, or add to a leaf's)."""
+    ``adjoint[node]`` (``None``: not in this pass; ``REACHED``: in the graph, nothing received
+    yet), and the pullback ``adjoint · ∂node/∂parent`` is written out over ``_p0``/``_p1`` (or
+    ``_ps``). Line for line the loop above; with ``visit=INTO_GRAD`` the visit is written out
+    too (set ``.grad``, or add to a leaf's)."""
+    if order is None:
+        order = _reach(root)
+    else:
+        for node in order:
+            node._adjoint = REACHED
     into_grad = visit is INTO_GRAD
-    root._adjoint = seed  # every other entry is None: each pass empties the table it fills
+    root._adjoint = seed
     skipped = edges = 0
     live = peak = 1  # entries in the table: the seed
     try:
         for node in reversed(order):
             a = node._adjoint
-            if a is None:
+            node._adjoint = None  # read once: the entry leaves the table here
+            if a is REACHED:
                 skipped += 1
                 continue  # nothing flows back to this node
-            node._adjoint = None  # read once: the entry leaves the table here
             live -= 1
             p = node._p0
             if into_grad:
-                if p is None and node._rest is None:
+                if p is None and node._ps is None:
                     node.grad += a  # a leaf accumulates
                     continue
                 node.grad = a
             elif visit is not None:
                 visit(node, a)
             if p is not None:  # one or two parents: share = adjoint · local derivative
-                share = a * node._d0
                 previous = p._adjoint
-                if previous is None:
-                    p._adjoint = share
+                if previous is REACHED:
+                    p._adjoint = a * node._d0
                     live += 1
                     if live > peak:
                         peak = live
                 else:
-                    p._adjoint = previous + share
+                    p._adjoint = previous + a * node._d0
                 p = node._p1
                 if p is None:
                     edges += 1
                     continue
                 edges += 2
-                share = a * node._d1
                 previous = p._adjoint
-                if previous is None:
-                    p._adjoint = share
+                if previous is REACHED:
+                    p._adjoint = a * node._d1
                     live += 1
                     if live > peak:
                         peak = live
                 else:
-                    p._adjoint = previous + share
-            elif node._rest is not None:  # more parents
-                for p, d in zip(*node._rest):
-                    share = a * d
-                    edges += 1
+                    p._adjoint = previous + a * node._d1
+            elif node._ps is not None:  # more parents
+                parents = node._ps
+                edges += len(parents)
+                for p, d in zip(parents, node._ds):
                     previous = p._adjoint
-                    if previous is None:
-                        p._adjoint = share
+                    if previous is REACHED:
+                        p._adjoint = a * d
                         live += 1
                         if live > peak:
                             peak = live
                     else:
-                        p._adjoint = previous + share
+                        p._adjoint = previous + a * d
     except BaseException:  # interrupted (Ctrl-C, an error in visit): leave no entries behind
         for node in order:
             node._adjoint = None

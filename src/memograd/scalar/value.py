@@ -52,9 +52,12 @@ Subgradients at kinks, as PyTorch: ``relu'(0) = 0``, ``abs'(0) = 0`` (sign(0) = 
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import math
+import operator
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +101,7 @@ _next_index = itertools.count().__next__  # creation index: parents always come 
 
 # Attributes a node made by an op does not store when they hold their default (one store less
 # per op each): reading them finds the default through Value.__getattr__.
-_DEFAULTS: dict[str, Any] = {"grad": 0.0, "name": None, "label": None, "arg": None, "_rest": None}
+_DEFAULTS: dict[str, Any] = {"grad": 0.0, "name": None, "label": None, "arg": None, "_ps": None}
 
 
 class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
@@ -107,8 +110,8 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
 
     How a node stores its graph edges (the layout :mod:`memograd.graph`'s fast path reads):
     ``_p0``/``_d0`` the first parent and ∂self/∂parent, ``_p1``/``_d1`` the second (``None``:
-    one parent); a node with more parents (``wsum``) has ``_p0 = None`` and
-    ``_rest = (parents, local derivatives)``; a leaf has ``_p0 = None`` and ``_rest = None``.
+    one parent); a node with more parents (``wsum``) has ``_p0 = None``, its parents in the tuple
+    ``_ps`` and their local derivatives in ``_ds``; a leaf has ``_p0 = None`` and ``_ps = None``.
     No tuple per op: each op allocates exactly one object, the node, which is also the only
     object per op the cyclic garbage collector has to track."""
 
@@ -123,7 +126,8 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
         "_d0",
         "_p1",
         "_d1",
-        "_rest",
+        "_ps",
+        "_ds",
         "_index",
         "_adjoint",
         "__weakref__",
@@ -139,7 +143,8 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
     _d0: float
     _p1: Value | None
     _d1: float
-    _rest: tuple[tuple[Value, ...], tuple[float, ...]] | None
+    _ps: tuple[Value, ...] | None
+    _ds: tuple[float, ...]
     _index: int
     _adjoint: float | None
 
@@ -153,7 +158,7 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
         self.op = ""
         self.arg = None
         self._p0 = self._p1 = None
-        self._rest = None
+        self._ps = None
         self._index = _next_index()
         self._adjoint = None
 
@@ -174,16 +179,15 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
     def _parents(self) -> tuple[Value, ...]:
         p = self._p0
         if p is None:
-            rest = self._rest
-            return () if rest is None else rest[0]
+            ps = self._ps
+            return () if ps is None else ps
         q = self._p1
         return (p,) if q is None else (p, q)
 
     @property
     def _local(self) -> tuple[float, ...]:
         if self._p0 is None:
-            rest = self._rest
-            return () if rest is None else rest[1]
+            return () if self._ps is None else self._ds
         return (self._d0,) if self._p1 is None else (self._d0, self._d1)
 
     def _pullback(self, adjoint: float) -> Iterable[float]:
@@ -200,7 +204,7 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
 
     @property
     def is_leaf(self) -> bool:
-        return self._p0 is None and self._rest is None
+        return self._p0 is None and self._ps is None
 
     def __repr__(self) -> str:
         name = f", name={self.name!r}" if self.name is not None else ""
@@ -476,9 +480,13 @@ def _new(data: float, op: str, parents: tuple[Value, ...], local: tuple[float, .
         v._d0 = local[0]
         v._p1 = parents[1] if len(parents) == 2 else None
         v._d1 = local[-1]
-    else:  # no parent at all (a wsum of constants) is a leaf: _rest None
+    else:  # no parent at all (a wsum of constants) is a leaf: _ps None
         v._p0 = None
-        v._rest = (parents, local) if parents else None
+        if parents:
+            v._ps = parents
+            v._ds = local
+        else:
+            v._ps = None
     v._index = _next_index()
     v._adjoint = None
     return v
@@ -549,35 +557,70 @@ def _unary(op: str, a: Value) -> Value:
     return _UNARY[op](a)
 
 
-def wsum(weights: Iterable[Value], inputs: Iterable, bias: Value | float | None = None) -> Value:
+_data_of = operator.attrgetter("data")
+_mul = operator.mul
+
+
+def _sum_from_zero(terms: Iterable[float]) -> float:
+    """0.0 + t_1 + t_2 + ... left to right, rounding after each addition (in C)."""
+    if _SUM_IS_SEQUENTIAL:
+        return sum(terms, 0.0)
+    return functools.reduce(operator.add, terms, 0.0)
+
+
+# CPython < 3.12 sums floats one by one; 3.12's sum() compensates rounding errors (Neumaier),
+# which would give other floats than the loop z += w·x this node's value is defined by
+_SUM_IS_SEQUENTIAL = sys.version_info < (3, 12)
+_ONLY_VALUES = {Value}
+
+
+def wsum(
+    weights: Iterable[Value], inputs: Iterable[Value | float], bias: Value | float | None = None
+) -> Value:
     """z = Σ_i w_i·x_i + b as ONE node (a neuron's weighted sum).
 
     Parents are ``(w_1..w_n, x_1..x_n, b)`` with local derivatives ``(x_1..x_n, w_1..w_n, 1)``;
     plain-number inputs or bias are constants (not parents). One node instead of 2n: faster, and
-    the neuron-level view reads z -> o directly."""
+    the neuron-level view reads z -> o directly. The sum is taken left to right from 0.0."""
     ws = weights if isinstance(weights, list | tuple) else list(weights)
     xs = inputs if isinstance(inputs, list | tuple) else list(inputs)
     if len(ws) != len(xs):
         raise MemogradValueError(
             f"wsum: {len(ws)} weights but {len(xs)} inputs; give one weight per input"
         )
-    parents: list = []
-    local: list = []
+    if (
+        set(map(type, ws)) == _ONLY_VALUES
+        and set(map(type, xs)) == _ONLY_VALUES
+        and (bias is None or type(bias) is Value)
+    ):  # the common case (a neuron of an MLP): every operand a Value, read in C
+        wd = list(map(_data_of, ws))
+        xd = list(map(_data_of, xs))
+        z = _sum_from_zero(map(_mul, wd, xd))
+        if bias is None:
+            v = _new(z, "wsum", (*ws, *xs), (*xd, *wd))
+            v.arg = (len(ws), len(ws))
+            return v
+        z += bias.data
+        v = _new(z, "wsum", (*ws, *xs, bias), (*xd, *wd, 1.0))
+        v.arg = (len(ws), len(ws))
+        return v
+    parents: list[Value] = []
+    local: list[float] = []
     z = 0.0
-    consts_in: list = []
+    consts_in: list[Value | None] = []
     for w, x in zip(ws, xs):
         if not isinstance(w, Value):
             raise MemogradTypeError(f"wsum: weights must be Values, got {type(w).__name__}")
         if isinstance(x, Value):
-            xd = x.data
+            xd_ = x.data
             consts_in.append(x)
         else:
-            xd = float(x)
+            xd_ = float(x)
             consts_in.append(None)
-        wd = w.data
-        z += wd * xd
+        wd_ = w.data
+        z += wd_ * xd_
         parents.append(w)
-        local.append(xd)
+        local.append(xd_)
     for w, x in zip(ws, consts_in):
         if x is not None:
             parents.append(x)
