@@ -22,7 +22,9 @@ from __future__ import annotations
 import math
 import operator
 import time
+from collections.abc import Iterable, MutableMapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from memograd.errors import MemogradTypeError, MemogradValueError
 from memograd.memo import C_RECURSION_CAPPED, memoize, run_deep
@@ -82,13 +84,13 @@ class FibRun:
     predicted_calls: int | None = None
     predicted_seconds: float | None = None
     skipped: str | None = None  # why the method did not run (only from compare())
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def digits(self) -> int | None:
         return None if self.value is None else digit_count(self.value)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the value as an int while it has at most 4,000 digits (Python refuses to
         print longer ints by default), always with ``digits`` and a shortened ``value_short``."""
         d = asdict(self)
@@ -108,23 +110,24 @@ class FibRun:
 # ---------------------------------------------------------------- validation
 
 
-def _check_n(n, name: str = "n") -> int:
+def _check_n(n: object, name: str = "n") -> int:
     if isinstance(n, bool):
         raise MemogradTypeError(f"fib: {name} must be a non-negative integer, got bool {n!r}")
     try:
-        n = operator.index(n)
+        k = operator.index(n)  # type: ignore[arg-type]  # any object: TypeError if not an int
     except TypeError:
         raise MemogradTypeError(
             f"fib: {name} must be a non-negative integer, got {type(n).__name__} {n!r}"
         ) from None
-    if n < 0:
-        raise MemogradValueError(f"fib: {name} must be a non-negative integer, got {n}")
-    return n
+    if k < 0:
+        raise MemogradValueError(f"fib: {name} must be a non-negative integer, got {k}")
+    return k
 
 
-def _check_base(base) -> tuple[int, int]:
+def _check_base(base: object) -> tuple[int, int]:
+    items: tuple[object, ...] | None
     try:
-        items = tuple(base)
+        items = tuple(base)  # type: ignore[arg-type]  # any object: TypeError if not iterable
     except TypeError:
         items = None
     if items is None or len(items) != 2:
@@ -137,7 +140,7 @@ def _check_base(base) -> tuple[int, int]:
         if isinstance(v, bool):
             raise MemogradTypeError(f"fib: base {label} must be an integer, got bool {v!r}")
         try:
-            out.append(operator.index(v))
+            out.append(operator.index(v))  # type: ignore[arg-type]
         except TypeError:
             raise MemogradTypeError(
                 f"fib: base {label} must be an integer, got {type(v).__name__} {v!r}"
@@ -145,7 +148,7 @@ def _check_base(base) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def _check_method(method) -> str:
+def _check_method(method: object) -> str:
     if method not in METHODS:
         raise MemogradValueError(
             f"fib: unknown method {method!r}; choose one of {', '.join(METHODS)}"
@@ -183,7 +186,7 @@ def memoized_calls(n: int) -> int:
     return 2 * n - 1 if n >= 1 else 1
 
 
-def _big(x: int):
+def _big(x: int) -> Any:
     """``x`` as a GMP integer when gmpy2 is installed (its powers and divisions of 10^5-digit
     numbers are much faster than Python's), else unchanged."""
     try:
@@ -221,7 +224,7 @@ def short_value(x: int, keep: int = 12, with_digits: bool = True) -> str:
 # ---------------------------------------------------------------- the methods
 
 
-def notes_fib(num, dict):  # noqa: A002 - the notes' own names
+def notes_fib(num: int, dict: MutableMapping[int, int]) -> int:  # noqa: A002 - the notes' names
     """The notes' function, exactly as written: ``fib(38, {0: 1, 1: 1})`` is 63,245,986."""
     if num in dict:
         return dict[num]
@@ -233,7 +236,7 @@ def notes_fib(num, dict):  # noqa: A002 - the notes' own names
 def _naive(n: int, a: int, b: int) -> FibRun:
     leaves = internal = max_depth = 0
 
-    def f(k, depth):
+    def f(k: int, depth: int) -> int:
         nonlocal leaves, internal, max_depth
         if k < 2:
             leaves += 1
@@ -267,7 +270,7 @@ def _dict(n: int, a: int, b: int) -> FibRun:
     (the base cases are, from the start, as in the notes)."""
     calls = hits = max_depth = 0
 
-    def fib(num, dict, _depth=1):  # noqa: A002 - the notes' names
+    def fib(num: int, dict: dict[int, int], _depth: int = 1) -> int:  # noqa: A002 - the notes'
         nonlocal calls, hits, max_depth
         calls += 1
         if _depth > max_depth:
@@ -303,7 +306,7 @@ def _memo(n: int, a: int, b: int) -> FibRun:
     additions = 0
 
     @memoize
-    def fib(k):
+    def fib(k: int) -> int:
         nonlocal additions
         if k < 2:
             return b if k else a
@@ -327,7 +330,7 @@ def _memo(n: int, a: int, b: int) -> FibRun:
         # Fill the table bottom-up, fib(chunk), fib(2*chunk), ...: each call recurses at most
         # chunk levels before it meets a cached value. Honest counts of what ran: one extra
         # top-level call per step, and a maximum depth of chunk instead of n.
-        def fill():
+        def fill() -> int:
             for k in range(chunk, n, chunk):
                 fib(k)
             return fib(n)
@@ -371,7 +374,7 @@ def _iter(n: int, a: int, b: int) -> FibRun:
 _GMP_FROM_N = 20_000  # F(n) has n/4.8 digits: from here GMP's multiplication pays for its import
 
 
-def _big_ints(n: int):
+def _big_ints(n: int) -> tuple[Any, Any, str]:
     """(zero, one) as gmpy2's GMP integers for large n when gmpy2 is installed (the ``fast``
     extra: its multiplication is several times faster on numbers of 10^4+ digits), else ints."""
     if n >= _GMP_FROM_N:
@@ -520,7 +523,7 @@ def predicted_table_bytes(n: int, base: tuple[int, int] = STANDARD) -> int:
 def measure(
     n: int,
     method: str = "memo",
-    base=STANDARD,
+    base: tuple[int, int] = STANDARD,
     *,
     force: bool = False,
     time_limit: float = NAIVE_TIME_LIMIT,
@@ -535,7 +538,7 @@ def measure(
     method = _check_method(method)
     a, b = _check_base(base)
     _guard(method, n, (a, b), force, time_limit)
-    predicted = (None, None)
+    predicted: tuple[int | None, float | None] = (None, None)
     if method == "naive":  # seconds only when this machine's cost was measured (by the guard)
         per_call = _seconds_per_naive_call
         predicted = (naive_calls(n), None if per_call is None else naive_calls(n) * per_call)
@@ -546,8 +549,8 @@ def measure(
 
 def compare(
     n: int,
-    methods=METHODS,
-    base=STANDARD,
+    methods: Iterable[str] = METHODS,
+    base: tuple[int, int] = STANDARD,
     *,
     force: bool = False,
     time_limit: float = NAIVE_TIME_LIMIT,
@@ -572,13 +575,15 @@ def compare(
     return runs
 
 
-def fib(n: int, method: str = "memo", base=STANDARD, *, force: bool = False) -> int:
+def fib(
+    n: int, method: str = "memo", base: tuple[int, int] = STANDARD, *, force: bool = False
+) -> int:
     """G(n) with G(0), G(1) = base (standard (0, 1); the notes' convention is (1, 1)).
 
     >>> fib(10), fib(38, base=(1, 1)), fib(10**6, method="doubling") % 1000
     (55, 63245986, 875)
     """
     run = measure(n, method, base, force=force)
-    if run.interrupted:
+    if run.interrupted or run.value is None:  # (a completed run always has its value)
         raise KeyboardInterrupt
     return run.value

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from memograd.errors import MemogradValueError
 from memograd.fibonacci import (
@@ -20,6 +22,9 @@ from memograd.fibonacci import (
     _check_n,
     naive_calls,
 )
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 __all__ = ["TreeNode", "recursion_tree", "tree_lines", "tree_rows", "tree_text"]
 
@@ -38,14 +43,14 @@ class TreeNode:
         own = 1 if mark is None or self.mark == mark else 0
         return own + sum(c.count(mark) for c in self.children)
 
-    def as_dict(self) -> dict:
-        d = {"k": self.k, "value": self.value, "mark": self.mark}
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"k": self.k, "value": self.value, "mark": self.mark}
         if self.children:
             d["children"] = [c.as_dict() for c in self.children]
         return d
 
 
-def recursion_tree(n: int, method: str = "naive", base=STANDARD) -> TreeNode:
+def recursion_tree(n: int, method: str = "naive", base: tuple[int, int] = STANDARD) -> TreeNode:
     """The call tree of ``naive`` (repeated subproblems marked 'repeat') or ``memo`` (cache hits
     marked 'hit') for n <= 10."""
     n = _check_n(n)
@@ -90,12 +95,12 @@ def tree_lines(node: TreeNode) -> list[tuple[str, TreeNode]]:
     return lines
 
 
-def tree_rows(node: TreeNode) -> list[list]:
+def tree_rows(node: TreeNode) -> list[list[Any]]:
     """``tree_lines`` as JSON-ready rows: [prefix, k, value, mark] per line."""
     return [[prefix, nd.k, nd.value, nd.mark] for prefix, nd in tree_lines(node)]
 
 
-def tree_text(rows):
+def tree_text(rows: Iterable[Sequence[Any]]) -> Text:
     """rich Text of a recursion tree from :func:`tree_rows`: ↺ repeated subproblem, ✓ hit."""
     from rich.text import Text
 

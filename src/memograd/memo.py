@@ -51,7 +51,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from memograd.errors import MemogradTypeError, MemogradValueError
 
@@ -60,6 +60,7 @@ CacheInfo = functools._CacheInfo
 
 __all__ = [
     "memoize",
+    "Memoized",
     "CacheInfo",
     "MemoStats",
     "array_key",
@@ -87,7 +88,7 @@ _KWARGS = object()  # separates positional from keyword arguments in a table key
 _BARE_KEY_TYPES = frozenset({int, str})
 
 
-def _table_key(args: tuple, kwargs: dict):
+def _table_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The key ``.cache`` shows for a call, the one the C cache uses: the argument itself for one
     positional ``int`` or ``str`` (exactly those types), else the argument tuple (keyword
     arguments appended after a marker, in call order, which is how lru_cache tells
@@ -133,7 +134,7 @@ class MemoStats:
         """Current nesting of running bodies in the calling thread (0 outside any call)."""
         return _depth_cell(self._local)[0]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int]:
         info = self._info()
         return {
             "calls": info.hits + info.misses,
@@ -262,33 +263,34 @@ class _Entry:
 
     __slots__ = ("value", "__weakref__")
 
-    def __init__(self, value):
+    def __init__(self, value: Any):
         self.value = value
 
 
-class _EntryRef(weakref.ref):
+class _EntryRef(weakref.ref):  # type: ignore[type-arg]
     __slots__ = ("key",)
+    key: Any
 
 
-class _BoundedView(Mapping):
+class _BoundedView(Mapping[Any, Any]):
     """Read-only view of a bounded cache: key -> value of the entries the C cache still holds."""
 
-    def __init__(self, table: dict):
+    def __init__(self, table: dict[Any, _EntryRef]):
         self._table = table
 
-    def _items(self):
+    def _items(self) -> Iterator[tuple[Any, Any]]:
         for key, ref in list(self._table.items()):
             entry = ref()
             if entry is not None:
                 yield key, entry.value
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Any:
         entry = self._table[key]()
         if entry is None:
             raise KeyError(key)
         return entry.value
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[Any]:
         return (key for key, _ in self._items())
 
     def __len__(self) -> int:
@@ -298,7 +300,12 @@ class _BoundedView(Mapping):
         return f"cache({dict(self._items())!r})"
 
 
-def _unhashable_error(func, args: tuple, kwargs: dict, key) -> MemogradTypeError | None:
+def _unhashable_error(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    key: Callable[..., Any] | None,
+) -> MemogradTypeError | None:
     """The error for a call whose arguments cannot be hashed, or None if they all can (then the
     TypeError came from the function body and is re-raised as it is)."""
     name = getattr(func, "__qualname__", repr(func))
@@ -336,12 +343,42 @@ def _unhashable_error(func, args: tuple, kwargs: dict, key) -> MemogradTypeError
     return None
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class Memoized(Protocol, Generic[_P, _R]):
+    """What :func:`memoize` returns, for type checkers: the function's own signature and result,
+    plus the cache's attributes."""
+
+    cache: Mapping[Any, Any]
+    stats: MemoStats
+    __wrapped__: Callable[_P, _R]
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+    def cache_info(self) -> CacheInfo: ...
+    def cache_clear(self) -> None: ...
+    def cache_parameters(self) -> dict[str, Any]: ...
+
+
+@overload
 def memoize(
-    func: Callable | None = None,
+    func: Callable[_P, _R], *, maxsize: int | None = None, key: Callable[..., Any] | None = None
+) -> Memoized[_P, _R]: ...
+
+
+@overload
+def memoize(
+    func: None = None, *, maxsize: int | None = None, key: Callable[..., Any] | None = None
+) -> Callable[[Callable[_P, _R]], Memoized[_P, _R]]: ...
+
+
+def memoize(
+    func: Callable[..., Any] | None = None,
     *,
     maxsize: int | None = None,
     key: Callable[..., Any] | None = None,
-):
+) -> Any:
     """Memoize ``func``: ``@memoize`` or ``@memoize(maxsize=128, key=...)``.
 
     ``maxsize=None`` (default) keeps every result; an integer keeps the ``maxsize`` most recently
@@ -527,7 +564,7 @@ def _no_info() -> CacheInfo:  # pragma: no cover - replaced before the function 
     return CacheInfo(0, 0, None, 0)
 
 
-def array_key(*args, **kwargs):
+def array_key(*args: Any, **kwargs: Any) -> tuple[Any, ...]:
     """A ready ``key=`` for NumPy arrays, lists, dicts and sets: every argument becomes a hashable
     stand-in. An array is keyed by (dtype, shape, bytes), so equal arrays share an entry and arrays
     that differ in dtype or shape do not; lists/tuples become tuples, dicts and sets frozensets,
@@ -538,12 +575,10 @@ def array_key(*args, **kwargs):
     return frozen
 
 
-def _freeze(value):
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is a core dependency
-        np = None
-    if np is not None and isinstance(value, np.ndarray | np.generic):
+def _freeze(value: Any) -> Any:
+    import numpy as np  # a core dependency, imported when a key is first made
+
+    if isinstance(value, np.ndarray | np.generic):
         array = np.asarray(value)
         if array.dtype.hasobject:
             raise MemogradTypeError(
@@ -577,7 +612,7 @@ _deep_runs = 0
 _saved_limit: int | None = None
 
 
-def run_deep(fn: Callable[[], Any], levels: int, frames_per_level: int = FRAMES_PER_LEVEL):
+def run_deep(fn: Callable[[], Any], levels: int, frames_per_level: int = FRAMES_PER_LEVEL) -> Any:
     """``fn()`` with room for ``levels`` levels of recursion of ``frames_per_level`` frames each,
     without the caller touching ``sys.setrecursionlimit``. Runs inline when it fits the current
     limit with a margin of 200 frames, else in a big-stack worker thread (see the comment above).
@@ -602,9 +637,9 @@ def run_deep(fn: Callable[[], Any], levels: int, frames_per_level: int = FRAMES_
         if sys.getrecursionlimit() < needed + 1000:
             sys.setrecursionlimit(needed + 1000)
         old_size = threading.stack_size()
-        result: dict = {}
+        result: dict[str, Any] = {}
 
-        def work():
+        def work() -> None:
             try:
                 result["value"] = fn()
             except BaseException as exc:  # re-raised in the caller

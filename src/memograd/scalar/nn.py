@@ -10,7 +10,9 @@ Public API::
         model.load_weights(mapping_or_path, strict=True)   # JSON file or dict, by name
         model.layers, model.sizes (nin, *nouts)
     Layer(nin, nout, activation, index=k, last=False, rng=None); Neuron(nin, activation, ...)
-    ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear");  LOSSES = ("mse", "bce", "hinge")
+    ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+Outputs = Value | Sequence[Value]  # a loss's predictions: one Value or several
+Targets = float | Sequence[float];  LOSSES = ("mse", "bce", "hinge")
     loss_fn(name)(outputs, targets) -> Value named "L"
     notes_network(net=(2, 2, 2, 1), activation="sigmoid", loss="mse", seed=0,
                   weights=None, inputs=None, target=None) -> Example
@@ -40,9 +42,10 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from memograd.errors import DataError, MemogradTypeError, MemogradValueError
 from memograd.pictures import Drawable
@@ -68,6 +71,8 @@ __all__ = [
 ]
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+Outputs = Value | Sequence[Value]  # a loss's predictions: one Value or several
+Targets = float | Sequence[float]
 LOSSES = ("mse", "bce", "hinge")
 
 
@@ -90,10 +95,16 @@ def output_name(k: int, j: int) -> str:
     return f"o{_idx(k, j)}"
 
 
-def _check_positive(n, what: str) -> int:
+def _check_positive(n: object, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise MemogradValueError(f"{what} must be a positive integer, got {n!r}")
     return n
+
+
+def _name_of(p: Value) -> str:
+    """A parameter's name (every parameter an MLP makes is named)."""
+    assert p.name is not None
+    return p.name
 
 
 def _check_activation(activation: str) -> str:
@@ -130,7 +141,7 @@ class Neuron:
         self.name = name if name is not None else output_name(layer, index)
         self.z_label = f"z{_idx(layer, index)}"
 
-    def __call__(self, x: Sequence) -> Value:
+    def __call__(self, x: Sequence[Value | float]) -> Value:
         z = wsum(self.w, x, self.b)
         act = self.activation
         if act == "linear":
@@ -171,7 +182,7 @@ class Layer:
                 name = "yhat" if nout == 1 else f"yhat{j}"
             self.neurons.append(Neuron(nin, activation, layer=index, index=j, rng=rng, name=name))
 
-    def __call__(self, x: Sequence) -> list[Value]:
+    def __call__(self, x: Sequence[Value | float]) -> list[Value]:
         """Always a list (also for one neuron): MLP unwraps the final single output."""
         return [n(x) for n in self.neurons]
 
@@ -213,19 +224,19 @@ class MLP(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
             )
             for k in range(1, len(nouts) + 1)
         ]
-        self._named = {p.name: p for p in self.parameters()}
+        self._named: dict[str, Value] = {_name_of(p): p for p in self.parameters()}
 
-    def __call__(self, x: Sequence):
+    def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """Forward pass. Plain-number inputs become leaves named ``x1, x2, ...``."""
-        x = list(x)
-        if len(x) != self.sizes[0]:
+        given = list(x)
+        if len(given) != self.sizes[0]:
             raise MemogradValueError(
-                f"MLP: expected {self.sizes[0]} inputs (x1..x{self.sizes[0]}), got {len(x)}"
+                f"MLP: expected {self.sizes[0]} inputs (x1..x{self.sizes[0]}), got {len(given)}"
             )
-        x = [xi if isinstance(xi, Value) else Value(xi, f"x{i}") for i, xi in enumerate(x, 1)]
+        h = [xi if isinstance(xi, Value) else Value(xi, f"x{i}") for i, xi in enumerate(given, 1)]
         for layer in self.layers:
-            x = layer(x)
-        return x[0] if len(x) == 1 else x
+            h = layer(h)
+        return h[0] if len(h) == 1 else h
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
@@ -241,7 +252,7 @@ class MLP(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
         for p in self._named.values():
             p.grad = 0.0
 
-    def load_weights(self, source, strict: bool = True) -> None:
+    def load_weights(self, source: Mapping[str, Any] | str | Path, strict: bool = True) -> None:
         """Set parameters by name from a mapping or a JSON file (``{"w11^1": 0.5, ...}`` or
         ``{"weights": {...}, ...}`` as ``memograd explain --format json`` writes). ``strict``:
         every parameter must be given. Unknown names, non-numbers and non-finite values raise."""
@@ -274,14 +285,14 @@ class MLP(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
         return f"MLP({sizes}, activation={self.activation!r}, {n} parameters)"
 
 
-def _read_weights(source) -> tuple[dict, str]:
+def _read_weights(source: Mapping[str, Any] | str | Path) -> tuple[dict[str, Any], str]:
     raw, where = read_json_object(source)
     if isinstance(raw.get("weights"), dict):
         return raw["weights"], where
     return raw, where
 
 
-def read_json_object(source) -> tuple[dict, str]:
+def read_json_object(source: Mapping[str, Any] | str | Path) -> tuple[dict[str, Any], str]:
     """(the JSON object of a file, or a mapping as it is; where it came from, for messages)."""
     if isinstance(source, Mapping):
         data, where = dict(source), "weights"
@@ -306,25 +317,28 @@ def read_json_object(source) -> tuple[dict, str]:
 # --- losses ---------------------------------------------------------------------------------------
 
 
-def _as_list(x) -> list:
+def _as_list(x: Any) -> list[Any]:
     return list(x) if isinstance(x, list | tuple) else [x]
 
 
-def _mean_loss(op: str, outputs, targets, term) -> Value:
+def _mean_loss(
+    op: str, outputs: Outputs, targets: Targets, term: Callable[[Value, float], Value]
+) -> Value:
     """L = mean_j term(ŷ_j, y_j), named "L" (one output: the term itself, no division)."""
     ys, ts = _as_list(outputs), _as_list(targets)
     _same_length(op, ys, ts)
-    total = None
-    for y, t in zip(ys, ts):
-        part = term(y, t)
-        total = part if total is None else total + part
+    if not ys:
+        raise MemogradValueError(f"{op}: no outputs; give at least one output and target")
+    total = term(ys[0], ts[0])
+    for y, t in zip(ys[1:], ts[1:]):
+        total = total + term(y, t)
     if len(ys) > 1:
         total = total / len(ys)
     total.name = "L"
     return total
 
 
-def mse(outputs, targets) -> Value:
+def mse(outputs: Outputs, targets: Targets) -> Value:
     """L = mean_j (ŷ_j - y_j)²  (one output: L = (ŷ - y)², so ∂L/∂ŷ = 2(ŷ - y))."""
     return _mean_loss("mse", outputs, targets, lambda y, t: (y - t) ** 2)
 
@@ -337,24 +351,24 @@ def _bce_term(y: Value, t: float) -> Value:
     return -(t * y.log() + (1 - t) * (1 - y).log())
 
 
-def bce(outputs, targets) -> Value:
+def bce(outputs: Outputs, targets: Targets) -> Value:
     """L = -mean_j [y_j ln ŷ_j + (1 - y_j) ln(1 - ŷ_j)], ŷ in (0, 1) (a sigmoid output)."""
     return _mean_loss("bce", outputs, targets, _bce_term)
 
 
-def hinge(outputs, targets) -> Value:
+def hinge(outputs: Outputs, targets: Targets) -> Value:
     """L = mean_j relu(1 - y_j·ŷ_j), targets in {-1, +1} (micrograd's demo loss)."""
     return _mean_loss("hinge", outputs, targets, lambda y, t: (1 - t * y).relu())
 
 
-def _same_length(op, ys, ts) -> None:
+def _same_length(op: str, ys: list[Any], ts: list[Any]) -> None:
     if len(ys) != len(ts):
         raise MemogradValueError(f"{op}: {len(ys)} outputs but {len(ts)} targets")
 
 
-def loss_fn(name: str):
+def loss_fn(name: str) -> Callable[[Outputs, Targets], Value]:
     """The loss function called ``name`` (one of LOSSES)."""
-    table = {"mse": mse, "bce": bce, "hinge": hinge}
+    table: dict[str, Callable[[Outputs, Targets], Value]] = {"mse": mse, "bce": bce, "hinge": hinge}
     if name not in table:
         raise MemogradValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
     return table[name]
@@ -363,7 +377,7 @@ def loss_fn(name: str):
 # --- the notes' example ---------------------------------------------------------------
 
 
-def parse_net(spec) -> tuple[int, ...]:
+def parse_net(spec: str | Sequence[int]) -> tuple[int, ...]:
     """``"2,2,2,1"`` (or a sequence) -> (2, 2, 2, 1): inputs then layer widths; at least two
     entries (inputs + one layer) and no zero width."""
     if isinstance(spec, str):
@@ -388,16 +402,16 @@ def parse_net(spec) -> tuple[int, ...]:
     return sizes
 
 
-def _numbers(values, n: int, what: str, where: str) -> list[float]:
+def _numbers(values: Iterable[Any], n: int, what: str, where: str) -> list[float]:
     """``values`` as n finite floats, or an error naming the file (if any) and the entry."""
     at = f"{where}: " if where else ""
-    values = list(values)
-    if len(values) != n:
-        raise MemogradValueError(f"{at}{what}: expected {n} numbers, got {len(values)}")
-    for v in values:
+    given = list(values)
+    if len(given) != n:
+        raise MemogradValueError(f"{at}{what}: expected {n} numbers, got {len(given)}")
+    for v in given:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             raise MemogradValueError(f"{at}{what}: every entry must be a finite number, got {v!r}")
-    return [float(v) for v in values]
+    return [float(v) for v in given]
 
 
 @dataclass
@@ -431,7 +445,7 @@ class Example:
             )
         return params[name]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "net": list(self.model.sizes),
             "activation": self.activation,
@@ -445,13 +459,13 @@ class Example:
 
 
 def notes_network(
-    net=(2, 2, 2, 1),
+    net: str | Sequence[int] = (2, 2, 2, 1),
     activation: str = "sigmoid",
     loss: str = "mse",
     seed: int = 0,
-    weights=None,
+    weights: Mapping[str, Any] | str | Path | None = None,
     inputs: Sequence[float] | None = None,
-    target=None,
+    target: float | Sequence[float] | None = None,
 ) -> Example:
     """The notes' 2-2-2-1 network (or any ``net``) with seeded weights, one input and target, and
     the loss graph built: ``ex.loss`` is L, ``ex.output`` is ŷ.

@@ -64,7 +64,7 @@ def _expression_rule(
 # --- forward functions: plain floats in, float out; domain errors raised here --------------------
 
 
-def _f_div(x, y):
+def _f_div(x: float, y: float) -> float:
     if y == 0:
         raise _domain(
             "div", f"division by zero ({x!r} / 0.0); add an epsilon to the denominator or mask it"
@@ -72,7 +72,7 @@ def _f_div(x, y):
     return x / y
 
 
-def _f_pow(x, y):
+def _f_pow(x: float, y: float) -> float:
     if x < 0 and not float(y).is_integer():  # also nan and ±inf exponents
         raise _domain(
             "pow",
@@ -82,19 +82,20 @@ def _f_pow(x, y):
     if x == 0 and y < 0:
         raise _domain("pow", f"0.0 ** {y!r} is a division by zero; add an epsilon to the base")
     try:
-        return x**y
+        z: float = x**y  # a real number here: x >= 0, or an integer y
+        return z
     except OverflowError:
         return _INF if (x > 0 or y % 2 == 0) else -_INF
 
 
-def _f_exp(x):
+def _f_exp(x: float) -> float:
     try:
         return _exp(x)
     except OverflowError:
         return _INF
 
 
-def _f_log(x):
+def _f_log(x: float) -> float:
     if not x > 0:
         if x != x:  # nan propagates (caught at backward)
             return x
@@ -104,13 +105,13 @@ def _f_log(x):
     return math.log(x)
 
 
-def _f_sqrt(x):
+def _f_sqrt(x: float) -> float:
     if x < 0:
         raise _domain("sqrt", f"argument must be >= 0, got {x!r}; use abs(x) or clamp it")
     return math.sqrt(x)
 
 
-def _f_sigmoid(x):
+def _f_sigmoid(x: float) -> float:
     # stable on both sides: never exp of a large positive number
     if x >= 0:
         return 1.0 / (1.0 + _exp(-x))
@@ -118,22 +119,22 @@ def _f_sigmoid(x):
     return e / (1.0 + e)
 
 
-def _f_sin(x):
+def _f_sin(x: float) -> float:
     return math.sin(x) if _isfinite(x) else math.nan
 
 
-def _f_cos(x):
+def _f_cos(x: float) -> float:
     return math.cos(x) if _isfinite(x) else math.nan
 
 
 # --- local derivatives: ∂z/∂input for each input, from the inputs and the output z --------------
 
 
-def _d_div(x, y, z):
+def _d_div(x: float, y: float, z: float) -> tuple[float, float]:
     return (1.0 / y, -z / y)
 
 
-def _d_pow(x, y, z):
+def _d_pow(x: float, y: float, z: float) -> tuple[float, float]:
     # ∂z/∂x = y·x^(y-1) (written z·y/x when x != 0); ∂z/∂y = z·ln x (0 at x = 0, the limit)
     if x == 0:
         if y == 1:
@@ -152,27 +153,27 @@ def _d_pow(x, y, z):
     return (dx, dy)
 
 
-def _d_exp(x, z):
+def _d_exp(x: float, z: float) -> tuple[float]:
     return (z,)
 
 
-def _d_log(x, z):
+def _d_log(x: float, z: float) -> tuple[float]:
     return (1.0 / x,)
 
 
-def _d_sqrt(x, z):
+def _d_sqrt(x: float, z: float) -> tuple[float]:
     return (0.5 / z if z > 0 else _INF,)
 
 
-def _d_sigmoid(x, z):
+def _d_sigmoid(x: float, z: float) -> tuple[float]:
     return (z * (1.0 - z),)
 
 
-def _d_sin(x, z):
+def _d_sin(x: float, z: float) -> tuple[float]:
     return (math.cos(x),)
 
 
-def _d_cos(x, z):
+def _d_cos(x: float, z: float) -> tuple[float]:
     return (-math.sin(x),)
 
 
@@ -181,13 +182,13 @@ def _d_cos(x, z):
 # an argument outside the real domain -> MemogradValueError naming the op, the value and the fix.
 
 
-def _nan_or_domain(op: str, x, domain: str, fix: str):
+def _nan_or_domain(op: str, x: float, domain: str, fix: str) -> float:
     if x != x:
         return x
     raise _domain(op, f"argument must be {domain}, got {x!r}; {fix}")
 
 
-def _overflowing(f, x, odd: bool = False):
+def _overflowing(f: Callable[[float], float], x: float, odd: bool = False) -> float:
     """f(x), or ±inf where it overflows (the sign of x for an odd f, else +inf)."""
     try:
         return f(x)
@@ -195,45 +196,45 @@ def _overflowing(f, x, odd: bool = False):
         return math.copysign(_INF, x) if odd else _INF
 
 
-def _f_tan(x):
+def _f_tan(x: float) -> float:
     return math.tan(x) if _isfinite(x) else math.nan
 
 
-def _f_sinh(x):
+def _f_sinh(x: float) -> float:
     return _overflowing(math.sinh, x, odd=True)
 
 
-def _f_cosh(x):
+def _f_cosh(x: float) -> float:
     return _overflowing(math.cosh, x)
 
 
-def _f_arcsin(x):
+def _f_arcsin(x: float) -> float:
     if not -1.0 <= x <= 1.0:
         return _nan_or_domain("arcsin", x, "in [-1, 1]", "clamp it to [-1, 1]")
     return math.asin(x)
 
 
-def _f_arccos(x):
+def _f_arccos(x: float) -> float:
     if not -1.0 <= x <= 1.0:
         return _nan_or_domain("arccos", x, "in [-1, 1]", "clamp it to [-1, 1]")
     return math.acos(x)
 
 
-def _f_arctan(x):
+def _f_arctan(x: float) -> float:
     return math.atan(x)
 
 
-def _f_arcsinh(x):
+def _f_arcsinh(x: float) -> float:
     return math.asinh(x)
 
 
-def _f_arccosh(x):
+def _f_arccosh(x: float) -> float:
     if not x >= 1.0:
         return _nan_or_domain("arccosh", x, ">= 1", "clamp it (max(x, 1))")
     return math.acosh(x)
 
 
-def _f_arctanh(x):
+def _f_arctanh(x: float) -> float:
     if not -1.0 < x < 1.0:
         return _nan_or_domain(
             "arctanh", x, "in (-1, 1) (±1 is ±inf)", "clamp it to [-1 + eps, 1 - eps]"
@@ -241,68 +242,68 @@ def _f_arctanh(x):
     return math.atanh(x)
 
 
-def _f_log2(x):
+def _f_log2(x: float) -> float:
     if not x > 0:
         return _nan_or_domain("log2", x, "> 0", "clamp it (max(x, eps)) or add an epsilon")
     return math.log2(x)
 
 
-def _f_log10(x):
+def _f_log10(x: float) -> float:
     if not x > 0:
         return _nan_or_domain("log10", x, "> 0", "clamp it (max(x, eps)) or add an epsilon")
     return math.log10(x)
 
 
-def _f_log1p(x):
+def _f_log1p(x: float) -> float:
     if not x > -1.0:
         return _nan_or_domain("log1p", x, "> -1", "clamp it (max(x, -1 + eps))")
     return math.log1p(x)
 
 
-def _f_expm1(x):
+def _f_expm1(x: float) -> float:
     return _overflowing(math.expm1, x)
 
 
-def _f_sign(x):
+def _f_sign(x: float) -> float:
     return 1.0 if x > 0 else (-1.0 if x < 0 else (0.0 if x == 0 else x))  # nan stays nan
 
 
-def _d_tan(x, z):
+def _d_tan(x: float, z: float) -> tuple[float]:
     return (1.0 + z * z,)
 
 
-def _d_sinh(x, z):
+def _d_sinh(x: float, z: float) -> tuple[float]:
     return (_f_cosh(x),)
 
 
-def _d_cosh(x, z):
+def _d_cosh(x: float, z: float) -> tuple[float]:
     return (_f_sinh(x),)
 
 
-def _d_arcsin(x, z):
+def _d_arcsin(x: float, z: float) -> tuple[float]:
     r = 1.0 - x * x
     return (1.0 / math.sqrt(r) if r > 0 else _INF,)
 
 
-def _d_arccos(x, z):
+def _d_arccos(x: float, z: float) -> tuple[float]:
     r = 1.0 - x * x
     return (-1.0 / math.sqrt(r) if r > 0 else -_INF,)
 
 
-def _d_arctan(x, z):
+def _d_arctan(x: float, z: float) -> tuple[float]:
     return (1.0 / (1.0 + x * x),)
 
 
-def _d_arcsinh(x, z):
+def _d_arcsinh(x: float, z: float) -> tuple[float]:
     return (1.0 / math.hypot(x, 1.0),)
 
 
-def _d_arccosh(x, z):
+def _d_arccosh(x: float, z: float) -> tuple[float]:
     r = (x - 1.0) * (x + 1.0)
     return (1.0 / math.sqrt(r) if r > 0 else _INF,)
 
 
-def _d_arctanh(x, z):
+def _d_arctanh(x: float, z: float) -> tuple[float]:
     return (1.0 / ((1.0 - x) * (1.0 + x)),)
 
 
@@ -310,27 +311,31 @@ _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 
 
-def _d_log2(x, z):
+def _d_log2(x: float, z: float) -> tuple[float]:
     return (1.0 / (x * _LN2),)
 
 
-def _d_log10(x, z):
+def _d_log10(x: float, z: float) -> tuple[float]:
     return (1.0 / (x * _LN10),)
 
 
-def _d_log1p(x, z):
+def _d_log1p(x: float, z: float) -> tuple[float]:
     return (1.0 / (1.0 + x),)
 
 
-def _d_expm1(x, z):
+def _d_expm1(x: float, z: float) -> tuple[float]:
     return (z + 1.0,)
 
 
-def _d_sign(x, z):
+def _d_sign(x: float, z: float) -> tuple[float]:
     return (0.0,)
 
 
-def _f_wsum(*_):  # pragma: no cover - wsum is built by wsum(), listed for its formulas
+def _f_wsum(*_: float) -> float:  # pragma: no cover - wsum() builds wsum; listed for its formulas
+    raise NotImplementedError
+
+
+def _d_wsum(*_: float) -> tuple[float, ...]:  # pragma: no cover - as _f_wsum
     raise NotImplementedError
 
 
@@ -378,6 +383,6 @@ RULES: dict[str, Rule] = {
         Rule("log1p", "ln(1 + {x})", ("1/(1 + {x})",), _f_log1p, _d_log1p),
         Rule("expm1", "exp({x}) - 1", ("exp({x})",), _f_expm1, _d_expm1),
         Rule("sign", "sign({x})", ("0",), _f_sign, _d_sign),
-        Rule("wsum", "Σ w_i·x_i + b", ("x_i", "w_i", "1"), _f_wsum, _f_wsum),
+        Rule("wsum", "Σ w_i·x_i + b", ("x_i", "w_i", "1"), _f_wsum, _d_wsum),
     )
 }

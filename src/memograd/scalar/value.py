@@ -84,7 +84,7 @@ def _as_float(data: object, what: str = "Value") -> float:
         import numpy as np
 
         if isinstance(data, np.generic | np.ndarray) and np.ndim(data) == 0:
-            return float(data)  # type: ignore[arg-type]
+            return float(data)
     except ImportError:  # pragma: no cover
         pass
     raise MemogradTypeError(
@@ -417,7 +417,9 @@ def _generated(op: str, source: str) -> dict[str, Callable[..., Any]]:
             d1="d[1]" if binary else "d[0]",
         )
     exec(compile(text, f"<memograd.scalar.value: {op}>", "exec"), namespace)
-    methods = {k: namespace[k] for k in ("method", "reflected") if k in namespace}
+    methods: dict[str, Callable[..., Any]] = {
+        k: namespace[k] for k in ("method", "reflected") if k in namespace
+    }
     for fn in methods.values():
         fn.__qualname__ = f"Value.{op}"
         fn.__doc__ = f"{rule.formula}; local derivative(s) {', '.join(rule.derivatives)}"
@@ -445,7 +447,7 @@ def _install_methods() -> None:
     Value.__abs__ = _UNARY["abs"]  # type: ignore[method-assign]
 
 
-def _describe(node) -> str:
+def _describe(node: Value) -> str:
     what = repr(node.name) if node.name is not None else (node.label or "an unnamed node")
     op = f"op {node.op}" if node.op else "a leaf"
     parents = ", ".join(f"{p.display}={p.data!r}" for p in node._parents)
@@ -453,7 +455,7 @@ def _describe(node) -> str:
     return f"{what} ({op}{inputs}) = {node.data!r}"
 
 
-def _non_finite_message(root, seed, order) -> str:
+def _non_finite_message(root: Value, seed: float, order: list[Value]) -> str:
     if not _isfinite(seed):
         return f"backward: the seed gradient is {seed!r}; it must be finite"
     for node in order:
@@ -466,7 +468,7 @@ def _non_finite_message(root, seed, order) -> str:
     return f"backward: the output {root.display} = {root.data!r} is not finite"  # pragma: no cover
 
 
-def _data(x):
+def _data(x: Value | float) -> float:
     return x.data if isinstance(x, Value) else x
 
 
@@ -503,7 +505,7 @@ def _binary(op: str, a: Value | float, b: Value | float) -> Value:
             return _new(z, op, (a, b), d(x, y, z))
         y_ = _number(b)
         if y_ is None:
-            return NotImplemented
+            return NotImplemented  # type: ignore[no-any-return]
         x = a.data
         z = f(x, y_)
         v = _new(z, op, (a,), (d(x, y_, z)[0],))
@@ -511,7 +513,7 @@ def _binary(op: str, a: Value | float, b: Value | float) -> Value:
         return v
     x_ = _number(a)
     if x_ is None or not isinstance(b, Value):
-        return NotImplemented
+        return NotImplemented  # type: ignore[no-any-return]
     if op == "pow" and x_ < 0:  # c ** v: ∂/∂v needs ln c too
         raise _negative_base_value_exponent(x_)
     y = b.data
@@ -529,15 +531,16 @@ def _negative_base_value_exponent(x: float) -> MemogradValueError:
     )
 
 
-def _too_large(data: int, what: str) -> MemogradValueError:
+def _too_large(data: float, what: str) -> MemogradValueError:
+    digits = int(int(abs(data)).bit_length() * 0.30103)
     return MemogradValueError(
-        f"{what}: an integer of about 10^{int(abs(data).bit_length() * 0.30103)} is too large for "
+        f"{what}: an integer of about 10^{digits} is too large for "
         "a float (max about 1.8e308); scale it down, or work with its logarithm (math.log "
         "accepts big integers)"
     )
 
 
-def _number(x):
+def _number(x: object) -> float | None:
     """A plain float for a number operand (int, float, numpy scalar), else None."""
     if type(x) is float:
         return x
