@@ -283,6 +283,46 @@ def memograd_eager(params, x, y, loss):
     return step
 
 
+def _grads_like(params):
+    rng = np.random.default_rng(3)
+    return [(rng.standard_normal(p.shape) * 1e-3).astype(np.float32) for p in params]
+
+
+def update_inplace(params, x, y, loss):
+    """The update alone as a NumPy programmer writes it: two in-place ufunc calls per parameter
+    (``multiply(g, s, g); subtract(p, g, p)``, with s = 1 so that g keeps its values from call
+    to call; the cost of a multiply does not depend on the factor)."""
+    P, G = [p.copy() for p in params], _grads_like(params)
+    mul, sub, one = np.multiply, np.subtract, np.float32(1.0)
+
+    def step():
+        for p, g in zip(P, G):
+            mul(g, one, g)
+            sub(p, g, p)
+        return 0.0
+
+    return step
+
+
+def update_optim(kind):
+    """``mg.optim.SGD``/``Adam`` ``.step()`` alone, on Tensor parameters whose ``.grad`` is set
+    (as after ``loss.backward()``): what the eager engine's update costs."""
+
+    def factory(params, x, y, loss):
+        T = [mg.tensor(p, requires_grad=True) for p in params]
+        for t, g in zip(T, _grads_like(params)):
+            t.grad = mg.tensor(g)
+        opt = mg.optim.SGD(T, lr=LR) if kind == "sgd" else mg.optim.Adam(T, lr=1e-3)
+
+        def step():
+            opt.step()
+            return 0.0
+
+        return step
+
+    return factory
+
+
 def jax_step(params, x, y, loss):
     """JAX: forward, ``value_and_grad`` and the SGD update in one ``jax.jit`` function (the
     parameters donated, so XLA may update them in place); the loss comes back as a float."""
@@ -435,6 +475,9 @@ ENGINES = [
     ),
     ("compile_step + in-place update", memograd_compiled, None),
     ("memograd eager", memograd_eager, None),
+    ("update: two in-place ops", update_inplace, None),
+    ("update: mg.optim.SGD.step", update_optim("sgd"), None),
+    ("update: mg.optim.Adam.step", update_optim("adam"), None),
     ("jax jit", jax_step, "jax"),
     ("torch", torch_step, "torch"),
     ("mygrad", mygrad_step, "mygrad"),
@@ -472,6 +515,9 @@ def peak_bytes(step) -> int:
     return peak - base + (extra() if extra else 0)
 
 
+CLOCK = time.process_time  # see --clock
+
+
 def bench_config(sizes, loss, batch, rounds, engines, block=0.02):
     params = init(sizes)
     x, y = data(sizes, loss, batch)
@@ -485,12 +531,12 @@ def bench_config(sizes, loss, batch, rounds, engines, block=0.02):
             steps[name]()
     inner = {}
     for name, step in steps.items():
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         k = 0
-        while time.perf_counter() - t0 < block or k < 2:
+        while CLOCK() - t0 < block or k < 2:
             step()
             k += 1
-        inner[name] = max(1, int(k * block / (time.perf_counter() - t0)))
+        inner[name] = max(1, int(k * block / max(CLOCK() - t0, 1e-9)))
     samples = {name: [] for name in steps}
     order = list(steps)
     for _ in range(rounds):
@@ -498,10 +544,10 @@ def bench_config(sizes, loss, batch, rounds, engines, block=0.02):
         for name in order:
             step, n = steps[name], inner[name]
             gc.collect()
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             for _ in range(n):
                 step()
-            samples[name].append((time.perf_counter() - t0) / n)
+            samples[name].append((CLOCK() - t0) / n)
     times = {name: statistics.median(s) for name, s in samples.items()}
     best = {name: min(s) for name, s in samples.items()}
     memory = {}
@@ -572,6 +618,7 @@ TARGETS = {
     "compile_step Adam / compile_step SGD": ("compile_step Adam", "compile_step SGD"),
     "NumPy only / numpy floor": ("compile_step SGD (NumPy only)", "numpy floor"),
     "eager / torch": ("memograd eager", "torch"),
+    "SGD.step / two in-place ops": ("update: mg.optim.SGD.step", "update: two in-place ops"),
 }
 
 
@@ -594,11 +641,21 @@ def main(argv=None):
         "machine; the best round is then closer to the unloaded time)",
     )
     parser.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="cpu (default): the process's CPU time (time.process_time; every thread, JAX's and "
+        "PyTorch's included, on the one pinned core), which other processes sharing the core do "
+        "not inflate; wall: time.perf_counter",
+    )
+    parser.add_argument(
         "--no-numba",
         action="store_true",
         help="MEMOGRAD_NUMBA=off: compile_step and the optimizers without the fast extra",
     )
     args = parser.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     from threadpoolctl import threadpool_info, threadpool_limits
 
     pinned = None
@@ -661,7 +718,8 @@ def main(argv=None):
     )
     command = " ".join(["python benchmarks/tensor_bench.py", *(argv or sys.argv[1:])])
     lines.append(
-        f"\nMedian of {args.rounds} rounds; step = forward + backward + SGD update. "
+        f"\nMedian of {args.rounds} rounds ({args.clock} time); step = forward + backward + SGD "
+        "update. "
         f"Command: `{command}`.\n"
     )
     lines += _targets(results)
@@ -680,7 +738,7 @@ def main(argv=None):
         (f"Peak memory of one step (tracemalloc, ratio to {mem_base})", 3, kib, mem_base),
         ("First-step loss (all engines start from the same weights)", 4, None, None),
     ]
-    names_loss = [n for n in names if n != "sgemm only"]
+    names_loss = [n for n in names if n != "sgemm only" and not n.startswith("update")]
     for title, column, unit, base in tables:
         shown = names_loss if unit is None else names
         lines += _table(title, shown, [(r[0], r[1], r[column]) for r in results], unit, base)

@@ -56,14 +56,37 @@ def test_fused_step_follows_the_numpy_replay_step_after_step(opt, loss, dtype):
     step, losses, params, grads, o = runs["numba"]
     assert step.backend == "numba", step.backend_reason
     source = step._last.kernel_source
-    assert "_update(" in source  # the optimizer runs inside the kernel,
-    assert "_matmul_rows(" in source  # weights row by row as their gradient rows are made
+    assert source.count("_update(") == 6  # the optimizer runs inside the kernel, once per p
     _, losses0, params0, grads0, o0 = runs["numpy"]
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(losses, losses0, rtol=tol)
     for a, b in zip(params + grads, params0 + grads0):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
     assert o.t == o0.t == 4 and o.steps.tolist() == o0.steps.tolist()
+
+
+@numba_only
+@pytest.mark.parametrize("opt", ["sgd", "momentum", "adam", "clipped"])
+def test_big_products_keep_the_replay_and_update_in_one_numba_call(opt, monkeypatch):
+    """A step whose products are too big to loop over (here: every product) stays the NumPy
+    replay, and the optimizer's update runs as one numba call; it follows the NumPy-only step
+    (clipping needs every gradient first: opt.step() then, counted once)."""
+    from memograd.tensor import fused
+
+    monkeypatch.setattr(fused, "LOOP_PRODUCT", 0)
+    old = fused.set_mode("on")
+    make = OPTS.get(opt, lambda ps: Adam(ps, lr=0.01, clip_norm=0.1))
+    try:
+        step, losses, params, grads, o = run("auto", make, "mse", np.float32)
+    finally:
+        fused.set_mode(old)
+    assert step.backend == "numpy + numba update", step.backend_reason
+    assert "_update(" in step._last.kernel_source
+    _, losses0, params0, grads0, o0 = run("numpy", make, "mse", np.float32)
+    np.testing.assert_allclose(losses, losses0, rtol=1e-5)
+    for a, b in zip(params + grads, params0 + grads0):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert o.t == o0.t == 4 and o.steps.tolist() == o0.steps.tolist() == [4] * 6
 
 
 @numba_only

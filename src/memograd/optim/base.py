@@ -25,6 +25,7 @@ import numpy as np
 from memograd.errors import MemogradValueError
 from memograd.optim.clipping import _data, clip_grad_norm
 from memograd.optim.schedules import Constant, Schedule, schedule_from_dict
+from memograd.tensor import fused
 from memograd.tensor.locks import _LOCKS, writable
 
 __all__ = ["Optimizer"]
@@ -52,10 +53,13 @@ def _flat_base(arrays: list[np.ndarray], total: int) -> np.ndarray | None:
     return base
 
 
-def _kernels() -> Any:
-    from memograd.tensor import fused
+_KERNELS: list[Any] = []  # the numba kernels module, imported on first use (it imports numba)
 
-    return fused.kernels()
+
+def _kernels() -> Any:
+    if not _KERNELS:
+        _KERNELS.append(fused.kernels())
+    return _KERNELS[0]
 
 
 class Optimizer:
@@ -114,6 +118,7 @@ class Optimizer:
         self._flat_arrays: list[np.ndarray] | None = None
         self._shapes = [a.shape for a in arrays]
         self._views_made: list[State] | None = None
+        self._states_made: list[tuple[np.ndarray, ...]] | None = None
         self._views1d = [{k: v[lo:hi] for k, v in self.state.items()} for lo, hi in self._bounds]
         self.backend = "auto"  # "numpy", "numba" (the fast extra) or "auto" (memograd.tensor.fused)
         self._seconds = 0.0  # time spent in step() so far (auto switches to numba after a while)
@@ -234,31 +239,36 @@ class Optimizer:
         """Update each parameter that has a gradient, in place (per-parameter state views)."""
         if fast:
             kernel = getattr(_kernels(), self.KERNEL)
-            slots = self.KERNEL_SLOTS
-            dt = self._dtype.type
+            states = self._kernel_states()
+            dt, want = self._dtype.type, self._dtype
             scalars: dict[int, tuple[Any, ...]] = {}
             for i, g in enumerate(grads):
                 if g is None:
                     continue
-                a = arrays[i]
+                a, k = arrays[i], ks[i]
                 if (
-                    a.dtype == g.dtype == self._dtype
-                    and a.flags.c_contiguous
-                    and g.flags.c_contiguous
+                    a.dtype != want
+                    or g.dtype != want
+                    or not (a.flags.c_contiguous and g.flags.c_contiguous)
                 ):
-                    k = ks[i]
-                    s = scalars.get(k)
-                    if s is None:
-                        s = scalars[k] = self._scalars(lr, k, dt)
-                    st = self._views1d[i]
-                    kernel(a.reshape(-1), g.reshape(-1), *[st[n] for n in slots], *s)
-                else:
-                    self._update(a, g, lr, ks[i], self._views[i])
+                    self._update(a, g, lr, k, self._views[i])
+                    continue
+                s = scalars.get(k)
+                if s is None:
+                    s = scalars[k] = self._scalars(lr, k, dt)
+                kernel(a.reshape(-1), g.reshape(-1), *states[i], *s)
             return
         update, views = self._update, self._views
         for i, g in enumerate(grads):
             if g is not None:
                 update(arrays[i], g, lr, ks[i], views[i])
+
+    def _kernel_states(self) -> list[tuple[np.ndarray, ...]]:
+        """Per parameter: the 1-D views of the state arrays its kernel takes, in order."""
+        if self._states_made is None:
+            slots = self.KERNEL_SLOTS
+            self._states_made = [tuple(v[n] for n in slots) for v in self._views1d]
+        return self._states_made
 
     def _bump(self, grads: list[np.ndarray | None] | None = None) -> None:
         """Tell the Tensor engine the updated values moved (its version counters)."""
@@ -299,8 +309,6 @@ class Optimizer:
         backend = self.backend
         if backend == "numpy" or not self._fusable:
             return False
-        from memograd.tensor import fused
-
         if backend == "numba":
             return fused.available()
         return fused.use(self._seconds)

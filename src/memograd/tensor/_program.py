@@ -270,18 +270,20 @@ class _Program:
                 expr = f"{self._src(ins.args[0])}.T"
             else:
                 expr = f"{self._fn(ins.fn)}({args}{kwargs})"
-            slot = self.slots[ins.out]
-            base_root = self.rec._root(ins.out)
+            k = ins.out
+            assert k is not None  # view, call and getitem define a value
+            slot = self.slots[k]
+            base_root = self.rec._root(k)
             if slot.kind == "view" and self.slots[base_root].kind == "buf" and base_root in owner:
                 value = eval(expr, self.ns)
                 if np.shares_memory(value, owner[base_root]):
-                    name = f"v{ins.out}"
+                    name = f"v{k}"
                     self.ns[name] = value
-                    self.names[ins.out] = name
+                    self.names[k] = name
                     self.steps.append(("view", name, expr))
                     return
-            name = f"s{ins.out}"
-            self.names[ins.out] = name
+            name = f"s{k}"
+            self.names[k] = name
             self.lines.append(f"{name} = {expr}")
             self.steps.append(("ins", ins))
         else:  # pragma: no cover

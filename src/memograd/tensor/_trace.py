@@ -11,6 +11,7 @@ guard the replay re-checks. :mod:`memograd.tensor._program` turns the recording 
 from __future__ import annotations
 
 import keyword
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -41,69 +42,81 @@ class _Sym:
     __slots__ = ("k", "rec", "v")
     _traced = True
 
-    def __init__(self, rec: _Recorder, v: np.ndarray, k: int):
+    def __init__(self, rec: _Recorder, v: np.ndarray, k: int) -> None:
         self.v, self.k, self.rec = v, k, rec
 
-    shape = property(lambda self: self.v.shape)
-    dtype = property(lambda self: self.v.dtype)
-    ndim = property(lambda self: self.v.ndim)
-    size = property(lambda self: self.v.size)
-    T = property(lambda self: np.transpose(self))
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.v.shape
 
-    def __len__(self):
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.v.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.v.ndim
+
+    @property
+    def size(self) -> int:
+        return self.v.size
+
+    @property
+    def T(self) -> Any:  # noqa: N802 - numpy's name
+        return np.transpose(self)
+
+    def __len__(self) -> int:
         return len(self.v)
 
-    def __bool__(
-        self,
-    ):  # a value-dependent branch: frozen at record time, checked at replay
+    def __bool__(self) -> bool:  # a value-dependent branch: frozen at record time, checked
         return self.rec.guard(self)
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.v)
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.v)
 
-    def item(self):
+    def item(self) -> Any:
         return self.v.item()
 
-    def __array__(self, *args, **kwargs):
+    def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise GraphError(
             "compile_step: a traced array was converted to a plain numpy array (np.asarray or "
             "a non-numpy library); this step cannot be compiled, use the eager engine"
         )
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return self.rec.ufunc(ufunc, method, inputs, kwargs)
 
-    def __array_function__(self, func, types, args, kwargs):
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         return self.rec.function(func, args, kwargs)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> _Sym:
         return self.rec.getitem(self, key)
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: Any, value: Any) -> None:
         self.rec.setitem(self, key, value)
 
-    def sum(self, axis=None, dtype=None, keepdims=False):
+    def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
         return np.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
         return np.max(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis=None, keepdims=False):
+    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
         return np.min(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, dtype=None, keepdims=False):
+    def mean(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
         return np.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
-    def all(self, axis=None, keepdims=False):
+    def all(self, axis: Any = None, keepdims: bool = False) -> Any:
         return np.all(self, axis=axis, keepdims=keepdims)
 
-    def any(self, axis=None, keepdims=False):
+    def any(self, axis: Any = None, keepdims: bool = False) -> Any:
         return np.any(self, axis=axis, keepdims=keepdims)
 
-    def __getattr__(self, name):  # only for names the class does not define
+    def __getattr__(self, name: str) -> Any:  # only for names the class does not define
         if name.startswith("__"):
             raise AttributeError(name)
         raise _Unsupported(
@@ -112,22 +125,22 @@ class _Sym:
             "engine for this loss_fn"
         )
 
-    def reshape(self, *shape):
+    def reshape(self, *shape: Any) -> Any:
         return np.reshape(self, shape[0] if len(shape) == 1 else shape)
 
-    def transpose(self, *axes):
+    def transpose(self, *axes: Any) -> Any:
         return np.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
 
-    def astype(self, dtype, copy=True):
+    def astype(self, dtype: Any, copy: bool = True) -> _Sym:
         if not copy and np.dtype(dtype) == self.v.dtype:
             return self
         return self.rec.copy(self, np.dtype(dtype))
 
-    def copy(self):
+    def copy(self) -> _Sym:
         return self.rec.copy(self, self.v.dtype)
 
 
-def _binop(ufunc):
+def _binop(ufunc: Any) -> tuple[Callable[..., Any], ...]:
     return (
         lambda s, o: ufunc(s, o),
         lambda s, o: ufunc(o, s),
@@ -158,17 +171,17 @@ for _name, _uf in [
     ("ne", np.not_equal),
 ]:
     setattr(_Sym, f"__{_name}__", _binop(_uf)[0])
-_Sym.__neg__ = lambda s: np.negative(s)
-_Sym.__abs__ = lambda s: np.absolute(s)
-_Sym.__invert__ = lambda s: np.invert(s)
-_Sym.__hash__ = object.__hash__
+setattr(_Sym, "__neg__", lambda s: np.negative(s))  # noqa: B010
+setattr(_Sym, "__abs__", lambda s: np.absolute(s))  # noqa: B010
+setattr(_Sym, "__invert__", lambda s: np.invert(s))  # noqa: B010
+setattr(_Sym, "__hash__", object.__hash__)  # noqa: B010
 
 
 class _Unsupported(GraphError, AttributeError):
     """An ndarray method a traced array does not have (still an AttributeError for getattr)."""
 
 
-def _identifier(name) -> str:
+def _identifier(name: Any) -> str:
     """A keyword-argument name pasted into the generated source: a plain identifier only."""
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise GraphError(
@@ -184,7 +197,9 @@ class _Slot:
 
     __slots__ = ("base", "dtype", "index", "kind", "shape", "value")
 
-    def __init__(self, kind, value, base=None, index=None):
+    def __init__(
+        self, kind: str, value: Any, base: int | None = None, index: int | None = None
+    ) -> None:
         self.kind, self.value, self.base, self.index = kind, value, base, index
         self.shape = getattr(value, "shape", ())
         self.dtype: Any = getattr(value, "dtype", None)
@@ -196,7 +211,15 @@ class _Instr:
 
     __slots__ = ("args", "fn", "kwargs", "op", "out", "writes")
 
-    def __init__(self, op, fn, args, kwargs, out=None, writes=()):
+    def __init__(
+        self,
+        op: str,
+        fn: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        out: int | None = None,
+        writes: Any = (),
+    ) -> None:
         self.op, self.fn, self.args, self.kwargs, self.out, self.writes = (
             op,
             fn,
@@ -213,7 +236,7 @@ class _Instr:
         return found
 
 
-def _collect(obj, found: list) -> None:
+def _collect(obj: Any, found: list[int]) -> None:
     if isinstance(obj, _Sym):
         found.append(obj.k)
     elif isinstance(obj, (tuple, list)):
@@ -221,7 +244,7 @@ def _collect(obj, found: list) -> None:
             _collect(o, found)
 
 
-def _unwrap(obj):
+def _unwrap(obj: Any) -> Any:
     if isinstance(obj, _Sym):
         return obj.v
     if isinstance(obj, tuple):
@@ -232,11 +255,11 @@ def _unwrap(obj):
 
 
 class _Recorder:
-    def __init__(self):
+    def __init__(self) -> None:
         self.slots: list[_Slot] = []
         self.instrs: list[_Instr] = []
 
-    def new(self, kind: str, value, base=None, index=None) -> _Sym:
+    def new(self, kind: str, value: Any, base: int | None = None, index: int | None = None) -> _Sym:
         if not isinstance(value, np.ndarray):
             value = np.asarray(value)
         self.slots.append(_Slot(kind, value, base, index))
@@ -244,17 +267,22 @@ class _Recorder:
 
     def _root(self, k: int) -> int:
         while self.slots[k].kind == "view":
-            k = self.slots[k].base
+            k = self._base(k)
         return k
 
-    def _result(self, value, inputs) -> tuple[str, int | None]:
+    def _base(self, k: int) -> int:
+        base = self.slots[k].base
+        assert base is not None  # a view always records its base
+        return base
+
+    def _result(self, value: Any, inputs: Any) -> tuple[str, int | None]:
         """A result that shares memory with a traced input is a view of it; else it is new."""
         for s in inputs:
             if isinstance(s, _Sym) and np.shares_memory(value, s.v):
                 return "view", s.k
         return "fresh", None
 
-    def ufunc(self, ufunc, method, inputs, kwargs):
+    def ufunc(self, ufunc: Any, method: str, inputs: Any, kwargs: dict[str, Any]) -> Any:
         out = kwargs.pop("out", None)
         values = [_unwrap(x) for x in inputs]
         if method == "__call__":
@@ -292,7 +320,7 @@ class _Recorder:
             return None
         raise GraphError(f"compile_step: {ufunc.__name__}.{method} is not supported")
 
-    def _constant(self, inputs) -> bool:
+    def _constant(self, inputs: Any) -> bool:
         """True if no input depends on the step's inputs or parameters (a constant to fold)."""
         return all(self.slots[s.k].kind == "const" for s in _syms(inputs))
 
@@ -300,11 +328,11 @@ class _Recorder:
         """Writing into slot k writes into every slot it is a view of."""
         out = [k]
         while self.slots[k].kind == "view":
-            k = self.slots[k].base
+            k = self._base(k)
             out.append(k)
         return out
 
-    def function(self, func, args, kwargs):
+    def function(self, func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         values, kw = _unwrap(args), {k: _unwrap(v) for k, v in kwargs.items()}
         if func in _QUERIES:
             return func(*values, **kw)
@@ -336,7 +364,7 @@ class _Recorder:
         )
         return sym
 
-    def getitem(self, sym: _Sym, key):
+    def getitem(self, sym: _Sym, key: Any) -> _Sym:
         if any(k.dtype == bool for k in _syms(key)):
             raise GraphError(
                 "compile_step: indexing with a boolean mask computed from the inputs gives "
@@ -349,7 +377,7 @@ class _Recorder:
         self.instrs.append(_Instr("getitem", None, (sym, key), {}, out.k))
         return out
 
-    def setitem(self, sym: _Sym, key, value):
+    def setitem(self, sym: _Sym, key: Any, value: Any) -> None:
         sym.v[_unwrap(key)] = _unwrap(value)
         self.instrs.append(
             _Instr("setitem", None, (sym, key, value), {}, None, self._writes(sym.k))
@@ -363,7 +391,7 @@ class _Recorder:
             self.instrs.append(_Instr("guard", None, (sym,), {"expect": value}))
         return value
 
-    def copy(self, sym: _Sym, dtype) -> _Sym:
+    def copy(self, sym: _Sym, dtype: Any) -> _Sym:
         out = self.new("buf", sym.v.astype(dtype))
         self.instrs.append(_Instr("copy", None, (sym,), {}, out.k))
         return out
@@ -376,17 +404,17 @@ class _Diverged(Exception):
 class _Pick:
     """Piece ``i`` of a function that returns several arrays (``np.split``)."""
 
-    def __init__(self, func, i: int):
+    def __init__(self, func: Any, i: int) -> None:
         self.func, self.i = func, i
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)[self.i]
 
 
-def _syms(obj):
-    found: list = []
+def _syms(obj: Any) -> list[_Sym]:
+    found: list[_Sym] = []
 
-    def walk(o):
+    def walk(o: Any) -> None:
         if isinstance(o, _Sym):
             found.append(o)
         elif isinstance(o, (tuple, list)):

@@ -49,8 +49,9 @@ Costs and limits (say them plainly):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from time import perf_counter as _clock
+from typing import Any
 
 import numpy as np
 
@@ -75,6 +76,9 @@ from memograd.tensor.tensor import Tensor, _root, _wrap, enable_grad
 
 __all__ = ["compile_step", "CompiledStep"]
 
+_enable_grad: Callable[[], Any] = enable_grad  # (mode.py is not typed yet)
+Signature = tuple[tuple[tuple[int, ...], str], ...]
+
 
 # ------------------------------------------------------------------------------------ the API
 class CompiledStep:
@@ -83,10 +87,10 @@ class CompiledStep:
 
     def __init__(
         self,
-        loss_fn: Callable,
+        loss_fn: Callable[..., Any],
         params: Iterable[Tensor],
         check: bool = True,
-        optimizer=None,
+        optimizer: Any = None,
         backend: str = "auto",
     ):
         self.loss_fn = loss_fn
@@ -120,11 +124,12 @@ class CompiledStep:
         self.check = check
         self.optimizer = optimizer
         self.backend_choice = backend
-        self._cache: dict[tuple, _Compiled] = {}
+        self._cache: dict[Signature, _Compiled] = {}
         self._last: _Compiled | None = None
 
-    def __call__(self, *inputs) -> float:
+    def __call__(self, *inputs: Any) -> float:
         last = self._last
+        arrays: Sequence[Any]
         if last is not None and last.accepts(inputs):  # the common case: same plain arrays
             arrays = inputs
         else:
@@ -142,18 +147,20 @@ class CompiledStep:
 
     @property
     def backend(self) -> str:
-        """What the most recent signature runs: ``numpy`` (one ufunc call per op) or ``numba``
-        (one fused kernel); ``backend_reason`` says why when numba was wanted but not used."""
+        """What the most recent signature runs: ``numpy`` (one ufunc call per op), ``numba``
+        (one fused kernel) or ``numpy + numba update`` (the NumPy replay, whose matrix products
+        are BLAS calls, then the optimizer's update as one numba call); ``backend_reason`` says
+        why when the whole step was wanted as one kernel but is not."""
         return "numpy" if self._last is None else self._last.backend
 
     @property
     def backend_reason(self) -> str:
         return "" if self._last is None else self._last.reason
 
-    def _diverged(self, arrays) -> None:
+    def _diverged(self, arrays: Sequence[np.ndarray]) -> None:
         """A guard failed: run ``loss_fn`` eagerly, which raises the engine's own error for these
         inputs (a label out of range, say); if it does not, the step branches on values."""
-        with enable_grad():
+        with _enable_grad():
             self.loss_fn(*[_wrap(a) for a in arrays])
         raise GraphError(
             "compile_step: these inputs take another branch of loss_fn than the recorded ones "
@@ -179,16 +186,16 @@ class CompiledStep:
 
 
 class _Compiled:
-    def __init__(self, owner: CompiledStep, arrays: list[np.ndarray]):
+    def __init__(self, owner: CompiledStep, arrays: Sequence[np.ndarray]):
         params = owner.params
         self.signature = [(a.shape, a.dtype) for a in arrays]
         rec = _Recorder()
         saved = [p.data for p in params]
         try:
             for i, p in enumerate(params):
-                p.data = rec.new("param", saved[i], index=i)
-            xs = [_wrap(rec.new("input", a, index=j)) for j, a in enumerate(arrays)]
-            with enable_grad():
+                p.data = rec.new("param", saved[i], index=i)  # type: ignore[assignment]
+            xs = [_wrap(rec.new("input", a, index=j)) for j, a in enumerate(arrays)]  # type: ignore[arg-type]
+            with _enable_grad():
                 loss = owner.loss_fn(*xs)
             if not isinstance(loss, Tensor) or loss.size != 1:
                 raise ShapeError(
@@ -198,16 +205,16 @@ class _Compiled:
             if not loss.requires_grad:
                 raise GraphError("compile_step: the loss does not depend on any parameter")
             wanted = {id(p): i for i, p in enumerate(params)}
-            adjoints: list = [None] * len(params)
+            adjoints: list[Any] = [None] * len(params)
 
-            def visit(node, adjoint):
+            def visit(node: Any, adjoint: Any) -> None:
                 i = wanted.get(id(node))
                 if i is not None:
                     adjoints[i] = adjoint
 
             seed = rec.new("const", np.ones(loss.shape, loss.dtype))
             graph.backward(_root(loss), seed, visit)
-            loss_sym = loss.data
+            loss_sym: Any = loss.data
         finally:
             for p, d in zip(params, saved):
                 p.data = d
@@ -220,7 +227,7 @@ class _Compiled:
             outputs.append(a.k)
         # every output gets a buffer of its own that nothing else reuses (or a view made once of
         # such a buffer)
-        final = []
+        final: list[int] = []
         for k in outputs:
             root = rec._root(k)
             if rec.slots[k].kind == "view" and rec.slots[root].kind == "buf" and k not in final:
@@ -234,16 +241,17 @@ class _Compiled:
         prog = _Program(rec, final, len(arrays), len(params), final[1:] if opt else None)
         self.prog, self.n_inputs = prog, len(arrays)
         self.source = prog.source
+        self.kernel_source = ""
         self.buffer_bytes = sum(b.nbytes for b in prog.buffers)
         ns = prog.ns
         ns["P"] = params
         exec(compile(prog.source, "<memograd.compile_step>", "exec"), ns)  # noqa: S102
-        self.fn = ns["step"]
-        self.loss = ns[prog.outputs[0]]
+        self.fn: Callable[..., None] = ns["step"]
+        self.loss: np.ndarray = ns[prog.outputs[0]]
         self.grads = [_wrap(ns[name]) for name in prog.outputs[1:]]
         self.param_grads = list(zip(params, self.grads))
         self.owner, self.seconds, self.backend, self.reason = owner, 0.0, "numpy", ""
-        self.run = self._run_numpy
+        self.run: Callable[..., None] = self._run_numpy
         if owner.check:
             self._check(owner, arrays)
         if owner.backend_choice == "numba" or (
@@ -252,7 +260,7 @@ class _Compiled:
             self._go_fused(arrays)
 
     # -- the replays
-    def _run_numpy(self, *arrays) -> None:
+    def _run_numpy(self, *arrays: np.ndarray) -> None:
         start = _clock()
         self.fn(*arrays)
         for p, g in self.param_grads:
@@ -266,12 +274,20 @@ class _Compiled:
             if fused.use(fused.HOT_SECONDS):
                 self._go_fused(arrays)
 
-    def _go_fused(self, arrays) -> None:
-        """Translate to one numba kernel and use it from now on; keep NumPy if it fails."""
-        self.seconds = -math.inf  # tried once per signature
+    def _kernel_optimizer(self) -> Any:
+        """The optimizer whose update a numba kernel may run (None: ``opt.step()`` with NumPy)."""
         opt = self.owner.optimizer
-        if opt is not None and (getattr(opt, "backend", "auto") == "numpy" or not opt.KERNEL):
-            opt = None  # the kernel computes the gradients; opt.step() updates with NumPy
+        if opt is None or getattr(opt, "backend", "auto") == "numpy" or not opt.KERNEL:
+            return None
+        return opt
+
+    def _go_fused(self, arrays: Sequence[np.ndarray]) -> None:
+        """Translate to one numba kernel and use it from now on; when the step cannot be one
+        kernel (matrix products too big to loop over: the replay runs them at BLAS speed), keep
+        the NumPy replay and run only the optimizer's update as one numba call; keep NumPy if
+        both fail."""
+        self.seconds = -math.inf  # tried once per signature
+        opt = self._kernel_optimizer()
         try:
             kernel, source, arenas = fused.build(
                 self.prog,
@@ -289,18 +305,41 @@ class _Compiled:
                 raise GraphError(
                     f"compile_step: the numba kernel could not be built ({self.reason})"
                 ) from err
+            self._go_update(arrays, opt)
             return
         self.kernel_source, self.run, self.backend = source, run, "numba"
 
-    def _fused_runner(self, kernel, arenas, opt):
+    def _go_update(self, arrays: Sequence[np.ndarray], opt: Any) -> None:
+        """The NumPy replay, then the optimizer's update of every parameter in one numba call."""
+        if opt is None:
+            return
+        try:
+            update, source = fused.build_update(self.prog, len(self.owner.params), opt)
+            run = self._update_runner(update, opt)
+            self._check_fused(run, arrays)
+        except Exception as err:  # the NumPy replay stays
+            self.reason += f"; update kernel: {type(err).__name__}: {err}"
+            return
+        self.kernel_source, self.run, self.backend = source, run, "numpy + numba update"
+
+    def _namespace(self, opt: Any) -> dict[str, Any]:
+        params = self.owner.params
+        ns: dict[str, Any] = {f"P{i}": p for i, p in enumerate(params)}
+        ns.update(_Diverged=_Diverged, PG=self.param_grads, O=self.owner.optimizer)
+        if opt is not None:
+            dt = np.dtype(opt._dtype).type
+            ns.update(DT=dt, S0=opt._scalars(1.0, 1, dt))
+            ns.update({f"ST{i}": opt.state[name] for i, name in enumerate(opt.KERNEL_SLOTS)})
+        return ns
+
+    def _fused_runner(self, kernel: Any, arenas: list[np.ndarray], opt: Any) -> Callable[..., None]:
         """A Python function calling the kernel with plain positional arguments."""
         params = self.owner.params
-        n_in = self.n_inputs
-        xs = ", ".join(f"x{i}" for i in range(n_in))
+        xs = ", ".join(f"x{i}" for i in range(self.n_inputs))
         ps = ", ".join(f"P{i}.data" for i in range(len(params)))
-        ns = {f"P{i}": p for i, p in enumerate(params)}
+        ns = self._namespace(opt)
         ns.update({f"A{i}": a for i, a in enumerate(arenas)})
-        ns.update(K=kernel, _Diverged=_Diverged, PG=self.param_grads, O=self.owner.optimizer)
+        ns["K"] = kernel
         call = f"K({xs}{', ' if xs else ''}{ps}, {', '.join(f'A{i}' for i in range(len(arenas)))}"
         lines = [f"def run({xs}):"]
         if opt is None:
@@ -309,9 +348,6 @@ class _Compiled:
             if self.owner.optimizer is not None:
                 lines.append("    O.step()")
         else:
-            dt = np.dtype(opt._dtype).type
-            ns.update(DT=dt, S0=opt._scalars(1.0, 1, dt))
-            ns.update({f"ST{i}": opt.state[name] for i, name in enumerate(opt.KERNEL_SLOTS)})
             sts = "".join(f", ST{i}" for i in range(len(opt.KERNEL_SLOTS)))
             lines += [
                 "    S = O._fused_scalars(DT)",
@@ -320,33 +356,81 @@ class _Compiled:
                 "    if S is None: O.step()",
                 "    else: O._fused_done()",
             ]
+        return self._define(lines, ns)
+
+    def _update_runner(self, update: Any, opt: Any) -> Callable[..., None]:
+        """The NumPy replay, then one call of the update kernel (``opt.step()`` when the update
+        cannot run there: clipping, parameters at different step counts)."""
+        params = self.owner.params
+        xs = ", ".join(f"x{i}" for i in range(self.n_inputs))
+        ps = ", ".join(f"P{i}.data" for i in range(len(params)))
+        sts = "".join(f", ST{i}" for i in range(len(opt.KERNEL_SLOTS)))
+        ns = self._namespace(opt)
+        ns.update(F=self.fn, U=update, G=self.prog.arenas["grads"])
+        lines = [
+            f"def run({xs}):",
+            f"    F({xs})",
+            "    for p, g in PG: p.grad = g",
+            "    S = O._fused_scalars(DT)",
+            "    if S is None: O.step()",
+            "    else:",
+            f"        U({ps}, G{sts}, S)",
+            "        O._fused_done()",
+        ]
+        return self._define(lines, ns)
+
+    @staticmethod
+    def _define(lines: list[str], ns: dict[str, Any]) -> Callable[..., None]:
         source = "\n".join(lines) + "\n"
         exec(compile(source, "<memograd.compile_step runner>", "exec"), ns)  # noqa: S102
-        return ns["run"]
+        run: Callable[..., None] = ns["run"]
+        return run
 
-    def _check_fused(self, run, arrays) -> None:
-        """Compile the kernel and compare its loss and gradients with the NumPy replay's."""
-        self.fn(*arrays)
-        want = [np.array(self.loss)] + [g.data.copy() for g in self.grads]
+    def _check_fused(self, run: Callable[..., None], arrays: Sequence[np.ndarray]) -> None:
+        """Compile the kernel and compare its loss, gradients and (with an optimizer) updated
+        parameters with the NumPy replay's, from the same state; neither counts as a step."""
         opt = self.owner.optimizer
-        saved = [p.data.copy() for p in self.owner.params]
+        params = self.owner.params
+        saved = [p.data.copy() for p in params]
         state = None if opt is None else opt.state_dict()
-        try:
-            run(*arrays)
-            got = [np.array(self.loss)] + [g.data for g in self.grads]
-        finally:  # the check must not count as a training step
-            for p, d in zip(self.owner.params, saved):
+
+        def restore() -> None:
+            for p, d in zip(params, saved):
                 np.copyto(p.data, d)
             if state is not None:
                 opt.load_state_dict(state)
+
+        def outcome() -> list[np.ndarray]:
+            done = [np.array(self.loss)] + [g.data.copy() for g in self.grads]
+            return done + ([p.data.copy() for p in params] if opt is not None else [])
+
+        try:
+            self.fn(*arrays)
+            for p, g in self.param_grads:
+                p.grad = g
+            if opt is not None:
+                opt.step()
+            want = outcome()
+            restore()
+            run(*arrays)
+            got = outcome()
+        finally:  # the check must not count as a training step
+            restore()
+        n = len(self.grads)
         for i, (a, b) in enumerate(zip(got, want)):
             tol = 1e-4 if a.dtype == np.float32 else 1e-9
             scale = float(np.max(np.abs(b), initial=1.0))
             if not np.allclose(a, b, rtol=tol, atol=tol * scale):
-                what = "loss" if i == 0 else f"gradient of parameter {i - 1}"
+                what = (
+                    "loss"
+                    if i == 0
+                    else f"gradient of parameter {i - 1}"
+                    if i <= n
+                    else f"updated parameter {i - 1 - n}"
+                )
                 raise fused.Unsupported(f"the kernel disagrees with the NumPy replay on {what}")
 
-    def accepts(self, arrays) -> bool:
+    def accepts(self, arrays: Sequence[Any]) -> bool:
         sig = self.signature
         if len(arrays) != len(sig):
             return False
@@ -355,18 +439,18 @@ class _Compiled:
                 return False
         return True
 
-    def _check(self, owner: CompiledStep, arrays) -> None:
+    def _check(self, owner: CompiledStep, arrays: Sequence[np.ndarray]) -> None:
         """Replay once and compare with the eager engine on the same inputs."""
         self.fn(*arrays)
         params = owner.params
         wanted = {id(p) for p in params}
-        grads: dict = {}
+        grads: dict[int, np.ndarray] = {}
 
-        def visit(node, adjoint):
+        def visit(node: Any, adjoint: Any) -> None:
             if id(node) in wanted:
                 grads[id(node)] = np.array(adjoint)
 
-        with enable_grad():
+        with _enable_grad():
             loss = owner.loss_fn(*[_wrap(a) for a in arrays])
             graph.backward(_root(loss), np.ones(loss.shape, loss.dtype), visit)
         tol = 1e-4 if loss.dtype == np.float32 else 1e-9
@@ -392,16 +476,18 @@ class _Compiled:
 
 
 def compile_step(
-    loss_fn: Callable,
+    loss_fn: Callable[..., Any],
     params: Iterable[Tensor],
     *,
     check: bool = True,
-    optimizer=None,
+    optimizer: Any = None,
     backend: str = "auto",
 ) -> CompiledStep:
     """Compile ``loss_fn(*inputs) -> scalar Tensor`` and its backward w.r.t. ``params``.
 
     Returns a callable ``step(*inputs) -> float`` (the loss) that leaves ∂loss/∂p in every
-    ``p.grad``. ``check=True`` compares the first replay of each signature with the eager engine.
+    ``p.grad``; with ``optimizer=`` (made on the same parameter list) the step also runs the
+    optimizer's update. ``check=True`` compares the first replay of each signature with the
+    eager engine.
     """
     return CompiledStep(loss_fn, params, check, optimizer, backend)
