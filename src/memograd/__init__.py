@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 import sys as _sys
 import types as _types
+from typing import TYPE_CHECKING, Any
 
 from memograd.errors import (
     CheckpointError,
@@ -39,6 +40,75 @@ from memograd.errors import (
 )
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what type checkers see of the names ``__getattr__`` imports on first use
+    from collections.abc import Callable
+    from typing import Protocol, TypeVar
+
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from memograd import data as data
+    from memograd import export as export
+    from memograd import graph as graph
+    from memograd import nn as nn
+    from memograd import optim as optim
+    from memograd import scalar as scalar
+    from memograd.fibonacci import fib as fib
+    from memograd.gradcheck import gradcheck as gradcheck
+    from memograd.memo import CacheInfo as CacheInfo
+    from memograd.memo import memoize as memoize
+    from memograd.paths import count_paths as count_paths
+    from memograd.paths import explain as explain
+    from memograd.paths import paths as paths
+    from memograd.scalar.value import Value as Value
+    from memograd.tensor.compile import compile_step as compile_step
+    from memograd.tensor.functional import grad as grad
+    from memograd.tensor.functional import hessian as hessian
+    from memograd.tensor.functional import hvp as hvp
+    from memograd.tensor.functional import jacfwd as jacfwd
+    from memograd.tensor.functional import jacobian as jacobian
+    from memograd.tensor.functional import jacrev as jacrev
+    from memograd.tensor.functional import jvp as jvp
+    from memograd.tensor.functional import value_and_grad as value_and_grad
+    from memograd.tensor.functional import vjp as vjp
+    from memograd.tensor.memory import memory_report as memory_report
+    from memograd.tensor.tensor import Tensor as Tensor
+    from memograd.tensor.tensor import no_grad as no_grad
+
+    _R = TypeVar("_R")
+
+    class _TensorPackage(Protocol):
+        """``mg.tensor``: the package :mod:`memograd.tensor` (ops, ``Tensor``, ``no_grad``, ...),
+        and, called, the constructor ``mg.tensor(data, requires_grad=False, dtype=None)``. Its
+        functions are typed through ``import memograd.tensor`` (here: Any)."""
+
+        def __call__(
+            self,
+            data: ArrayLike,  # noqa: F811 - the constructor's argument, not memograd.data
+            requires_grad: bool = False,
+            dtype: DTypeLike | None = None,
+            name: str | None = None,
+        ) -> Tensor: ...
+        def __getattr__(self, name: str) -> Any: ...
+
+    class _CheckpointModule(Protocol):
+        """``mg.checkpoint``: the module :mod:`memograd.checkpoint` (run-folder checkpoints), and,
+        called, gradient checkpointing ``mg.checkpoint(fn, *args)``."""
+
+        def __call__(self, fn: Callable[..., _R], *args: Any, **kwargs: Any) -> _R: ...
+        def __getattr__(self, name: str) -> Any: ...
+
+    class _PlayPackage(Protocol):
+        """``mg.play``: the package :mod:`memograd.play`, and, called, the interactive page."""
+
+        def __call__(self, model: Any = None, *, port: int = 0, height: int = 900) -> Any:
+            """A memograd.play.PlayView (the presentation layer: not imported by the api)."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    tensor: _TensorPackage
+    checkpoint: _CheckpointModule
+    play: _PlayPackage
 
 # public name -> module that defines it (None: the name is a submodule)
 _EXPORTS = {
@@ -95,13 +165,13 @@ class _Package(_types.ModuleType):
 
 
 def _function_named_like_its_module(name: str) -> property:
-    def get(package):
+    def get(package: _types.ModuleType) -> Any:
         value = vars(package).get(name)
         if value is not None and not isinstance(value, _types.ModuleType):
             return value  # set by the user (e.g. monkeypatch)
         return getattr(importlib.import_module(f"memograd.{name}"), name)
 
-    def put(package, value) -> None:
+    def put(package: _types.ModuleType, value: object) -> None:
         vars(package)[name] = value  # the import system binding the submodule lands here too
 
     return property(get, put)
@@ -118,7 +188,7 @@ if "IPython" in _sys.modules:  # pragma: no cover - exercised in notebooks
     importlib.import_module("memograd.viz.values")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'memograd' has no attribute {name!r}")
     module_name = _EXPORTS[name]
@@ -130,5 +200,5 @@ def __getattr__(name: str):
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))

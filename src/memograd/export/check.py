@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
+from memograd._io import StrPath
 from memograd.export.layers import ExportError
 
 TOLERANCE = 1e-5
@@ -30,7 +33,7 @@ class CheckResult:
     agree: bool
     runtime: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def line(self) -> str:
@@ -42,7 +45,7 @@ class CheckResult:
         )
 
 
-def file_format(path) -> str:
+def file_format(path: StrPath) -> str:
     """``"torch"`` or ``"onnx"`` from the file's suffix."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
@@ -58,13 +61,13 @@ class RunData:
     """Rows of a run's data as an exported model takes them (raw features) and as the run
     trained on them (targets: class indices, or the standardised value for a regression)."""
 
-    X: np.ndarray  # raw features, float64
-    y: np.ndarray  # int64 classes or standardised float targets
+    X: NDArray[Any]  # raw features, float64
+    y: NDArray[Any]  # int64 classes or standardised float targets
     loss: str  # the run's loss: cross_entropy, mse, bce_with_logits, hinge
     split: str
 
 
-def run_data(run, split: str = "train") -> RunData:
+def run_data(run: StrPath, split: str = "train") -> RunData:
     """The ``split`` ("train", "val", "test") of a run's data, split as training split it.
 
     Falls back to the training split when the run kept no rows for ``split``."""
@@ -87,7 +90,7 @@ def run_data(run, split: str = "train") -> RunData:
     return RunData(np.asarray(chosen.X, dtype=np.float64), y, loss, split)
 
 
-def run_split(run, split: str = "test"):
+def run_split(run: StrPath, split: str = "test") -> tuple[NDArray[Any], NDArray[Any], str]:
     """(raw features, memograd's outputs, split name) for a split of a run's data."""
     from memograd.data import Standardizer
     from memograd.train import load_run, predict_scores
@@ -99,7 +102,9 @@ def run_split(run, split: str = "test"):
     return data.X, scores, data.split
 
 
-def exported_outputs(path, X: np.ndarray, fmt: str | None = None) -> tuple[np.ndarray, str]:
+def exported_outputs(
+    path: StrPath, X: NDArray[Any], fmt: str | None = None
+) -> tuple[NDArray[Any], str]:
     """The outputs of an exported file for raw rows X, and what ran it."""
     fmt = fmt or file_format(path)
     if fmt == "onnx":
@@ -124,7 +129,12 @@ def exported_outputs(path, X: np.ndarray, fmt: str | None = None) -> tuple[np.nd
 
 
 def check_export(
-    path, run, *, fmt: str | None = None, split: str = "test", tolerance: float = TOLERANCE
+    path: StrPath,
+    run: StrPath,
+    *,
+    fmt: str | None = None,
+    split: str = "test",
+    tolerance: float = TOLERANCE,
 ) -> CheckResult:
     """Compare an exported file (format ``fmt``, else told by its suffix) with the memograd run
     it came from, on ``split``."""

@@ -21,8 +21,10 @@ the layer and the target.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from memograd.errors import MemogradTypeError, MemogradValueError
 
@@ -40,7 +42,7 @@ class Layer:
 
     kind: str
     name: str
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # arrays (weight, bias, ...), numbers
 
     @property
     def in_features(self) -> int:
@@ -53,22 +55,22 @@ class Layer:
         return int(self.params["weight"].shape[1])
 
 
-def standardize_layer(mean, scale) -> Layer:
+def standardize_layer(mean: ArrayLike, scale: ArrayLike) -> Layer:
     """The preprocessing z = (x - mean) / scale as the first layer (statistics kept in float64,
     as memograd computed them when it trained)."""
-    mean = np.asarray(mean, dtype=np.float64).reshape(-1)
-    scale = np.asarray(scale, dtype=np.float64).reshape(-1)
-    if mean.shape != scale.shape or mean.size == 0:
+    mu = np.asarray(mean, dtype=np.float64).reshape(-1)
+    sigma = np.asarray(scale, dtype=np.float64).reshape(-1)
+    if mu.shape != sigma.shape or mu.size == 0:
         raise ExportError(
             f"standardisation: mean and scale must be two vectors of one length, got shapes "
-            f"{mean.shape} and {scale.shape}"
+            f"{mu.shape} and {sigma.shape}"
         )
-    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma)) and np.all(sigma > 0)):
         raise ExportError("standardisation: mean must be finite and scale finite and > 0")
-    return Layer("standardize", "preprocessing", {"mean": mean, "scale": scale})
+    return Layer("standardize", "preprocessing", {"mean": mu, "scale": sigma})
 
 
-def describe(model, target: str) -> list[Layer]:
+def describe(model: object, target: str) -> list[Layer]:
     """The layers of ``model`` (an ``mg.nn`` Sequential/MLP or a single Linear), in order.
 
     ``target`` ("PyTorch", "ONNX") only words the error for a layer that cannot be exported."""
@@ -97,12 +99,11 @@ def describe(model, target: str) -> list[Layer]:
             f"got {kind}{hint}"
         )
     named = list(model.named_children()) if isinstance(model, Sequential) else [("0", model)]
-    simple = {ReLU: "relu", Tanh: "tanh", Sigmoid: "sigmoid", GELU: "gelu"}
+    simple: dict[type[Module], str] = {ReLU: "relu", Tanh: "tanh", Sigmoid: "sigmoid", GELU: "gelu"}
     layers: list[Layer] = []
-    width = None
+    width: int | None = None
     for name, m in named:
-        kind = type(m)
-        if kind is Linear:
+        if type(m) is Linear:
             w = m.weight.data
             if width is not None and w.shape[0] != width:
                 raise ExportError(
@@ -112,13 +113,13 @@ def describe(model, target: str) -> list[Layer]:
             width = w.shape[1]
             bias = None if m.bias is None else m.bias.data
             layers.append(Layer("linear", name, {"weight": w, "bias": bias}))
-        elif kind in simple:
-            layers.append(Layer(simple[kind], name))
-        elif kind is LeakyReLU:
+        elif type(m) in simple:
+            layers.append(Layer(simple[type(m)], name))
+        elif type(m) is LeakyReLU:
             layers.append(Layer("leaky_relu", name, {"slope": m.slope}))
-        elif kind is Identity:
+        elif type(m) is Identity:
             layers.append(Layer("identity", name))
-        elif kind is Dropout:
+        elif type(m) is Dropout:
             layers.append(Layer("dropout", name, {"p": m.p}))
         else:
             raise ExportError(

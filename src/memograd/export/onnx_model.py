@@ -24,19 +24,25 @@ import json
 import math
 import os
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from memograd._io import atomic_write_bytes
+from memograd._io import StrPath, atomic_write_bytes
 from memograd.export.layers import ExportError, model_dtype, n_inputs, n_outputs
-from memograd.export.source import Source, resolve
+from memograd.export.source import Preprocessing, Source, resolve
+
+if TYPE_CHECKING:
+    from memograd.nn.module import Module
 
 TARGET = "ONNX"
 OPSET = 17
 _INSTALL = "pip install 'memograd[interop]'"
 
 
-def require_onnx():
+def require_onnx() -> ModuleType:
     try:
         import onnx
     except ImportError:
@@ -44,22 +50,23 @@ def require_onnx():
     return onnx
 
 
-def require_onnxruntime():
+def require_onnxruntime() -> ModuleType:
     try:
         import onnxruntime
     except ImportError:
         raise ExportError(f"running an ONNX model needs onnxruntime: {_INSTALL}") from None
-    return onnxruntime
+    module: ModuleType = onnxruntime  # it ships no type information
+    return module
 
 
 class _Graph:
     """Nodes and initializers, named uniquely, in the order they are added."""
 
-    def __init__(self, onnx, dtype: np.dtype):
+    def __init__(self, onnx: ModuleType, dtype: np.dtype[Any]) -> None:
         self.onnx, self.np_dtype = onnx, dtype
         self.elem = onnx.helper.np_dtype_to_tensor_dtype(dtype)
-        self.nodes: list = []
-        self.inits: list = []
+        self.nodes: list[Any] = []
+        self.inits: list[Any] = []
         self.names: set[str] = set()
 
     def _fresh(self, base: str) -> str:
@@ -70,13 +77,15 @@ class _Graph:
         self.names.add(name)
         return name
 
-    def const(self, name: str, value, dtype=None) -> str:
+    def const(self, name: str, value: ArrayLike, dtype: DTypeLike | None = None) -> str:
         arr = np.asarray(value, dtype=dtype or self.np_dtype)
         name = self._fresh(name)
         self.inits.append(self.onnx.numpy_helper.from_array(arr, name))
         return name
 
-    def node(self, op: str, inputs: list[str], base: str, out: str | None = None, **attrs) -> str:
+    def node(
+        self, op: str, inputs: list[str], base: str, out: str | None = None, **attrs: Any
+    ) -> str:
         out = out or self._fresh(base)
         self.nodes.append(
             self.onnx.helper.make_node(op, inputs, [out], name=self._fresh(f"{base}/{op}"), **attrs)
@@ -84,8 +93,9 @@ class _Graph:
         return out
 
 
-def _gelu(g: _Graph, x: str, base: str) -> str:
-    """gelu(x) = x/2 (1 + tanh(c (x + 0.044715 x³))), c = √(2/π): memograd's tanh form."""
+def _gelu(g: _Graph, x: str, base: str) -> tuple[str, str]:
+    """gelu(x) = x/2 (1 + tanh(c (x + 0.044715 x³))), c = √(2/π): memograd's tanh form.
+    Returns the names of (1 + tanh(...), x/2), whose product the caller writes."""
     x3 = g.node("Mul", [g.node("Mul", [x, x], f"{base}.x2"), x], f"{base}.x3")
     inner = g.node("Add", [x, g.node("Mul", [g.const(f"{base}.k", 0.044715), x3], base)], base)
     t = g.node(
@@ -95,7 +105,7 @@ def _gelu(g: _Graph, x: str, base: str) -> str:
     return g.node("Add", [g.const(f"{base}.one", 1.0), t], base), half_x
 
 
-def build_graph(source: Source, opset: int = OPSET):
+def build_graph(source: Source, opset: int = OPSET) -> Any:  # an onnx.ModelProto
     """The ONNX ModelProto of ``source``'s layers, checked by ``onnx.checker`` (full check)."""
     onnx = require_onnx()
     helper = onnx.helper
@@ -177,7 +187,13 @@ def _doc(source: Source) -> str:
     return f"{what}, exported by memograd.{pre}"
 
 
-def to_onnx(model, path, *, preprocessing=None, opset: int = OPSET) -> Path:
+def to_onnx(
+    model: Module | StrPath,
+    path: StrPath,
+    *,
+    preprocessing: Preprocessing = None,
+    opset: int = OPSET,
+) -> Path:
     """Write ``model`` (an ``mg.nn`` model or a run folder) as an ONNX file at ``path``.
 
     A run's standardisation is the graph's first step (``preprocessing``: see ``to_torch``);
@@ -191,7 +207,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def load_onnx(path):
+def load_onnx(path: StrPath) -> tuple[Any, dict[str, Any]]:  # (InferenceSession, metadata)
     """(onnxruntime session, memograd metadata) of an ONNX file; a missing, corrupted or invalid
     file raises ExportError naming it."""
     onnx = require_onnx()
@@ -224,11 +240,12 @@ def load_onnx(path):
     return session, metadata
 
 
-def run_onnx(session, X: np.ndarray, output: str = "output") -> np.ndarray:
+def run_onnx(session: Any, X: NDArray[Any], output: str = "output") -> NDArray[Any]:
     """``output`` of the session for the rows X (cast to the model's input dtype)."""
     inp = session.get_inputs()[0]
     dtype = np.float64 if inp.type == "tensor(double)" else np.float32
     width = inp.shape[1]
     if isinstance(width, int) and X.shape[1] != width:
         raise ExportError(f"the ONNX model takes {width} features, the data has {X.shape[1]}")
-    return session.run([output], {inp.name: np.ascontiguousarray(X, dtype=dtype)})[0]
+    out: NDArray[Any] = session.run([output], {inp.name: np.ascontiguousarray(X, dtype=dtype)})[0]
+    return out

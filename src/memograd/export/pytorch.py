@@ -21,19 +21,24 @@ import pprint
 import textwrap
 import types
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from memograd._io import atomic_write_bytes, atomic_write_text
+from memograd._io import StrPath, atomic_write_bytes, atomic_write_text
 from memograd.export.layers import ExportError, Layer, model_dtype, n_outputs
-from memograd.export.source import Source, resolve
+from memograd.export.source import Preprocessing, Source, resolve
+
+if TYPE_CHECKING:
+    from memograd.nn.module import Module
 
 TARGET = "PyTorch"
 _INSTALL = "pip install 'memograd[interop]'"
 _counter = itertools.count()
 
 
-def require_torch():
+def require_torch() -> ModuleType:
     """The ``torch`` module, or an ExportError saying how to install it."""
     try:
         import torch
@@ -167,7 +172,7 @@ def _run_source(text: str, file: str) -> types.ModuleType:
 # ----------------------------------------------------------------------------- weights
 
 
-def state_dict(source: Source) -> dict:
+def state_dict(source: Source) -> dict[str, Any]:
     """The weights in PyTorch's names (``"<index>.weight"``) and layout (W of shape (out, in))."""
     torch = require_torch()
     state = {}
@@ -183,9 +188,10 @@ def state_dict(source: Source) -> dict:
     return state
 
 
-def to_torch(model, *, preprocessing=None):
+def to_torch(model: Module | StrPath, *, preprocessing: Preprocessing = None) -> Any:
     """``model`` (an ``mg.nn`` MLP/Sequential, or a run folder) as a ``torch.nn.Sequential``
-    holding the same weights in PyTorch's layout, in evaluation mode.
+    holding the same weights in PyTorch's layout, in evaluation mode (typed Any: torch is an
+    optional dependency).
 
     A run folder's standardisation becomes the first layer (``Standardize``); pass
     ``preprocessing`` (a Standardizer or {"mean", "scale"}) for a bare model, False for none."""
@@ -193,38 +199,40 @@ def to_torch(model, *, preprocessing=None):
     return _build(source, module_source(source, "model.pt"), "<memograd export>")
 
 
-def _build(source: Source, text: str, file: str):
+def _build(source: Source, text: str, file: str) -> Any:  # a torch.nn.Sequential
     require_torch()
     net = _run_source(text, file).build()
     net.load_state_dict(state_dict(source), strict=True)
     return net.eval()
 
 
-def save_torch(model, path, *, preprocessing=None) -> dict[str, Path]:
+def save_torch(
+    model: Module | StrPath, path: StrPath, *, preprocessing: Preprocessing = None
+) -> dict[str, Path]:
     """Write ``path`` (the state_dict, by ``torch.save``) and, beside it, the architecture module
     ``path`` with suffix ``.py``. Returns {"weights": path, "module": module path}."""
     torch = require_torch()
-    path = Path(path)
-    if path.suffix == ".py":
+    weights = Path(path)
+    if weights.suffix == ".py":
         raise ExportError(
-            f"{path}: give the weights file (.pt); the architecture module is written beside it"
+            f"{weights}: give the weights file (.pt); the architecture module is written beside it"
         )
     source = resolve(model, preprocessing, TARGET)
-    module_path = path.with_suffix(".py")
-    text = module_source(source, path.name)
+    module_path = weights.with_suffix(".py")
+    text = module_source(source, weights.name)
     net = _build(source, text, str(module_path))  # the file's own build() must take the weights
     buffer = io.BytesIO()
     torch.save(net.state_dict(), buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(weights, buffer.getvalue())
     atomic_write_text(module_path, text)
-    return {"weights": path, "module": module_path}
+    return {"weights": weights, "module": module_path}
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def load_torch(path):
+def load_torch(path: StrPath) -> tuple[Any, dict[str, Any]]:  # (torch.nn.Sequential, metadata)
     """The network saved by :func:`save_torch` (``path``: the .pt or the .py beside it) and the
     metadata of its module, in evaluation mode. Runs the architecture module (it is code: load
     only files you trust); the weights are read with ``torch.load(weights_only=True)``.

@@ -5,8 +5,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Union
 
+from numpy.typing import ArrayLike
+
+from memograd._io import StrPath
 from memograd.export.layers import ExportError, Layer, describe, n_inputs, standardize_layer
+
+if TYPE_CHECKING:
+    from memograd.data.prep import Standardizer
+    from memograd.nn.module import Module
+
+# how the exported model standardises its inputs: a Standardizer, {"mean", "scale"}, a (mean,
+# scale) pair, False for none, or None for the run's own (or the model's input_standardization)
+Preprocessing = Union[
+    "Standardizer", dict[str, ArrayLike], tuple[ArrayLike, ArrayLike], Literal[False], None
+]
 
 
 @dataclass
@@ -15,7 +29,7 @@ class Source:
     metadata: task, classes, feature names, the target's standardisation, where it came from."""
 
     layers: list[Layer]
-    info: dict
+    info: dict[str, Any]
     model: object
     checkpoint: object = None  # the run's checkpoint when exported from a run folder
 
@@ -24,7 +38,7 @@ class Source:
         return self.layers[0].kind == "standardize"
 
 
-def _statistics(preprocessing) -> tuple | None:
+def _statistics(preprocessing: object) -> tuple[Any, ...] | None:
     """(mean, scale) of a Standardizer, a {"mean", "scale"} dict or a pair; None for none."""
     if preprocessing is None or preprocessing is False:
         return None
@@ -53,12 +67,14 @@ def _version() -> str:
         return "unknown"
 
 
-def resolve(model, preprocessing=None, target: str = "PyTorch") -> Source:
+def resolve(
+    model: Module | StrPath, preprocessing: Preprocessing = None, target: str = "PyTorch"
+) -> Source:
     """Read ``model`` (an ``mg.nn`` model, or a run folder / checkpoint path) for export.
 
     ``preprocessing=None`` uses the run's standardisation (or the ``input_standardization`` a
     model imported by ``MLP.from_torch`` carries); ``False`` exports the bare network."""
-    info: dict = {"memograd_version": _version()}
+    info: dict[str, Any] = {"memograd_version": _version()}
     checkpoint = None
     if isinstance(model, (str, os.PathLike)):
         from memograd.train import load_run

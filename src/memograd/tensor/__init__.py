@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import sys
 import types
+from typing import TYPE_CHECKING
+
+from numpy.typing import ArrayLike, DTypeLike
 
 from memograd.tensor import (  # noqa: F401 - interop sets Tensor's numpy hooks
     api,
@@ -132,12 +135,26 @@ __all__ += conv.__all__
 __all__ += nnf.__all__
 __all__ += [name for name in api.GENERATED if name not in __all__]  # the table's functions
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    def __getattr__(name: str) -> Callable[..., Tensor]:
+        """The functions :mod:`.api` generates from the table's rows at import (relu, sum, exp,
+        ...): each takes tensors (or arrays) and constant parameters and returns a Tensor."""
+        ...
+
 
 class _CallableModule(types.ModuleType):
     """``mg.tensor`` names both this package and the constructor: calling the package builds a
     tensor, so ``mg.tensor([1.0])`` works whichever of the two Python resolved first."""
 
-    def __call__(self, data, requires_grad: bool = False, dtype=None, name=None) -> Tensor:
+    def __call__(
+        self,
+        data: ArrayLike,
+        requires_grad: bool = False,
+        dtype: DTypeLike | None = None,
+        name: str | None = None,
+    ) -> Tensor:
         return tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
