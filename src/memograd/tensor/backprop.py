@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from memograd import graph
 from memograd.errors import GraphError, NonFiniteError, ShapeError
@@ -42,7 +43,11 @@ __all__ = ["backward", "pullback_graph"]
 
 
 def backward(
-    t: Tensor, grad, retain_graph, create_graph: bool, trace: graph.Trace | None = None
+    t: Tensor,
+    grad: Tensor | ArrayLike | None,
+    retain_graph: bool | None,
+    create_graph: bool,
+    trace: graph.Trace | None = None,
 ) -> graph.BackwardStats:
     """See :meth:`Tensor.backward`."""
     if not t.requires_grad:
@@ -72,32 +77,30 @@ def backward(
             raise NonFiniteError(_non_finite_message(t, what))
     if create_graph:
         return _backward_graph(t, seed, trace)
-    stored: set = {id(seed)}
+    stored: set[int] = {id(seed)}
 
-    def visit(node, adjoint):
-        if type(node) is not Tensor:  # an op's Node: only if its tensor called retain_grad()
-            ref = node.retained
-            node = ref() if ref is not None else None
-            if node is None:
-                return
+    def visit(node: Tensor | Node, adjoint: NDArray[Any]) -> None:
+        leaf = _receiver(node)
+        if leaf is None:
+            return
         if (
             id(adjoint) in stored
             or not adjoint.flags.writeable
             or not adjoint.flags.owndata
-            or adjoint.dtype != node.data.dtype
+            or adjoint.dtype != leaf.data.dtype
         ):
-            adjoint = np.array(adjoint, dtype=node.data.dtype)
+            adjoint = np.array(adjoint, dtype=leaf.data.dtype)
         stored.add(id(adjoint))
-        old_grad = node.grad
+        old_grad = leaf.grad
         if old_grad is None:
-            node.grad = _wrap(adjoint)
+            leaf.grad = _wrap(adjoint)
         else:
             old = old_grad.data
             if old.shape == adjoint.shape and old.flags.writeable and not old_grad.requires_grad:
                 np.add(old, adjoint, out=old)
                 old_grad._vc[0] += 1
             else:
-                node.grad = _wrap(old + adjoint)
+                leaf.grad = _wrap(old + adjoint)
 
     previous = _Mode.retain
     _Mode.retain = bool(retain_graph)
@@ -107,7 +110,17 @@ def backward(
         _Mode.retain = previous
 
 
-def pullback_graph(node: Node, g: Tensor) -> list:
+def _receiver(node: Tensor | Node) -> Tensor | None:
+    """The tensor whose ``.grad`` a node's adjoint fills: a leaf itself; an op's Node only if
+    its tensor called retain_grad() (and is still alive)."""
+    if type(node) is Tensor:
+        return node
+    ref = node.retained
+    retained: Tensor | None = ref() if ref is not None else None
+    return retained
+
+
+def pullback_graph(node: Node, g: Tensor) -> list[Tensor | None]:
     """The VJP recorded as Tensor ops (create_graph): the same formulas (or the row's
     ``twice`` ones) get the adjoint, the saved output and the saved inputs as Tensors whose
     graph nodes are this node and its parents, so the shares are differentiable in all of
@@ -132,7 +145,7 @@ def pullback_graph(node: Node, g: Tensor) -> list:
     params = node.params
     if prim.keeps and twice is True:
         params = {**params, "kept": node.kept}
-    shares: list[Any] = []
+    shares: list[Tensor | None] = []
     previous = _Mode.grad
     _Mode.grad = True
     _Mode.create += 1
@@ -161,7 +174,7 @@ def pullback_graph(node: Node, g: Tensor) -> list:
     return shares
 
 
-def _on_node(array, node) -> Tensor:
+def _on_node(array: NDArray[Any], node: Tensor | Node) -> Tensor:
     """A Tensor over ``array`` whose graph node is ``node`` (an op's Node, or a leaf Tensor): how
     a create_graph backward hands the saved values to the formulas as differentiable inputs."""
     if type(node) is Tensor:
@@ -184,23 +197,24 @@ def _alias_node(leaf: Tensor) -> Node:
     node.vcs = node.kept = node.y = node.y_vc = node.retained = None
     node.locked = ()
     node.freed = False
-    return node
+    alias: Node = node
+    return alias
 
 
-def _backward_graph(root: Tensor, seed: np.ndarray, trace=None) -> graph.BackwardStats:
+def _backward_graph(
+    root: Tensor, seed: NDArray[Any], trace: graph.Trace | None = None
+) -> graph.BackwardStats:
     """``backward(create_graph=True)``: the adjoints are Tensors, recorded as they are computed."""
 
-    def visit(node, adjoint):
-        if type(node) is not Tensor:
-            ref = node.retained
-            node = ref() if ref is not None else None
-            if node is None:
-                return
+    def visit(node: Tensor | Node, adjoint: Tensor) -> None:
+        leaf = _receiver(node)
+        if leaf is None:
+            return
         if not adjoint.requires_grad:  # a constant adjoint (the seed, say): a private copy
             adjoint = _wrap(np.array(adjoint.data))
-        if adjoint.data.dtype != node.data.dtype:
-            adjoint = adjoint.astype(node.data.dtype)
-        node.grad = adjoint if node.grad is None else node.grad + adjoint
+        if adjoint.data.dtype != leaf.data.dtype:
+            adjoint = adjoint.astype(leaf.data.dtype)
+        leaf.grad = adjoint if leaf.grad is None else leaf.grad + adjoint
 
     previous = _Mode.retain, _Mode.grad
     _Mode.retain = _Mode.grad = True
@@ -222,7 +236,7 @@ def _over_empty(root: Tensor) -> bool:
     return False
 
 
-def _output_of(node: Node):
+def _output_of(node: Node) -> Any:  # the output array, or None
     """A node's output values for the error message: saved, or recomputed from saved inputs."""
     if node.y is not None:
         return node.y

@@ -18,10 +18,11 @@ values, and so the gradients, are the ones the un-checkpointed run gives, bit fo
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NoReturn
 
 import numpy as np
+from numpy.typing import NDArray
 
 from memograd import graph
 from memograd.errors import GraphError, MemogradTypeError
@@ -30,14 +31,24 @@ from memograd.tensor.tensor import Node, Tensor, _Meta, _root, _wrap, enable_gra
 
 __all__ = ["checkpoint", "CheckpointNode"]
 
-_PRIM = rule("checkpoint", None)
+
+def _run_by_the_node(*xs: object, **params: object) -> NoReturn:
+    """The checkpoint row's forward: a segment runs through :func:`checkpoint` and its
+    CheckpointNode, never as a row (the row names the node's op and holds no formula)."""
+    raise GraphError("checkpoint: a segment runs through checkpoint(fn, *args), not as a table row")
+
+
+_PRIM = rule("checkpoint", _run_by_the_node)
 
 
 class CheckpointWarning(UserWarning):
     """checkpoint() was called where it cannot save anything (under no_grad)."""
 
 
-def _generators(fn, rngs) -> list[np.random.Generator]:
+def _generators(
+    fn: Callable[..., Tensor], rngs: Iterable[np.random.Generator] | None
+) -> list[np.random.Generator]:
+    gens: list[object]
     if rngs is not None:
         gens = list(rngs)
     else:
@@ -47,7 +58,7 @@ def _generators(fn, rngs) -> list[np.random.Generator]:
             for m in modules():
                 gens += [v for v in vars(m).values() if isinstance(v, np.random.Generator)]
     seen: set[int] = set()
-    out = []
+    out: list[np.random.Generator] = []
     for g in gens:
         if not isinstance(g, np.random.Generator):
             raise MemogradTypeError(
@@ -59,22 +70,28 @@ def _generators(fn, rngs) -> list[np.random.Generator]:
     return out
 
 
-def _states(gens: list[np.random.Generator]) -> tuple:
+_States = tuple[list[Mapping[str, Any]], Any]  # the generators' states, numpy's global state
+
+
+def _states(gens: list[np.random.Generator]) -> _States:
     return [g.bit_generator.state for g in gens], np.random.get_state()
 
 
-def _restore(gens: list[np.random.Generator], states: tuple) -> None:
+def _restore(gens: list[np.random.Generator], states: _States) -> None:
     for g, s in zip(gens, states[0]):
         g.bit_generator.state = s
     np.random.set_state(states[1])
 
 
-def _parameters(fn, params, inputs: list[Tensor]) -> list[Tensor]:
+def _parameters(
+    fn: Callable[..., Tensor], params: Iterable[object] | None, inputs: list[Tensor]
+) -> list[Tensor]:
     if params is None:
         get = getattr(fn, "parameters", None)
         params = get() if callable(get) else ()
     ids = {id(t) for t in inputs}
-    out, seen = [], set()
+    out: list[Tensor] = []
+    seen: set[int] = set()
     for p in params:
         if not isinstance(p, Tensor):
             raise MemogradTypeError(f"checkpoint: params must be Tensors, got {type(p).__name__}")
@@ -102,14 +119,14 @@ class CheckpointNode(Node):
     def __repr__(self) -> str:
         return f"<CheckpointNode {getattr(self.fn, '__name__', type(self.fn).__name__)}>"
 
-    def _pullback(self, g) -> list:
+    def _pullback(self, g: NDArray[Any] | Tensor) -> list[NDArray[Any] | None]:
         if self.freed:
             raise GraphError(
                 "backward: this checkpointed segment was already differentiated and freed; pass "
                 "retain_graph=True to the first backward() to differentiate twice"
             )
         args = list(self.args)
-        leaves = []
+        leaves: list[Tensor] = []
         for i, t in self.slots:
             if t._vc[0] != self.versions[len(leaves)]:
                 raise GraphError(
@@ -151,7 +168,7 @@ class CheckpointNode(Node):
         if not _Mode_retain():
             self.args = self.kwargs = None
             self.freed = True
-        shares = []
+        shares: list[NDArray[Any] | None] = []
         for parent, leaf in zip(self._parents, leaves):
             grad = leaf.grad
             if parent is None or grad is None:
@@ -169,10 +186,10 @@ def _Mode_retain() -> bool:  # noqa: N802 - reads the engine's mode flag
 
 def checkpoint(
     fn: Callable[..., Tensor],
-    *args,
+    *args: Any,
     params: Iterable[Tensor] | None = None,
     rngs: Iterable[np.random.Generator] | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> Tensor:
     """``fn(*args, **kwargs)``, recorded as ONE node that keeps only its inputs and recomputes
     the segment when backward reaches it (one extra forward of ``fn``, its activations freed).

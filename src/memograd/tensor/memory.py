@@ -17,11 +17,18 @@ not counted; a buffer shared by several ops counts once) and follows backward ev
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
+from numpy.typing import NDArray
 
 from memograd import graph
+
+if TYPE_CHECKING:
+    from memograd.tensor.node import Node
+    from memograd.tensor.tensor import Tensor
 
 __all__ = ["MemoryTrace", "MemoryReport", "memory_report", "saved_arrays", "current_trace"]
 
@@ -34,7 +41,7 @@ def current_trace() -> MemoryTrace | None:
 
 
 @contextlib.contextmanager
-def measuring(trace: MemoryTrace):
+def measuring(trace: MemoryTrace) -> Iterator[MemoryTrace]:
     _active.append(trace)
     try:
         yield trace
@@ -42,18 +49,18 @@ def measuring(trace: MemoryTrace):
         _active.pop()
 
 
-def _buffer(a: np.ndarray) -> np.ndarray:
+def _buffer(a: NDArray[Any]) -> NDArray[Any]:
     while isinstance(a.base, np.ndarray):
         a = a.base
     return a
 
 
-def saved_arrays(node) -> list[np.ndarray]:
+def saved_arrays(node: Tensor | Node) -> list[NDArray[Any]]:
     """The arrays an op's node keeps for its VJP (inputs, output, kept values; a checkpointed
     segment keeps its inputs)."""
     if not hasattr(node, "prim"):  # a leaf Tensor: its data is the user's, not backprop's
         return []
-    out: list[np.ndarray] = []
+    out: list[NDArray[Any]] = []
     leaves = getattr(node, "leaves", None)
     if getattr(node.prim, "name", "") == "checkpoint" and leaves is not None:
         return [t.data for t in leaves] if not node.freed else []
@@ -70,21 +77,26 @@ def saved_arrays(node) -> list[np.ndarray]:
     return out
 
 
-def _nbytes(x) -> int:
+def _is_leaf(node: Tensor | Node) -> TypeGuard[Tensor]:
+    """A leaf Tensor (a graph node without an op): its data is the user's, not backprop's."""
+    return not hasattr(node, "prim")
+
+
+def _nbytes(x: object) -> int:
     return int(getattr(x, "nbytes", 8))
 
 
 class MemoryTrace(graph.Trace):
     """Bytes held by the memo table and by saved activations during one backward pass."""
 
-    def __init__(self, order: list):
-        leaf_buffers = {id(_buffer(n.data)) for n in order if not hasattr(n, "prim")}
+    def __init__(self, order: list[Tensor | Node]) -> None:
+        leaf_buffers = {id(_buffer(n.data)) for n in order if _is_leaf(n)}
         self.holders: dict[int, int] = {}
         self.size: dict[int, int] = {}
         self.node_buffers: dict[int, list[int]] = {}
         self.layer_of: dict[int, int] = {}
         for n in order:
-            bufs = []
+            bufs: list[int] = []
             for a in saved_arrays(n):
                 b = _buffer(a)
                 if id(b) in leaf_buffers or id(b) in bufs:
@@ -107,16 +119,16 @@ class MemoryTrace(graph.Trace):
         if self.memo > self.peak_memo:
             self.peak_memo = self.memo
 
-    def store(self, node, adjoint) -> None:
+    def store(self, node: Tensor | Node, adjoint: object) -> None:
         self.memo -= self.entries.pop(id(node), 0)
 
-    def push(self, node, parent, contribution) -> None:
+    def push(self, node: Tensor | Node, parent: Tensor | Node, contribution: object) -> None:
         if id(parent) not in self.entries:
             self.entries[id(parent)] = _nbytes(contribution)
             self.memo += self.entries[id(parent)]
             self._update()
 
-    def evict(self, node) -> None:
+    def evict(self, node: Tensor | Node) -> None:
         if not getattr(node, "freed", False):
             return  # retain_graph: the saved values stay
         for b in self.node_buffers.get(id(node), ()):
@@ -139,7 +151,7 @@ class MemoryReport:
     saved_at_start: int
     peak: int
     peak_memo: int
-    layers: list[dict] = field(default_factory=list)
+    layers: list[dict[str, Any]] = field(default_factory=list)  # layer, ops, bytes
 
     def __str__(self) -> str:
         lines = [
@@ -156,7 +168,7 @@ class MemoryReport:
         ]
         return "\n".join(lines)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "saved_at_start": self.saved_at_start,
             "peak": self.peak,
@@ -165,7 +177,7 @@ class MemoryReport:
         }
 
 
-def _human(n: int) -> str:
+def _human(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
@@ -173,9 +185,9 @@ def _human(n: int) -> str:
     return str(n)  # pragma: no cover
 
 
-def layers(order: list, trace: MemoryTrace) -> list[dict]:
+def layers(order: list[Tensor | Node], trace: MemoryTrace) -> list[dict[str, Any]]:
     """Saved bytes grouped by layer: a new layer starts at each matmul (a Linear layer's)."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     k = 0
     for n in order:
         if not hasattr(n, "prim"):
@@ -190,7 +202,7 @@ def layers(order: list, trace: MemoryTrace) -> list[dict]:
     return rows
 
 
-def memory_report(loss, *, show: bool = True, retain_graph: bool = False) -> MemoryReport:
+def memory_report(loss: Tensor, *, show: bool = True, retain_graph: bool = False) -> MemoryReport:
     """Run ``loss.backward()`` (it fills ``.grad`` as usual) measuring the memo table and the
     saved activations; print (``show``) and return the per-layer report."""
     from memograd.tensor.tensor import _root

@@ -55,13 +55,27 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 
 from memograd.errors import MemogradValueError, ShapeError
 
+# What forwards and formulas compute on: a numpy array in a first-order backward, a Tensor under
+# create_graph, a traced array inside compile_step. All three answer numpy's functions and
+# operators (the module docstring), so the formulas are typed by this name, not by one class.
+Operand: TypeAlias = Any
+Axis: TypeAlias = "int | tuple[int, ...] | None"  # numpy's axis argument
+Shape: TypeAlias = tuple[int, ...]
+Forward: TypeAlias = Callable[..., Any]  # forward(*xs, **params) -> y (or (y, kept) with keeps)
+Formula: TypeAlias = Callable[..., Any]  # formula(g, y, *xs, **params) -> the share of one input
+# example(rng) -> (inputs, params): a valid call of the row, for the table-wide tests
+Example: TypeAlias = Callable[[np.random.Generator], tuple[tuple[Any, ...], dict[str, Any]]]
+Check: TypeAlias = Callable[..., None]  # check(*arrays, **params): raises a clear error
 
-def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+
+def unbroadcast(g: Operand, shape: Shape) -> Operand:
     """Sum ``g`` over the axes that broadcasting added or stretched, so it gets ``shape`` back.
 
     ``(32, 10) -> (10,)`` sums axis 0; ``(32, 10) -> (32, 1)`` sums axis 1 keeping it."""
@@ -89,24 +103,26 @@ class Primitive:
     read ("x" inputs, "y" output), so backward keeps nothing else alive."""
 
     name: str
-    forward: Callable
-    vjp: tuple | Callable
+    forward: Forward
+    vjp: tuple[Formula, ...] | Formula
     saves: str = "xy"
     broadcasts: bool = False
     view: bool = False  # the output may share memory with the input (reshape, transpose, slices)
     keeps: bool = False  # forward returns (y, kept): values it made that the VJP reuses (kept=)
-    twice: bool | tuple | Callable = True  # formulas for create_graph (see module doc)
-    numpy: tuple = ()  # numpy callables this row implements: np.f(tensor) dispatches here
+    twice: bool | tuple[Formula, ...] | Formula = True  # formulas for create_graph (see module doc)
+    numpy: tuple[
+        Callable[..., Any], ...
+    ] = ()  # numpy callables this row implements: np.f(tensor) dispatches here
     public: str | None = None  # signature of the generated mg.tensor.<name> ("a, /, axis=None")
     method: bool = False  # also a Tensor method (with ``public``)
-    aliases: tuple = ()  # other public names (functions and methods)
-    example: Callable | None = None  # rng -> (inputs, params): a valid call, for table-wide tests
-    check: Callable | None = None  # check(*arrays, **params): raise a clear error before forward
+    aliases: tuple[str, ...] = ()  # other public names (functions and methods)
+    example: Example | None = None  # rng -> (inputs, params): a valid call, for table-wide tests
+    check: Check | None = None  # check(*arrays, **params): raise a clear error before forward
     doc: str = ""  # docstring of the generated function (defaults to the forward's)
     saves_x: bool = field(default=False, init=False, repr=False, compare=False)
     saves_y: bool = field(default=False, init=False, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "saves_x", "x" in self.saves)
         object.__setattr__(self, "saves_y", "y" in self.saves)
 
@@ -114,10 +130,10 @@ class Primitive:
 # --------------------------------------------------------------------------- helpers of formulas
 # Reductions inside formulas call the ufunc directly: np.sum, np.mean and ndarray.sum/max are
 # Python wrappers costing 0.5-3 us each, which is most of an op on small arrays.
-_add_reduce = np.add.reduce
+_add_reduce: Callable[..., Any] = np.add.reduce
 
 
-def _expand(g: np.ndarray, shape: tuple, axis, keepdims: bool) -> np.ndarray:
+def _expand(g: Operand, shape: Shape, axis: Axis, keepdims: bool) -> Operand:
     """Put back the reduced ``axis`` of a reduction's adjoint ``g``: it broadcasts to ``shape``."""
     if not shape:  # a 0-d input: nothing was reduced
         return g
@@ -128,23 +144,25 @@ def _expand(g: np.ndarray, shape: tuple, axis, keepdims: bool) -> np.ndarray:
     return g
 
 
-def _norm_axes(axis, ndim: int) -> tuple:
+def _norm_axes(axis: int | np.integer[Any] | tuple[int, ...], ndim: int) -> tuple[int, ...]:
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     return tuple(sorted(int(a) % ndim if ndim else 0 for a in axes))
 
 
-def _count(shape: tuple, axis) -> int:
+def _count(shape: Shape, axis: Axis) -> int:
     """How many elements a reduction over ``axis`` combines (1 for a 0-d array, any axis)."""
     if axis is None or not shape:
         return math.prod(shape)
     return math.prod(shape[a] for a in _norm_axes(axis, len(shape)))
 
 
-def _sum_to(g, shape, axis, keepdims):
+def _sum_to(g: Operand, shape: Shape, axis: Axis, keepdims: bool) -> Operand:
     return np.broadcast_to(_expand(g, shape, axis, keepdims), shape)
 
 
-def _extremum_vjp(g, y, a, axis=None, keepdims=False):
+def _extremum_vjp(
+    g: Operand, y: Operand, a: Operand, axis: Axis = None, keepdims: bool = False
+) -> Operand:
     """The max/min adjoint goes to the arg-extremum; ties share it equally (a subgradient)."""
     y_full = _expand(y, a.shape, axis, keepdims)
     mask = a == y_full
@@ -152,7 +170,7 @@ def _extremum_vjp(g, y, a, axis=None, keepdims=False):
     return _expand(g, a.shape, axis, keepdims) * mask / count
 
 
-def _mm(a, b):
+def _mm(a: Operand, b: Operand) -> Operand:
     """a @ b. For operands of at most 2 dims ``np.dot`` (same result): numpy's matmul skips BLAS
     for some strided or k = 1 operands (``x.T @ g`` at batch 1 is ~10x slower than np.dot)."""
     if a.ndim <= 2 and b.ndim <= 2:
@@ -160,7 +178,7 @@ def _mm(a, b):
     return np.matmul(a, b)
 
 
-def _matmul_vjp(g, a, b, which: int):
+def _matmul_vjp(g: Operand, a: Operand, b: Operand, which: int) -> Operand:
     """∂(a@b)/∂a = g @ bᵀ, ∂/∂b = aᵀ @ g, with numpy's 1-D promotion and batch broadcasting."""
     if a.ndim == 2 and b.ndim == 2:  # the common case, without the promotions' bookkeeping
         return np.dot(g, b.T) if which == 0 else np.dot(a.T, g)
@@ -180,7 +198,7 @@ def _matmul_vjp(g, a, b, which: int):
     return share if b2 is b else share.reshape(b.shape)
 
 
-def _getitem_vjp(g, shape, key):
+def _getitem_vjp(g: Operand, shape: Shape, key: Any) -> Operand:
     """Scatter-add the adjoint back into a zero array; repeated indices add up (np.add.at).
     A row of its own (``getitem_grad``), whose VJP is getitem again: twice-differentiable."""
     out = np.zeros_like(g, shape=shape)
@@ -191,12 +209,12 @@ def _getitem_vjp(g, shape, key):
     return out
 
 
-def _is_basic_index(key) -> bool:
+def _is_basic_index(key: object) -> bool:
     items = key if isinstance(key, tuple) else (key,)
     return all(k is None or k is Ellipsis or isinstance(k, (slice, int, np.integer)) for k in items)
 
 
-def _pow_base_vjp(g, y, a, b):
+def _pow_base_vjp(g: Operand, y: Operand, a: Operand, b: Operand) -> Operand:
     """∂(a^b)/∂a = b a^(b-1), and 0 where b = 0 (a^0 = 1 is constant, at a = 0 too; b a^(b-1)
     would be 0 · inf = nan there). The base is made safe first so the untaken branch stays
     finite for second derivatives."""
@@ -205,21 +223,21 @@ def _pow_base_vjp(g, y, a, b):
     return g * np.where(zero, 0, b * safe ** (b - 1))
 
 
-def _pow_const_vjp(g, y, a, c):
+def _pow_const_vjp(g: Operand, y: Operand, a: Operand, c: float) -> Operand:
     """∂(a^c)/∂a = c a^(c-1); 0 for c = 0 (a constant, also at a = 0)."""
     if c == 0:
         return g * 0
     return g * (c * a ** (c - 1))
 
 
-def _pow_exponent_vjp(g, y, a, b):
+def _pow_exponent_vjp(g: Operand, y: Operand, a: Operand, b: Operand) -> Operand:
     """∂(a^b)/∂b = a^b · log a, taking the limit 0 at a = 0 (and nan for a < 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0.0, np.nan))
     return g * y * log_a.astype(y.dtype, copy=False)
 
 
-def _max_split(a, b):
+def _max_split(a: Operand, b: Operand) -> Operand:
     """Where a > b the adjoint goes to a; ties split it in half (a subgradient)."""
     return ((a > b) + 0.5 * (a == b)).astype(np.result_type(a.dtype, np.float32), copy=False)
 
@@ -227,24 +245,24 @@ def _max_split(a, b):
 _GELU_C = math.sqrt(2.0 / math.pi)
 
 
-def _gelu(a):
+def _gelu(a: Operand) -> Operand:
     """gelu(a) = a/2 (1 + tanh(c (a + 0.044715 a³))), c = √(2/π) (the tanh approximation)."""
     return (0.5 * a * (1.0 + np.tanh(_GELU_C * (a + 0.044715 * a**3)))).astype(a.dtype, copy=False)
 
 
-def _gelu_vjp(g, y, a):
+def _gelu_vjp(g: Operand, y: Operand, a: Operand) -> Operand:
     t = np.tanh(_GELU_C * (a + 0.044715 * a**3))
     d = 0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * a * a)
     return (g * d).astype(g.dtype, copy=False)
 
 
-def _sigmoid(a):
+def _sigmoid(a: Operand) -> Operand:
     """σ(a) = 1 / (1 + e^{-a}), computed without overflow for large |a|."""
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
 
 
-def _logsumexp(a, axis=None, keepdims=False):
+def _logsumexp(a: Operand, axis: Axis = None, keepdims: bool = False) -> Operand:
     """log Σ e^a = m + log Σ e^{a-m}, m = max a (stable; empty sums give -inf)."""
     m = _finite_max(a, axis)
     with np.errstate(divide="ignore"):
@@ -252,18 +270,18 @@ def _logsumexp(a, axis=None, keepdims=False):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def _finite_max(a, axis):
+def _finite_max(a: Operand, axis: Axis) -> Operand:
     """The shift of the stable exp-sums: the max along ``axis`` (kept), 0 where it is not finite."""
     m = np.maximum.reduce(a, axis=axis, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
 
 
-def _softmax(a, axis=-1):
+def _softmax(a: Operand, axis: Axis = -1) -> Operand:
     e = np.exp(a - _finite_max(a, axis))
     return e / _add_reduce(e, axis=axis, keepdims=True)
 
 
-def _log_softmax(a, axis=-1):
+def _log_softmax(a: Operand, axis: Axis = -1) -> Operand:
     """(a - m) - log Σ e^{a-m}: subtracting the shift first keeps the result exact for large a
     (a - logsumexp(a) loses the low digits of a: 1000 - 1000.6931 in float32 is off by 3e-5)."""
     shifted = a - _finite_max(a, axis)
@@ -271,7 +289,7 @@ def _log_softmax(a, axis=-1):
         return shifted - np.log(_add_reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def _check_labels(logits, labels):
+def _check_labels(logits: NDArray[Any], labels: NDArray[np.integer[Any]]) -> None:
     if logits.ndim != 2:
         raise ShapeError(
             f"cross_entropy: logits must be 2-D (batch, classes), got shape {logits.shape}; "
@@ -295,17 +313,17 @@ def _check_labels(logits, labels):
         )
 
 
-def _both(sa: tuple, sb: tuple) -> tuple:
+def _both(sa: Shape, sb: Shape) -> Shape:
     """The broadcast shape of two operands (np.broadcast_shapes costs ~1 us; most are equal)."""
     return sa if sa == sb else np.broadcast_shapes(sa, sb)
 
 
-def _cast(x, dtype):
+def _cast(x: Operand, dtype: np.dtype[Any]) -> Operand:
     """``x`` as an array of ``dtype`` without copying when it already is (traced arrays too)."""
     return x.astype(dtype, copy=False) if hasattr(x, "astype") else np.asarray(x, dtype=dtype)
 
 
-def _reduce(loss, reduction):
+def _reduce(loss: Operand, reduction: str) -> Operand:
     if reduction == "mean":  # Σ then / n, as np.mean computes it, without its Python wrapper
         return _add_reduce(loss, None) / loss.size if loss.size else np.full((), np.nan, loss.dtype)
     if reduction == "sum":
@@ -313,14 +331,16 @@ def _reduce(loss, reduction):
     return loss
 
 
-def _reduce_vjp(g, shape, reduction, dtype):
+def _reduce_vjp(g: Operand, shape: Shape, reduction: str, dtype: np.dtype[Any]) -> Operand:
     """Adjoint of the per-example losses from the adjoint of their mean/sum."""
     if reduction == "mean":
         return _cast(g / max(math.prod(shape), 1), dtype)
     return g if reduction == "none" else _cast(g, dtype)
 
 
-def _cross_entropy(logits, labels, reduction="mean"):
+def _cross_entropy(
+    logits: Operand, labels: NDArray[np.integer[Any]], reduction: str = "mean"
+) -> tuple[Operand, tuple[Operand, Operand]]:
     """L = mean over rows of logsumexp(z) - z[label] (fused, stable). Keeps e = exp(z - max z)
     and its row sums s for the VJP (so softmax is not computed twice)."""
     shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True) if logits.size else logits
@@ -330,13 +350,15 @@ def _cross_entropy(logits, labels, reduction="mean"):
     return _cast(_reduce(loss, reduction), logits.dtype), (e, s)
 
 
-def _onehot(labels, shape, dtype):
+def _onehot(labels: NDArray[np.integer[Any]], shape: Shape, dtype: np.dtype[Any]) -> NDArray[Any]:
     out = np.zeros(shape, dtype)
     out[np.arange(len(labels)), labels] = 1
     return out
 
 
-def _cross_entropy_twice(g, y, logits, labels, reduction="mean"):
+def _cross_entropy_twice(
+    g: Operand, y: Operand, logits: Operand, labels: NDArray[Any], reduction: str = "mean"
+) -> Operand:
     """The same VJP written out of place from the logits (for create_graph)."""
     p = call("softmax", logits, axis=1)
     scale = _reduce_vjp(g, labels.shape, reduction, logits.dtype)
@@ -344,8 +366,16 @@ def _cross_entropy_twice(g, y, logits, labels, reduction="mean"):
     return diff * (scale[:, None] if np.ndim(scale) else scale)
 
 
-def _cross_entropy_vjp(g, y, logits, labels, reduction="mean", kept=None):
+def _cross_entropy_vjp(
+    g: Operand,
+    y: Operand,
+    logits: Operand,
+    labels: NDArray[Any],
+    reduction: str = "mean",
+    kept: tuple[Operand, Operand] | None = None,
+) -> Operand:
     """∂L/∂z = (softmax(z) - onehot(label)) · g / n, softmax(z) = e / s."""
+    assert kept is not None  # keeps=True: the forward's (e, s)
     e, s = kept
     p = e / s
     p[np.arange(len(labels)), labels] -= 1
@@ -354,39 +384,45 @@ def _cross_entropy_vjp(g, y, logits, labels, reduction="mean", kept=None):
     return p
 
 
-def _bce_logits(x, t, reduction="mean"):
+def _bce_logits(x: Operand, t: Operand, reduction: str = "mean") -> Operand:
     """L = max(x,0) - x t + log(1 + e^{-|x|}) (stable binary cross-entropy on logits)."""
     loss = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
     return _cast(_reduce(loss, reduction), x.dtype)
 
 
 # ------------------------------------------------------------------------------------ the table
-def _sum_kept(x, axis):
+def _sum_kept(x: Operand, axis: Axis) -> Operand:
     return _add_reduce(x, axis=axis, keepdims=True)
 
 
-def _sum(a, axis=None, keepdims=False):
+def _sum(a: Operand, axis: Axis = None, keepdims: bool = False) -> Operand:
     """Σ over ``axis`` (np.sum's dtypes: integers and bools sum as int64)."""
     return _add_reduce(a, axis=axis, keepdims=keepdims)
 
 
-def _mean(a, axis=None, keepdims=False):
+def _mean(a: Operand, axis: Axis = None, keepdims: bool = False) -> Operand:
     """Σ / n, as np.mean computes it (float32 stays float32; an empty mean is nan)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.true_divide(_sum(a, axis, keepdims), _count(a.shape, axis))
 
 
-def _sum_vjp(g, y, a, axis=None, keepdims=False):
+def _sum_vjp(
+    g: Operand, y: Operand, a: Operand, axis: Axis = None, keepdims: bool = False
+) -> Operand:
     """Σ: the adjoint is copied back to every summed element."""
     return _sum_to(g, a.shape, axis, keepdims)
 
 
-def _mean_vjp(g, y, a, axis=None, keepdims=False):
+def _mean_vjp(
+    g: Operand, y: Operand, a: Operand, axis: Axis = None, keepdims: bool = False
+) -> Operand:
     """mean: like Σ, divided by the number n of averaged elements."""
     return _sum_to(g / max(_count(a.shape, axis), 1), a.shape, axis, keepdims)
 
 
-def _std_vjp(g, y, a, axis=None, keepdims=False, ddof=0):
+def _std_vjp(
+    g: Operand, y: Operand, a: Operand, axis: Axis = None, keepdims: bool = False, ddof: int = 0
+) -> Operand:
     """std = √var: ∂/∂a = (a - mean)/((n - ddof) std), and 0 where std = 0 (one element, or
     axis=()): there a - mean = 0 too, so a safe denominator gives the limit without nan."""
     n = max(_count(a.shape, axis) - ddof, 1)
@@ -397,35 +433,41 @@ def _std_vjp(g, y, a, axis=None, keepdims=False, ddof=0):
     )
 
 
-def _var_vjp(g, y, a, axis=None, keepdims=False, ddof=0):
+def _var_vjp(
+    g: Operand, y: Operand, a: Operand, axis: Axis = None, keepdims: bool = False, ddof: int = 0
+) -> Operand:
     """var = Σ(a - mean)²/(n - ddof): ∂/∂a = 2 (a - mean)/(n - ddof)."""
     n = max(_count(a.shape, axis) - ddof, 1)
     return _expand(g, a.shape, axis, keepdims) * (2 * (a - a.mean(axis=axis, keepdims=True)) / n)
 
 
-def _logsumexp_vjp(g, y, a, axis=None, keepdims=False):
+def _logsumexp_vjp(
+    g: Operand, y: Operand, a: Operand, axis: Axis = None, keepdims: bool = False
+) -> Operand:
     """∂ logsumexp/∂a = e^(a - logsumexp) = softmax(a), computed shifted by the max (e^(a - y)
     would lose the low digits of a large y: 0.49998 instead of 0.5 at a = 1000 in float32)."""
     return _expand(g, a.shape, axis, keepdims) * _softmax(a, axis)
 
 
-def _clip_vjp(g, y, a, lo=None, hi=None):
+def _clip_vjp(
+    g: Operand, y: Operand, a: Operand, lo: float | None = None, hi: float | None = None
+) -> Operand:
     """The adjoint passes where lo <= a <= hi."""
     inside = (a >= (-np.inf if lo is None else lo)) & (a <= (np.inf if hi is None else hi))
     return g * inside
 
 
-def _split_vjp(g, y, *xs, axis=0):
+def _split_vjp(g: Operand, y: Operand, *xs: Operand, axis: int = 0) -> list[Operand]:
     """concatenate: each input gets its slice of the adjoint."""
     return np.split(g, np.cumsum([x.shape[axis] for x in xs[:-1]]), axis=axis)
 
 
-def _unstack_vjp(g, y, *xs, axis=0):
+def _unstack_vjp(g: Operand, y: Operand, *xs: Operand, axis: int = 0) -> list[Operand]:
     """stack: each input gets its index along the new axis."""
     return [np.take(g, i, axis=axis) for i in range(len(xs))]
 
 
-def _mse(a, b, reduction="mean"):
+def _mse(a: Operand, b: Operand, reduction: str = "mean") -> tuple[Operand, Operand]:
     """L = mean(d²), d = a - b; keeps d for the VJP (so backward does not subtract again)."""
     d = a - b
     if reduction != "none" and d.size:
@@ -434,39 +476,39 @@ def _mse(a, b, reduction="mean"):
     return _cast(_reduce(d * d, reduction), a.dtype), d
 
 
-def _leak(a, slope, dtype):
+def _leak(a: Operand, slope: float, dtype: np.dtype[Any]) -> Operand:
     """∂ leaky_relu/∂a: 1 where a > 0, else the slope."""
     return np.where(a > 0, 1, slope).astype(dtype)
 
 
-def _mse_vjp(g, d, reduction, dtype):
+def _mse_vjp(g: Operand, d: Operand, reduction: str, dtype: np.dtype[Any]) -> Operand:
     """∂ mean(d²)/∂a = 2 d/n · g (and the negative for b), d = a - b kept by the forward."""
     return d * (2 * _reduce_vjp(g, d.shape, reduction, dtype))
 
 
-def _bce_vjp(g, x, t, reduction):
+def _bce_vjp(g: Operand, x: Operand, t: Operand, reduction: str) -> Operand:
     """Adjoint of the per-element BCE terms (shape of x broadcast against t)."""
     return _reduce_vjp(g, _both(x.shape, t.shape), reduction, x.dtype)
 
 
 def rule(
-    name,
-    forward,
-    *vjp,
-    saves="",
-    broadcasts=False,
-    view=False,
-    keeps=False,
-    all=None,
-    twice=True,
-    numpy=(),
-    public=None,
-    method=False,
-    aliases=(),
-    example=None,
-    check=None,
-    doc="",
-):
+    name: str,
+    forward: Forward,
+    *vjp: Formula,
+    saves: str = "",
+    broadcasts: bool = False,
+    view: bool = False,
+    keeps: bool = False,
+    all: Formula | None = None,
+    twice: bool | tuple[Formula, ...] | Formula = True,
+    numpy: Callable[..., Any] | tuple[Callable[..., Any], ...] = (),
+    public: str | None = None,
+    method: bool = False,
+    aliases: tuple[str, ...] | list[str] = (),
+    example: Example | None = None,
+    check: Check | None = None,
+    doc: str = "",
+) -> Primitive:
     """One row of the table: ``vjp`` holds one formula per input (or ``all=`` returns every
     share, for ops with any number of inputs). The keywords are the fields of
     :class:`Primitive` (see the module docstring for ``twice``, ``public``, ``numpy``)."""
@@ -490,7 +532,7 @@ def rule(
     )
 
 
-def call(name: str, *xs, **params):
+def call(name: str, *xs: Operand, **params: Any) -> Operand:
     """Run row ``name`` inside a formula: its forward on arrays; on Tensors (a create_graph
     backward) the recorded, differentiable op. For ops without a numpy function (softmax)."""
     for x in xs:
@@ -500,8 +542,8 @@ def call(name: str, *xs, **params):
     return TABLE[name].forward(*xs, **params)
 
 
-def _nonempty(name):
-    def check(a, axis=None, keepdims=False):
+def _nonempty(name: str) -> Check:
+    def check(a: NDArray[Any], axis: Axis = None, keepdims: bool = False) -> None:
         if a.size == 0:
             raise ShapeError(f"{name}: empty tensor of shape {a.shape} has no {name}imum")
 
@@ -654,15 +696,15 @@ _RULES = [
 TABLE: dict[str, Primitive] = {p.name: p for p in _RULES}
 
 
-def _numpy_of(p: Primitive) -> tuple:
+def _numpy_of(p: Primitive) -> tuple[Callable[..., Any], ...]:
     """The numpy callables a row implements: its ``numpy=``, else its forward when that is a
     ufunc (``rule("sin", np.sin, ...)`` makes ``np.sin(t)`` run the row)."""
     return p.numpy or ((p.forward,) if isinstance(p.forward, np.ufunc) else ())
 
 
 #: numpy callable -> the row implementing it (NumPy interop: ``np.exp(t)`` runs the "exp" row)
-NUMPY: dict = {f: p for p in _RULES for f in _numpy_of(p)}
-_listeners: list[Callable] = []
+NUMPY: dict[Callable[..., Any], Primitive] = {f: p for p in _RULES for f in _numpy_of(p)}
+_listeners: list[Callable[[Primitive], None]] = []
 
 
 def register(*rows: Primitive) -> None:
@@ -679,6 +721,6 @@ def register(*rows: Primitive) -> None:
             listener(p)
 
 
-def on_register(listener: Callable) -> None:
+def on_register(listener: Callable[[Primitive], None]) -> None:
     """Call ``listener(row)`` for every row registered from now on (the generated API uses it)."""
     _listeners.append(listener)
