@@ -16,8 +16,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
-from memograd.tensor.ops import TABLE, register, rule
-from memograd.tensor.ops_index import call
+from memograd.tensor.ops import TABLE, call, register, rule
 from memograd.tensor.ops_linalg import einsum
 from memograd.tensor.tensor import Tensor, _apply, matmul, max, reshape, sum, tensor, transpose
 

@@ -18,8 +18,8 @@ import math
 import numpy as np
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
-from memograd.tensor.ops import TABLE, register, rule
-from memograd.tensor.ops_index import _tensors, call, take_along_axis
+from memograd.tensor.ops import TABLE, call, register, rule
+from memograd.tensor.ops_index import _tensors, take_along_axis
 from memograd.tensor.ops_math import erf, expm1
 from memograd.tensor.ops_shape import array_split
 from memograd.tensor.tensor import (

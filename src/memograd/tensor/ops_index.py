@@ -14,29 +14,17 @@ them.
 from __future__ import annotations
 
 import builtins
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
-from memograd.tensor.ops import TABLE, register, rule
-from memograd.tensor.tensor import (
-    Tensor,
-    _apply,
-    _pair,
-    _wrap,
-    broadcast_to,
-    reshape,
-    tensor,
-    where,
-)
+from memograd.tensor.api import broadcast_to, reshape, where
 
-try:  # ops.call runs a row inside a formula (recorded under create_graph); see ops' module doc
-    from memograd.tensor.ops import call
-except ImportError:  # pragma: no cover - before higher-order support landed
-
-    def call(name, *xs, **params):
-        return TABLE[name].forward(*xs, **params)
-
+# ops.call runs a row inside a formula (recorded under create_graph); see ops' module doc
+from memograd.tensor.ops import TABLE, Operand, call, register, rule  # call: a row in a formula
+from memograd.tensor.tensor import Tensor, _apply, _pair, _wrap, tensor
 
 __all__ = [
     "take",
@@ -49,15 +37,15 @@ __all__ = [
 ]
 
 
-def _at(axis: int, index: np.ndarray) -> tuple:
+def _at(axis: int, index: NDArray[np.integer[Any]]) -> Any:  # an index key: (:, ..., index)
     """The key that puts ``index`` at position ``axis``: ``a[_at(1, i)] == a[:, i]``."""
     return (slice(None),) * axis + (index,)
 
 
-def _grid(index: np.ndarray, axis: int) -> tuple:
+def _grid(index: NDArray[np.integer[Any]], axis: int) -> tuple[NDArray[Any], ...]:
     """torch's gather key: ``out[i, j] = a[index[i, j], j]`` for axis 0 (other axes by position)."""
     nd = index.ndim
-    key = []
+    key: list[NDArray[Any]] = []
     for d in range(nd):
         if d == axis:
             key.append(index)
@@ -68,28 +56,35 @@ def _grid(index: np.ndarray, axis: int) -> tuple:
     return tuple(key)
 
 
-def _take(a, index, axis=0):
+def _take(a: Operand, index: NDArray[np.integer[Any]], axis: int = 0) -> Operand:
     return np.take(a, index, axis=axis)
 
 
-def _index_add(a, src, axis=0, index=None):
+def _index_add(
+    a: Operand, src: Operand, axis: int = 0, index: NDArray[np.integer[Any]] | None = None
+) -> Operand:
     """out = a, then out[..., index[k], ...] += src[..., k, ...] (np.add.at: repeats add up)."""
     out = np.array(a, dtype=np.result_type(a, src), copy=True)
+    assert index is not None  # the op's parameter, always given
     np.add.at(out, _at(axis, index), src)
     return out
 
 
-def _gather(a, axis=0, index=None):
+def _gather(a: Operand, axis: int = 0, index: NDArray[np.integer[Any]] | None = None) -> Operand:
+    assert index is not None
     return a[_grid(index, axis)]
 
 
-def _scatter_add(a, src, axis=0, index=None):
+def _scatter_add(
+    a: Operand, src: Operand, axis: int = 0, index: NDArray[np.integer[Any]] | None = None
+) -> Operand:
+    assert index is not None
     out = np.array(a, dtype=np.result_type(a, src), copy=True)
     np.add.at(out, _grid(index, axis), src)
     return out
 
 
-def _zeros(x, g):
+def _zeros(x: Operand, g: Operand) -> NDArray[Any]:
     return np.zeros(x.shape, dtype=g.dtype)
 
 
@@ -110,13 +105,13 @@ register(
 # fmt: on
 
 
-def _tensors(*xs) -> list:
+def _tensors(*xs: Tensor | ArrayLike) -> list[Tensor]:
     """The dtype rule for several operands: Tensors stay as they are; anything else (NumPy arrays,
     lists, numbers) takes the float dtype of the Tensor operands (float32 for a float64 array
     beside a float32 tensor), or its own dtype when no Tensor is a float one."""
-    floats = [x.dtype for x in xs if type(x) is Tensor and x.dtype.kind == "f"]
+    floats = [x.dtype for x in xs if isinstance(x, Tensor) and x.dtype.kind == "f"]
     want = floats[0] if floats else None
-    out = []
+    out: list[Tensor] = []
     for x in xs:
         if type(x) is Tensor:
             out.append(x)
@@ -127,11 +122,13 @@ def _tensors(*xs) -> list:
     return out
 
 
-def _as_tensor(a) -> Tensor:
+def _as_tensor(a: Tensor | ArrayLike) -> Tensor:
     return a if type(a) is Tensor else tensor(a)
 
 
-def _indices(name: str, index, size: int | None = None) -> np.ndarray:
+def _indices(
+    name: str, index: Tensor | ArrayLike, size: int | None = None
+) -> NDArray[np.integer[Any]]:
     """Integer index array (from a Tensor, list or array), checked against ``size`` if given."""
     idx = index.data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
@@ -152,7 +149,7 @@ def _indices(name: str, index, size: int | None = None) -> np.ndarray:
     return idx
 
 
-def _axis(name: str, axis, ndim: int) -> int:
+def _axis(name: str, axis: object, ndim: int) -> int:
     if not isinstance(axis, (int, np.integer)):
         raise MemogradTypeError(f"{name}: axis must be an int, got {axis!r}")
     if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
@@ -160,21 +157,23 @@ def _axis(name: str, axis, ndim: int) -> int:
     return int(axis) % builtins.max(ndim, 1)
 
 
-def take(a, indices, axis=None) -> Tensor:
+def take(a: Tensor | ArrayLike, indices: Tensor | ArrayLike, axis: int | None = None) -> Tensor:
     """NumPy's take: entries of ``a`` at ``indices`` along ``axis`` (of the flattened ``a`` if
     None); output shape ``a.shape[:axis] + indices.shape + a.shape[axis+1:]``. The VJP adds the
     adjoint back at the indices (repeats add up): ``index_add``."""
-    a = _as_tensor(a)
+    t = _as_tensor(a)
     if axis is None:
-        a, axis = reshape(a, (-1,)), 0
-    if a.ndim == 0:
+        t, axis = reshape(t, (-1,)), 0
+    if t.ndim == 0:
         raise ShapeError("take: a 0-d tensor has no axis to take from; reshape it to (1,)")
-    axis = _axis("take", axis, a.ndim)
-    idx = _indices("take", indices, a.shape[axis])
-    return _apply(TABLE["take"], (a,), {"index": idx, "axis": axis})
+    axis = _axis("take", axis, t.ndim)
+    idx = _indices("take", indices, t.shape[axis])
+    return _apply(TABLE["take"], (t,), {"index": idx, "axis": axis})
 
 
-def index_add(a, axis: int, index, source) -> Tensor:
+def index_add(
+    a: Tensor | ArrayLike, axis: int, index: Tensor | ArrayLike, source: Tensor | ArrayLike
+) -> Tensor:
     """torch's ``index_add``: a copy of ``a`` with ``source[..., k, ...]`` added at
     ``a[..., index[k], ...]`` along ``axis`` (repeats add up). ``source`` has the shape of
     ``take(a, index, axis)``. Differentiable in ``a`` (∂ = 1) and ``source`` (∂ = take(g))."""
@@ -190,7 +189,9 @@ def index_add(a, axis: int, index, source) -> Tensor:
     return _apply(TABLE["index_add"], (a, src), {"axis": axis, "index": idx})
 
 
-def _check_gather(name: str, a: Tensor, axis: int, idx: np.ndarray, other=None) -> None:
+def _check_gather(
+    name: str, a: Tensor, axis: int, idx: NDArray[Any], other: Tensor | None = None
+) -> None:
     if idx.ndim != a.ndim:
         raise ShapeError(
             f"{name}: index of shape {idx.shape} must have as many dims as the tensor {a.shape}"
@@ -207,7 +208,7 @@ def _check_gather(name: str, a: Tensor, axis: int, idx: np.ndarray, other=None) 
         )
 
 
-def gather(a, axis: int, index) -> Tensor:
+def gather(a: Tensor | ArrayLike, axis: int, index: Tensor | ArrayLike) -> Tensor:
     """torch's gather: ``out[i][j] = a[index[i][j]][j]`` for axis 0 (index no larger than ``a``
     off ``axis``; no broadcasting). The VJP is ``scatter_add`` of the adjoint."""
     a = _as_tensor(a)
@@ -217,7 +218,9 @@ def gather(a, axis: int, index) -> Tensor:
     return _apply(TABLE["gather"], (a,), {"axis": axis, "index": idx})
 
 
-def scatter_add(a, axis: int, index, src) -> Tensor:
+def scatter_add(
+    a: Tensor | ArrayLike, axis: int, index: Tensor | ArrayLike, src: Tensor | ArrayLike
+) -> Tensor:
     """torch's scatter_add: a copy of ``a`` with ``out[index[i][j]][j] += src[i][j]`` (axis 0);
     ``src`` has the index's shape. ∂/∂a = 1, ∂/∂src = gather(g, axis, index)."""
     a, s = _pair("scatter_add", a, src)
@@ -227,7 +230,7 @@ def scatter_add(a, axis: int, index, src) -> Tensor:
     return _apply(TABLE["scatter_add"], (a, s), {"axis": axis, "index": idx})
 
 
-def take_along_axis(a, indices, axis) -> Tensor:
+def take_along_axis(a: Tensor | ArrayLike, indices: Tensor | ArrayLike, axis: int | None) -> Tensor:
     """NumPy's take_along_axis: ``indices`` (same ndim as ``a``) pick entries along ``axis``; the
     other axes broadcast against ``a``. ``axis=None`` works on the flattened ``a``. Built on
     ``gather`` (the VJP scatter-adds)."""
@@ -262,7 +265,9 @@ def take_along_axis(a, indices, axis) -> Tensor:
     return _apply(TABLE["gather"], (a,), {"axis": axis, "index": idx})
 
 
-def masked_fill(a, mask, value) -> Tensor:
+def masked_fill(
+    a: Tensor | ArrayLike, mask: Tensor | ArrayLike, value: Tensor | ArrayLike
+) -> Tensor:
     """``value`` where ``mask`` is true, else ``a`` (mask broadcasts); the adjoint of ``a`` is
     zero at the filled entries. ``value``: a number or a differentiable 0-d tensor."""
     a = _as_tensor(a)
@@ -278,7 +283,7 @@ def masked_fill(a, mask, value) -> Tensor:
     return where(m, value, a)
 
 
-def one_hot(labels, num_classes: int = -1) -> Tensor:
+def one_hot(labels: Tensor | ArrayLike, num_classes: int = -1) -> Tensor:
     """Integer labels of shape S -> int64 tensor of shape S + (num_classes,) with a 1 at each
     label (torch's one_hot; ``num_classes=-1``: max label + 1). No gradient."""
     y = _indices("one_hot", labels)

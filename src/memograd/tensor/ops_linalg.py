@@ -12,13 +12,17 @@ kept as size 1.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from memograd.errors import MemogradTypeError, ShapeError
-from memograd.tensor.ops import TABLE, register, rule
-from memograd.tensor.ops_index import _tensors, call
-from memograd.tensor.tensor import Tensor, _apply, _many, getitem, reshape, sum, tensor
+from memograd.tensor.api import _many, getitem, reshape
+from memograd.tensor.ops import TABLE, Operand, call, register, rule
+from memograd.tensor.ops_index import _tensors
+from memograd.tensor.tensor import Tensor, _apply, _binary, sum, tensor
 
 __all__ = [
     "einsum",
@@ -35,7 +39,7 @@ __all__ = [
 _LETTERS = string.ascii_uppercase + string.ascii_lowercase
 
 
-def _parse(subscripts: str, shapes: list) -> tuple[list, str, dict]:
+def _parse(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[list[str], str, dict[str, int]]:
     """Explicit form of ``subscripts``: one letter string per operand (ellipses spelled out as
     letters, right-aligned as NumPy broadcasts them), the output letters, each letter's size."""
     if not isinstance(subscripts, str):
@@ -84,7 +88,7 @@ def _parse(subscripts: str, shapes: list) -> tuple[list, str, dict]:
             c for c in set("".join(s.replace("...", "") for s in subs)) if ins.count(c) == 1
         )
         out = ell + "".join(once)
-    sizes: dict = {}
+    sizes: dict[str, int] = {}
     for s, shape in zip(explicit, shapes):
         for c, n in zip(s, shape):
             m = sizes.get(c, 1)
@@ -103,30 +107,30 @@ def _parse(subscripts: str, shapes: list) -> tuple[list, str, dict]:
     return explicit, out, sizes
 
 
-def _einsum(*xs, spec):
+def _einsum(*xs: Operand, spec: str) -> Operand:
     return np.einsum(spec, *xs, optimize=len(xs) > 1)
 
 
 class _Shares:
     """The operands' adjoints, each computed only when backward asks for it."""
 
-    def __init__(self, fn):
+    def __init__(self, fn: Callable[[int], Operand]) -> None:
         self.fn = fn
 
-    def __getitem__(self, k):
+    def __getitem__(self, k: int) -> Operand:
         return self.fn(k)
 
 
-def _einsum_vjp(g, y, *xs, spec):
+def _einsum_vjp(g: Operand, y: Operand, *xs: Operand, spec: str) -> _Shares:
     ins, out = spec.split("->")
     subs = ins.split(",")
-    sizes = {}
+    sizes: dict[str, int] = {}
     for s, x in zip(subs, xs):
         for c, n in zip(s, x.shape):
             sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
     free = [c for c in _LETTERS if c not in spec]
 
-    def share(k):
+    def share(k: int) -> Operand:
         sk, xk = subs[k], xs[k]
         operands, letters = [g], [out]
         for j, (s, x) in enumerate(zip(subs, xs)):
@@ -159,7 +163,7 @@ def _einsum_vjp(g, y, *xs, spec):
 register(rule("einsum", _einsum, all=_einsum_vjp, saves="x"))
 
 
-def einsum(subscripts: str, *operands) -> Tensor:
+def einsum(subscripts: str, *operands: Any) -> Tensor:
     """NumPy's einsum (explicit or implicit output, repeated letters for diagonals, '...',
     size-1 broadcasting); each operand's gradient is another einsum (see the module doc)."""
     xs = _many("einsum", _tensors(*operands))
@@ -167,22 +171,28 @@ def einsum(subscripts: str, *operands) -> Tensor:
     return _apply(TABLE["einsum"], xs, {"spec": ",".join(subs) + "->" + out})
 
 
-def _t(a) -> Tensor:
+def _t(a: Tensor | ArrayLike) -> Tensor:
     return a if type(a) is Tensor else tensor(a)
 
 
-def tensordot(a, b, axes=2) -> Tensor:
+def tensordot(
+    a: Tensor | ArrayLike,
+    b: Tensor | ArrayLike,
+    axes: int | tuple[int | Sequence[int], int | Sequence[int]] = 2,
+) -> Tensor:
     """NumPy's tensordot: sum over the last ``axes`` axes of ``a`` and the first of ``b`` (an int),
     or over the paired axes ``(axes_a, axes_b)``."""
     a, b = _tensors(a, b)
+    pa: list[Any]
+    pb: list[Any]
     if isinstance(axes, (int, np.integer)):
         if not 0 <= axes <= min(a.ndim, b.ndim):
             raise ShapeError(f"tensordot: axes={axes} for shapes {a.shape} and {b.shape}")
         pa, pb = list(range(a.ndim - axes, a.ndim)), list(range(axes))
     else:
-        pa, pb = axes
-        pa = [pa] if isinstance(pa, (int, np.integer)) else list(pa)
-        pb = [pb] if isinstance(pb, (int, np.integer)) else list(pb)
+        given_a, given_b = axes
+        pa = [given_a] if isinstance(given_a, (int, np.integer)) else list(given_a)
+        pb = [given_b] if isinstance(given_b, (int, np.integer)) else list(given_b)
         if len(pa) != len(pb):
             raise ShapeError(f"tensordot: axes {axes} pair {len(pa)} with {len(pb)} axes")
     try:
@@ -197,41 +207,41 @@ def tensordot(a, b, axes=2) -> Tensor:
                 f"({a.shape[i]} != {b.shape[j]})"
             )
     la = _LETTERS[: a.ndim]
-    lb = list(_LETTERS[a.ndim : a.ndim + b.ndim])
+    letters_b = list(_LETTERS[a.ndim : a.ndim + b.ndim])
     for i, j in zip(pa, pb):
-        lb[j] = la[i]
-    lb = "".join(lb)
+        letters_b[j] = la[i]
+    lb = "".join(letters_b)
     out = "".join(c for i, c in enumerate(la) if i not in pa) + "".join(
         c for j, c in enumerate(lb) if j not in pb
     )
     return einsum(f"{la},{lb}->{out}", a, b)
 
 
-def dot(a, b) -> Tensor:
+def dot(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """NumPy's dot: a product with a 0-d operand, the inner product of 1-d vectors, the matrix
     product of 2-d, and in general a sum over the last axis of ``a`` and the second-to-last of
     ``b`` (the last if 1-d)."""
     a, b = _tensors(a, b)
     if a.ndim == 0 or b.ndim == 0:
-        return a * b
+        return _binary("mul", a, b)  # a * b (Tensor.__mul__)
     return tensordot(a, b, axes=([a.ndim - 1], [max(b.ndim - 2, 0)]))
 
 
-def inner(a, b) -> Tensor:
+def inner(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """NumPy's inner: Σ over the last axes of both (a product with a 0-d operand)."""
     a, b = _tensors(a, b)
     if a.ndim == 0 or b.ndim == 0:
-        return a * b
+        return _binary("mul", a, b)  # a * b (Tensor.__mul__)
     return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 1]))
 
 
-def outer(a, b) -> Tensor:
+def outer(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """Outer product of the flattened operands: ``out[i, j] = a[i] b[j]``."""
     a, b = _tensors(a, b)
     return einsum("i,j->ij", reshape(a, (-1,)), reshape(b, (-1,)))
 
 
-def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+def diagonal(a: Tensor | ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """NumPy's diagonal: entries ``a[..., i, i + offset]`` of the axes ``axis1``, ``axis2``,
     moved to the last axis (a new array, not a view)."""
     a = _t(a)
@@ -253,12 +263,13 @@ def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     return einsum("".join(letters) + "->" + rest + letters[i], a)
 
 
-def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+def trace(a: Tensor | ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """Σ of the diagonal (NumPy's trace: over ``axis1``, ``axis2``; other axes remain)."""
-    return sum(diagonal(a, offset, axis1, axis2), axis=-1)
+    total: Tensor = sum(diagonal(a, offset, axis1, axis2), axis=-1)  # the table's sum row
+    return total
 
 
-def diag(v, k: int = 0) -> Tensor:
+def diag(v: Tensor | ArrayLike, k: int = 0) -> Tensor:
     """NumPy's diag: a 1-d ``v`` becomes the k-th diagonal of a square matrix; a 2-d ``v`` gives
     its k-th diagonal."""
     v = _t(v)
@@ -273,7 +284,7 @@ def diag(v, k: int = 0) -> Tensor:
     return einsum("i,ijk->jk", v, placed)
 
 
-def kron(a, b) -> Tensor:
+def kron(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """Kronecker product (NumPy's kron: the shorter shape is padded with leading 1s; block
     ``(i, j)`` of the result is ``a[i, j] · b``)."""
     a, b = _tensors(a, b)

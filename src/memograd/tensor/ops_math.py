@@ -10,10 +10,12 @@ memograd gives 0 at the jumps too (as PyTorch and HIPS autograd do).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from memograd.tensor.ops import _max_split, register, rule
+from memograd.tensor.ops import Operand, _max_split, register, rule
 from memograd.tensor.tensor import Tensor, _binary, _unary
 
 __all__ = [
@@ -55,12 +57,12 @@ _LN10 = math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-def _zero(g, y, a, **params):
+def _zero(g: Operand, y: Operand, a: Operand, **params: Any) -> Operand:
     """Piecewise-constant functions: derivative 0 (also at their jumps, by convention)."""
     return g * 0
 
 
-def _erf(a):
+def _erf(a: Operand) -> Operand:
     """erf a = 2/√π ∫₀ᵃ e^{-t²} dt (SciPy's when installed, else math.erf per element)."""
     try:
         from scipy.special import erf
@@ -69,20 +71,22 @@ def _erf(a):
     return np.asarray(erf(a)).astype(np.result_type(a, np.float32), copy=False)
 
 
-def _sinc_vjp(g, y, a):
+def _sinc_vjp(g: Operand, y: Operand, a: Operand) -> Operand:
     """sinc a = sin(πa)/(πa): ∂/∂a = (cos(πa) - sinc a)/a, and 0 at a = 0 (the even limit)."""
     zero = a == 0
     safe = np.where(zero, 1, a)
     return g * np.where(zero, 0, (np.cos(np.pi * a) - y) / safe)
 
 
-def _fmax_split(a, b):
+def _fmax_split(a: Operand, b: Operand) -> Operand:
     """fmax ignores nan: the adjoint goes to a where a > b or b is nan (a not nan); ties halve."""
     na, nb = np.isnan(a), np.isnan(b)
     return _max_split(a, b) + (nb & ~na)
 
 
-def _nan_to_num(a, nan=0.0, posinf=None, neginf=None):
+def _nan_to_num(
+    a: Operand, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Operand:
     return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
 
 
@@ -146,107 +150,107 @@ register(
 # fmt: on
 
 
-def sin(a) -> Tensor:
+def sin(a: Tensor | ArrayLike) -> Tensor:
     """sin a; ∂ = cos a."""
     return _unary("sin", a)
 
 
-def cos(a) -> Tensor:
+def cos(a: Tensor | ArrayLike) -> Tensor:
     """cos a; ∂ = -sin a."""
     return _unary("cos", a)
 
 
-def tan(a) -> Tensor:
+def tan(a: Tensor | ArrayLike) -> Tensor:
     """tan a; ∂ = 1 + tan² a."""
     return _unary("tan", a)
 
 
-def arcsin(a) -> Tensor:
+def arcsin(a: Tensor | ArrayLike) -> Tensor:
     """arcsin a (|a| <= 1); ∂ = 1/√(1 - a²) (inf at ±1)."""
     return _unary("arcsin", a)
 
 
-def arccos(a) -> Tensor:
+def arccos(a: Tensor | ArrayLike) -> Tensor:
     """arccos a (|a| <= 1); ∂ = -1/√(1 - a²)."""
     return _unary("arccos", a)
 
 
-def arctan(a) -> Tensor:
+def arctan(a: Tensor | ArrayLike) -> Tensor:
     """arctan a; ∂ = 1/(1 + a²)."""
     return _unary("arctan", a)
 
 
-def sinh(a) -> Tensor:
+def sinh(a: Tensor | ArrayLike) -> Tensor:
     """sinh a; ∂ = cosh a."""
     return _unary("sinh", a)
 
 
-def cosh(a) -> Tensor:
+def cosh(a: Tensor | ArrayLike) -> Tensor:
     """cosh a; ∂ = sinh a."""
     return _unary("cosh", a)
 
 
-def arcsinh(a) -> Tensor:
+def arcsinh(a: Tensor | ArrayLike) -> Tensor:
     """arcsinh a; ∂ = 1/√(a² + 1)."""
     return _unary("arcsinh", a)
 
 
-def arccosh(a) -> Tensor:
+def arccosh(a: Tensor | ArrayLike) -> Tensor:
     """arccosh a (a >= 1); ∂ = 1/√(a² - 1)."""
     return _unary("arccosh", a)
 
 
-def arctanh(a) -> Tensor:
+def arctanh(a: Tensor | ArrayLike) -> Tensor:
     """arctanh a (|a| < 1); ∂ = 1/(1 - a²)."""
     return _unary("arctanh", a)
 
 
-def log1p(a) -> Tensor:
+def log1p(a: Tensor | ArrayLike) -> Tensor:
     """log(1 + a), exact for small a; ∂ = 1/(1 + a)."""
     return _unary("log1p", a)
 
 
-def expm1(a) -> Tensor:
+def expm1(a: Tensor | ArrayLike) -> Tensor:
     """e^a - 1, exact for small a; ∂ = e^a."""
     return _unary("expm1", a)
 
 
-def log2(a) -> Tensor:
+def log2(a: Tensor | ArrayLike) -> Tensor:
     """log₂ a; ∂ = 1/(a ln 2)."""
     return _unary("log2", a)
 
 
-def log10(a) -> Tensor:
+def log10(a: Tensor | ArrayLike) -> Tensor:
     """log₁₀ a; ∂ = 1/(a ln 10)."""
     return _unary("log10", a)
 
 
-def exp2(a) -> Tensor:
+def exp2(a: Tensor | ArrayLike) -> Tensor:
     """2^a; ∂ = 2^a ln 2."""
     return _unary("exp2", a)
 
 
-def erf(a) -> Tensor:
+def erf(a: Tensor | ArrayLike) -> Tensor:
     """The error function; ∂ = 2/√π e^{-a²}."""
     return _unary("erf", a)
 
 
-def sign(a) -> Tensor:
+def sign(a: Tensor | ArrayLike) -> Tensor:
     """-1, 0 or 1; zero gradient."""
     return _unary("sign", a)
 
 
-def floor(a) -> Tensor:
+def floor(a: Tensor | ArrayLike) -> Tensor:
     """Largest integer <= a; zero gradient."""
     return _unary("floor", a)
 
 
-def ceil(a) -> Tensor:
+def ceil(a: Tensor | ArrayLike) -> Tensor:
     """Smallest integer >= a; zero gradient."""
     return _unary("ceil", a)
 
 
-def round(a, decimals: int = 0) -> Tensor:  # noqa: A001 - numpy's name
+def round(a: Tensor | ArrayLike, decimals: int = 0) -> Tensor:  # noqa: A001 - numpy's name
     """Round half to even to ``decimals`` digits (numpy's rule); zero gradient."""
     if not isinstance(decimals, (int, np.integer)):
         from memograd.errors import MemogradTypeError
@@ -255,55 +259,60 @@ def round(a, decimals: int = 0) -> Tensor:  # noqa: A001 - numpy's name
     return _unary("round", a, decimals=int(decimals))
 
 
-def deg2rad(a) -> Tensor:
+def deg2rad(a: Tensor | ArrayLike) -> Tensor:
     """a · π/180."""
     return _unary("deg2rad", a)
 
 
-def rad2deg(a) -> Tensor:
+def rad2deg(a: Tensor | ArrayLike) -> Tensor:
     """a · 180/π."""
     return _unary("rad2deg", a)
 
 
-def nan_to_num(a, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
+def nan_to_num(
+    a: Tensor | ArrayLike,
+    nan: float = 0.0,
+    posinf: float | None = None,
+    neginf: float | None = None,
+) -> Tensor:
     """nan -> ``nan``, ±inf -> ``posinf``/``neginf`` (the dtype's extremes by default); the
     adjoint passes where a was finite (replaced entries are constants)."""
     return _unary("nan_to_num", a, nan=nan, posinf=posinf, neginf=neginf)
 
 
-def sinc(a) -> Tensor:
+def sinc(a: Tensor | ArrayLike) -> Tensor:
     """sin(πa)/(πa), 1 at 0 (numpy's normalized sinc); ∂ = (cos πa - sinc a)/a, 0 at 0."""
     return _unary("sinc", a)
 
 
-def logaddexp(a, b) -> Tensor:
+def logaddexp(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """log(e^a + e^b), stable; ∂/∂a = e^{a - y}, ∂/∂b = e^{b - y}."""
     return _binary("logaddexp", a, b)
 
 
-def arctan2(a, b) -> Tensor:
+def arctan2(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """The angle of the point (b, a) (numpy's arctan2(y, x)); ∂/∂a = b/(a²+b²),
     ∂/∂b = -a/(a²+b²) (nan at the origin)."""
     return _binary("arctan2", a, b)
 
 
-def hypot(a, b) -> Tensor:
+def hypot(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """√(a² + b²) without overflow; ∂/∂a = a/y, ∂/∂b = b/y (nan at the origin)."""
     return _binary("hypot", a, b)
 
 
-def remainder(a, b) -> Tensor:
+def remainder(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """a mod b with the sign of b (numpy's remainder, Python's %): a - floor(a/b)·b;
     ∂/∂a = 1, ∂/∂b = -floor(a/b) (away from the jumps)."""
     return _binary("remainder", a, b)
 
 
-def fmax(a, b) -> Tensor:
+def fmax(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """Elementwise max ignoring nan; the adjoint goes to the larger (non-nan) side, ties halve."""
     return _binary("fmax", a, b)
 
 
-def fmin(a, b) -> Tensor:
+def fmin(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """Elementwise min ignoring nan; the adjoint goes to the smaller (non-nan) side."""
     return _binary("fmin", a, b)
 

@@ -15,9 +15,9 @@ import math
 import numpy as np
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
-from memograd.tensor.ops import TABLE, _expand, register, rule
+from memograd.tensor.ops import TABLE, _expand, call, register, rule
 from memograd.tensor.ops import _norm_axes as _axes_of
-from memograd.tensor.ops_index import call, take_along_axis
+from memograd.tensor.ops_index import take_along_axis
 from memograd.tensor.tensor import (
     Tensor,
     _apply,
