@@ -33,11 +33,13 @@ that is not raises GraphError, never a wrong number.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from memograd import graph
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
@@ -51,6 +53,10 @@ from memograd.tensor.tensor import (
     _wrap,
     enable_grad,
 )
+
+# What a transform hands back: a Tensor (for a Tensor argument, or recorded for an outer
+# transform) or a NumPy array (for an array argument)
+Result: TypeAlias = "Tensor | NDArray[Any]"
 
 __all__ = [
     "grad",
@@ -81,7 +87,7 @@ _counters: list[PassCount] = []
 
 
 @contextmanager
-def counting():
+def counting() -> Iterator[PassCount]:
     """``with counting() as c: mg.jacrev(f)(x)`` -> ``c.passes``, ``c.edges``, ``c.forwards``."""
     c = PassCount()
     _counters.append(c)
@@ -101,7 +107,7 @@ def _note(stats: graph.BackwardStats | None = None, forward: bool = False) -> No
 
 
 # ------------------------------------------------------------------------------ the machinery
-def _leaf(x, fn: str, position: int) -> Tensor:
+def _leaf(x: Tensor | ArrayLike, fn: str, position: int) -> Tensor:
     """A fresh graph node for argument ``x``. A Tensor that requires grad (an outer transform's
     variable) enters through an identity node: the inner transform collects the adjoint of that
     node only, while the outer one still sees the path back to ``x``."""
@@ -122,7 +128,9 @@ def _leaf(x, fn: str, position: int) -> Tensor:
     return t
 
 
-def _order(out: Tensor, leaves: Sequence[Tensor], own=()) -> tuple[list, bool]:
+def _order(
+    out: Tensor, leaves: Sequence[Tensor], own: Sequence[Tensor] = ()
+) -> tuple[list[Any], bool]:
     """The topological order from ``out`` stopping at the leaves' nodes, and whether the result
     must be recorded: True when ``out`` depends on grad-requiring tensors other than the leaves
     and the transform's ``own`` fresh nodes (an enclosing transform's variable, a parameter),
@@ -137,13 +145,18 @@ def _order(out: Tensor, leaves: Sequence[Tensor], own=()) -> tuple[list, bool]:
 
 
 def _adjoints(
-    out: Tensor, seed, leaves: Sequence[Tensor], retain: bool, create=None, own=()
-) -> tuple[list, bool]:
+    out: Tensor,
+    seed: Tensor | NDArray[Any],
+    leaves: Sequence[Tensor],
+    retain: bool,
+    create: bool | None = None,
+    own: Sequence[Tensor] = (),
+) -> tuple[list[Result], bool]:
     """Run graph.backward from ``out`` and collect the adjoint of each leaf (zeros if unreached).
     Recorded (Tensors with a graph) when ``create``, or when ``out`` depends on other tensors
     that require grad; plain arrays otherwise."""
     wanted = {id(_root(t)): i for i, t in enumerate(leaves)}
-    found: list = [None] * len(leaves)
+    found: list[Result | None] = [None] * len(leaves)
     if not out.requires_grad:
         return [np.zeros_like(t.data) for t in leaves], False
     order, external = _order(out, leaves, own)
@@ -153,7 +166,7 @@ def _adjoints(
     elif type(seed) is Tensor:
         seed = seed.data
 
-    def visit(node, adjoint):
+    def visit(node: object, adjoint: Any) -> None:  # adjoint: an array, or a Tensor (create)
         i = wanted.get(id(node))
         if i is not None:
             if create:
@@ -169,7 +182,7 @@ def _adjoints(
     finally:
         _Mode.retain, _Mode.grad = previous
     _note(stats)
-    result = []
+    result: list[Result] = []
     for a, t in zip(found, leaves):
         if a is None:
             a = _wrap(np.zeros_like(t.data)) if create else np.zeros_like(t.data)
@@ -177,24 +190,25 @@ def _adjoints(
     return result, create
 
 
-def _as_output(out, fn: str) -> Tensor:
+def _as_output(out: object, fn: str) -> Tensor:
     if not isinstance(out, Tensor):
         raise MemogradTypeError(f"{fn}: f must return a Tensor, got {type(out).__name__}")
     return out
 
 
-def _give(adjoint, like, create: bool):
+def _give(adjoint: Result, like: object, create: bool) -> Result:
     """A recorded adjoint stays a Tensor (an outer transform differentiates it); otherwise the
     argument's kind: Tensor for a Tensor, ndarray for anything else."""
-    if create:
+    if create or not isinstance(like, Tensor):
         return adjoint
-    return _wrap(adjoint) if isinstance(like, Tensor) else adjoint
+    assert not isinstance(adjoint, Tensor)  # not recorded: a plain array
+    return _wrap(adjoint)
 
 
-def _argnums(argnums, nargs: int, fn: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else argnums
+def _argnums(argnums: int | Sequence[int], nargs: int, fn: str) -> tuple[int, ...]:
+    given: Any = (argnums,) if isinstance(argnums, (int, np.integer)) else argnums
     try:
-        nums = tuple(nums)
+        nums = tuple(given)
     except TypeError:
         raise MemogradTypeError(
             f"{fn}: argnums must be an int or a tuple of ints, got {argnums!r}"
@@ -213,30 +227,38 @@ def _argnums(argnums, nargs: int, fn: str) -> tuple[int, ...]:
     return nums
 
 
-def _evaluate(f, args, kwargs, nums, fn: str):
-    args = list(args)
-    originals = [args[i] for i in nums]
-    leaves = [_leaf(args[i], fn, i) for i in nums]
+def _evaluate(
+    f: Callable[..., Tensor],
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    nums: tuple[int, ...],
+    fn: str,
+) -> tuple[Tensor, list[Tensor], list[Any]]:
+    call_args = list(args)
+    originals = [call_args[i] for i in nums]
+    leaves = [_leaf(call_args[i], fn, i) for i in nums]
     for i, t in zip(nums, leaves):
-        args[i] = t
+        call_args[i] = t
     with enable_grad():
-        out = _as_output(f(*args, **kwargs), fn)
+        out = _as_output(f(*call_args, **kwargs), fn)
     _note(forward=True)
     return out, leaves, originals
 
 
-def _value(out: Tensor, originals, create: bool):
+def _value(out: Tensor, originals: Sequence[Any], create: bool) -> Result:
     if create:
         return out
     return out.detach() if any(isinstance(x, Tensor) for x in originals) else out.data
 
 
 # ------------------------------------------------------------------------------ reverse mode
-def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def value_and_grad(
+    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0
+) -> Callable[..., tuple[Result, Any]]:
     """A function returning ``(f(*args), gradient)``; with a tuple ``argnums`` the gradient is a
     tuple. ``f`` must return a size-1 Tensor."""
 
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: Any, **kwargs: Any) -> tuple[Result, Any]:
         nums = _argnums(argnums, len(args), "grad")
         out, leaves, originals = _evaluate(f, args, kwargs, nums, "grad")
         if out.size != 1:
@@ -253,19 +275,21 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     return wrapped
 
 
-def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The gradient function of scalar ``f`` with respect to argument(s) ``argnums``; nests
     (``grad(grad(f))``) for higher derivatives."""
     vg = value_and_grad(f, argnums)
 
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: Any, **kwargs: Any) -> Any:  # a gradient, or a tuple of them
         return vg(*args, **kwargs)[1]
 
     wrapped.__doc__ = f"Gradient of {getattr(f, '__name__', 'f')}."
     return wrapped
 
 
-def vjp(f: Callable, *xs):
+def vjp(
+    f: Callable[..., Tensor], *xs: Tensor | ArrayLike
+) -> tuple[Result, Callable[[Tensor | ArrayLike], tuple[Result, ...]]]:
     """``(y, vjp_fn)`` with ``y = f(*xs)``; ``vjp_fn(ȳ)`` returns ``(ȳ·∂y/∂x for x in xs)`` and
     may be called any number of times (the graph is kept for it). A cotangent Tensor that
     requires grad gives recorded results (linear in it: how :func:`jvp` works)."""
@@ -274,7 +298,8 @@ def vjp(f: Callable, *xs):
         out = _as_output(f(*leaves), "vjp")
     _note(forward=True)
 
-    def vjp_fn(cotangent):
+    def vjp_fn(cotangent: Tensor | ArrayLike) -> tuple[Result, ...]:
+        seed: Tensor | NDArray[Any]
         if type(cotangent) is Tensor:
             seed = cotangent if cotangent.dtype == out.dtype else cotangent.astype(out.dtype)
         else:
@@ -292,14 +317,14 @@ def vjp(f: Callable, *xs):
     return _value(out, xs, external), vjp_fn
 
 
-def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def jacrev(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one backward pass per OUTPUT element (row i is ``e_iᵀJ``).
     The result has shape ``y.shape + x.shape`` (a tuple of them for a tuple ``argnums``)."""
 
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: Any, **kwargs: Any) -> Any:  # a Jacobian, or a tuple of them
         nums = _argnums(argnums, len(args), "jacrev")
         out, leaves, originals = _evaluate(f, args, kwargs, nums, "jacrev")
-        rows: list[list] = [[] for _ in leaves]
+        rows: list[list[Result]] = [[] for _ in leaves]
         create = False
         for i in range(out.size):
             seed = np.zeros(out.size, out.dtype)
@@ -308,8 +333,8 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
             for r, a in zip(rows, adj):
                 r.append(a)
         jac = tuple(_assemble(r, out.shape, t.shape, create, t) for r, t in zip(rows, leaves))
-        jac = tuple(_give(j, x, create) for j, x in zip(jac, originals))
-        return jac[0] if isinstance(argnums, (int, np.integer)) else jac
+        given = tuple(_give(j, x, create) for j, x in zip(jac, originals))
+        return given[0] if isinstance(argnums, (int, np.integer)) else given
 
     wrapped.__doc__ = f"Jacobian of {getattr(f, '__name__', 'f')} (reverse mode)."
     return wrapped
@@ -318,14 +343,20 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 jacobian = jacrev
 
 
-def _assemble(pieces: list, out_shape: tuple, in_shape: tuple, create: bool, like: Tensor):
+def _assemble(
+    pieces: Sequence[Result],
+    out_shape: tuple[int, ...],
+    in_shape: tuple[int, ...],
+    create: bool,
+    like: Tensor,
+) -> Result:
     """Stack per-output rows (or per-input columns) into one array of out_shape + in_shape."""
     if create:
         from memograd.tensor.api import reshape, stack
 
         if not pieces:
             return _wrap(np.zeros(out_shape + in_shape, like.dtype))
-        return reshape(stack([_wrap(p) if type(p) is not Tensor else p for p in pieces]),
+        return reshape(stack([_wrap(p) if isinstance(p, np.ndarray) else p for p in pieces]),
                        out_shape + in_shape)  # fmt: skip
     if not pieces:
         return np.zeros(out_shape + in_shape, like.dtype)
@@ -333,7 +364,9 @@ def _assemble(pieces: list, out_shape: tuple, in_shape: tuple, create: bool, lik
 
 
 # ------------------------------------------------------------------------------ forward mode
-def _linearize(f: Callable, primals: tuple, fn: str):
+def _linearize(
+    f: Callable[..., Tensor], primals: tuple[Any, ...], fn: str
+) -> tuple[Tensor, list[Tensor], Tensor, list[Any]]:
     """Run ``f`` and record ``u ↦ uᵀJ`` once (the double-VJP trick): returns the output, the
     leaves, the cotangent leaf ``u`` and the recorded shares (Tensors linear in ``u``)."""
     leaves = [_leaf(x, fn, i) for i, x in enumerate(primals)]
@@ -346,7 +379,7 @@ def _linearize(f: Callable, primals: tuple, fn: str):
     return out, leaves, u, shares
 
 
-def jvp(f: Callable, primals, tangents):
+def jvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Result, Result]:
     """Forward mode: ``(f(*primals), J·tangents)`` (JAX's signature: tuples, one tangent per
     primal, of the primal's shape). Computed by the linear-transpose trick (module doc): one
     recorded backward pass, then one backward pass per direction."""
@@ -375,26 +408,26 @@ def jvp(f: Callable, primals, tangents):
     return value, _give(tangent_out, primals[0], create)
 
 
-def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def jacfwd(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian by forward mode: one pass per INPUT element (column j is ``J e_j``). Same
     shape as :func:`jacrev`; cheaper when inputs are fewer than outputs."""
 
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: Any, **kwargs: Any) -> Any:  # a Jacobian, or a tuple of them
         nums = _argnums(argnums, len(args), "jacfwd")
-        args = list(args)
+        call_args = list(args)
 
-        def g(*xs):
+        def g(*xs: Any) -> Tensor:
             for i, x in zip(nums, xs):
-                args[i] = x
-            return f(*args, **kwargs)
+                call_args[i] = x
+            return f(*call_args, **kwargs)
 
-        originals = [args[i] for i in nums]
+        originals = [call_args[i] for i in nums]
         out, leaves, u, shares = _linearize(g, tuple(originals), "jacfwd")
-        jacs = []
+        jacs: list[Result] = []
         create = False
         for s, t in zip(shares, leaves):
             flat = s.reshape(-1)
-            cols = []
+            cols: list[Result] = []
             for j in range(t.size):
                 (col,), create = _adjoints(
                     flat[j], np.ones((), s.dtype), [u], retain=True, own=leaves
@@ -402,34 +435,34 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
                 cols.append(col)
             jac = _assemble(cols, t.shape, out.shape, create, t)  # in_shape + out_shape
             jacs.append(_transpose_jac(jac, t.ndim, out.ndim, create))
-        jacs = tuple(_give(j, x, create) for j, x in zip(jacs, originals))
-        return jacs[0] if isinstance(argnums, (int, np.integer)) else jacs
+        given = tuple(_give(j, x, create) for j, x in zip(jacs, originals))
+        return given[0] if isinstance(argnums, (int, np.integer)) else given
 
     wrapped.__doc__ = f"Jacobian of {getattr(f, '__name__', 'f')} (forward mode)."
     return wrapped
 
 
-def _transpose_jac(jac, in_ndim: int, out_ndim: int, create: bool):
+def _transpose_jac(jac: Any, in_ndim: int, out_ndim: int, create: bool) -> Result:
     axes = tuple(range(in_ndim, in_ndim + out_ndim)) + tuple(range(in_ndim))
     return jac.transpose(axes) if create else np.transpose(jac, axes)
 
 
 # ------------------------------------------------------------------------------ second order
-def hessian(f: Callable, argnums: int = 0) -> Callable:
+def hessian(f: Callable[..., Tensor], argnums: int = 0) -> Callable[..., Any]:
     """∂²f/∂x² of scalar ``f``: shape ``x.shape + x.shape``; reverse over reverse (the Jacobian
     of ``grad(f)`` by one reverse pass per gradient element)."""
     if not isinstance(argnums, (int, np.integer)):
         raise MemogradTypeError("hessian: argnums must be one int (one argument)")
     jac = jacrev(grad(f, argnums), argnums)
 
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
         return jac(*args, **kwargs)
 
     wrapped.__doc__ = f"Hessian of {getattr(f, '__name__', 'f')}."
     return wrapped
 
 
-def hvp(f: Callable, primals, tangents):
+def hvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Result, Any]:
     """``(f(x), H·v)``: the Hessian-vector product without the Hessian, reverse over reverse:
     ``H v = ∂/∂x ⟨∇f(x), v⟩`` (two backward passes, whatever the size of x)."""
     primals = primals if isinstance(primals, (tuple, list)) else (primals,)
@@ -440,7 +473,7 @@ def hvp(f: Callable, primals, tangents):
         )
     nums = tuple(range(len(primals)))
 
-    def inner(*xs):
+    def inner(*xs: Any) -> Any:  # ⟨∇f, v⟩, a Tensor (None without primals: grad refuses it)
         value, grads = value_and_grad(f, nums)(*xs)
         total = None
         for g, v, x in zip(grads, tangents, xs):
@@ -454,7 +487,7 @@ def hvp(f: Callable, primals, tangents):
         seen.append(value)
         return total
 
-    seen: list = []
+    seen: list[Any] = []
     hv = grad(inner, nums)(*primals)
     value = seen[-1]
     if isinstance(value, Tensor) and type(hv[0]) is not Tensor or not _Mode.grad:
@@ -465,7 +498,7 @@ def hvp(f: Callable, primals, tangents):
 
 
 # ------------------------------------------------------------------------------ modes table
-def mode_costs(widths: Sequence[int]) -> dict:
+def mode_costs(widths: Sequence[int]) -> dict[str, Any]:
     """Cost of the full Jacobian of a dense layered net (``widths`` = [inputs, ..., outputs])
     three ways, in scalar multiply-adds (one per edge of the scalar graph per pass):
 
@@ -475,16 +508,16 @@ def mode_costs(widths: Sequence[int]) -> dict:
       ``len(widths) - 1`` edges each (the chain rule without memoization).
 
     ``E = Σ w_i w_{i+1}``. ``tests/tensor/test_modes.py`` counts the passes on real graphs."""
-    widths = [int(w) for w in widths]
-    if len(widths) < 2 or any(w < 1 for w in widths):
+    sizes = [int(w) for w in widths]
+    if len(sizes) < 2 or any(w < 1 for w in sizes):
         raise MemogradValueError(
-            f"mode_costs: widths must list at least 2 positive layer sizes, got {widths}"
+            f"mode_costs: widths must list at least 2 positive layer sizes, got {sizes}"
         )
-    edges = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
-    n_in, n_out = widths[0], widths[-1]
-    paths = math.prod(widths)
+    edges = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    n_in, n_out = sizes[0], sizes[-1]
+    paths = math.prod(sizes)
     return {
-        "widths": widths,
+        "widths": sizes,
         "inputs": n_in,
         "outputs": n_out,
         "edges": edges,
@@ -493,5 +526,5 @@ def mode_costs(widths: Sequence[int]) -> dict:
         "forward_work": n_in * edges,
         "reverse_work": n_out * edges,
         "paths": paths,
-        "naive_work": paths * (len(widths) - 1),
+        "naive_work": paths * (len(sizes) - 1),
     }
