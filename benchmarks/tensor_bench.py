@@ -20,6 +20,9 @@ data:
 * ``compile_step SGD (NumPy only)``: the same without numba (backend ``numpy``);
 * ``compile_step + in-place update``: the replay, then the floor's own two-ufunc update;
 * ``memograd eager``: the Tensor engine op by op (``loss.backward()``), ``mg.optim.SGD``;
+* ``update: ...``: the update alone: two in-place ufunc calls per parameter (the floor's) against
+  ``mg.optim.SGD``/``Adam`` ``.step()`` on Tensor parameters whose ``.grad`` is set (two sets
+  of gradients alternated in both, as each backward makes new ones);
 * ``jax jit``: forward, ``value_and_grad`` and the SGD update in one ``jax.jit`` function;
 * PyTorch (CPU, ``torch.set_num_threads(1)``, ``p.add_(p.grad, alpha=-lr)``), MyGrad and HIPS
   autograd when installed.
@@ -28,7 +31,9 @@ The whole process is pinned to one core (``os.sched_setaffinity``, before JAX an
 their threads; ``--cpu``), BLAS threads fixed to 1 with threadpoolctl. Timing: median and
 minimum over ``--rounds`` rounds of the mean step time of a block of steps (sized to
 ``--block`` seconds, 20 ms by default), engines interleaved in a shuffled order each round,
-after warm-up. Memory: tracemalloc peak of one step above what was allocated before it (NumPy
+after warm-up; the clock is the process's CPU time (``--clock cpu``, the default: on a shared
+core, time other processes take is not counted) or wall time (``--clock wall``).
+Memory: tracemalloc peak of one step above what was allocated before it (NumPy
 reports its buffers to tracemalloc); for compile_step and the floor plus their persistent
 buffers; PyTorch and JAX allocate in C++ (not traced): n/a.
 
@@ -292,11 +297,13 @@ def update_inplace(params, x, y, loss):
     """The update alone as a NumPy programmer writes it: two in-place ufunc calls per parameter
     (``multiply(g, s, g); subtract(p, g, p)``, with s = 1 so that g keeps its values from call
     to call; the cost of a multiply does not depend on the factor)."""
-    P, G = [p.copy() for p in params], _grads_like(params)
+    P, sets = [p.copy() for p in params], [_grads_like(params) for _ in range(2)]
     mul, sub, one = np.multiply, np.subtract, np.float32(1.0)
+    turn = [0]
 
     def step():
-        for p, g in zip(P, G):
+        turn[0] ^= 1  # two gradient sets, alternated, as for mg.optim below
+        for p, g in zip(P, sets[turn[0]]):
             mul(g, one, g)
             sub(p, g, p)
         return 0.0
@@ -310,11 +317,16 @@ def update_optim(kind):
 
     def factory(params, x, y, loss):
         T = [mg.tensor(p, requires_grad=True) for p in params]
-        for t, g in zip(T, _grads_like(params)):
-            t.grad = mg.tensor(g)
+        # two sets of gradient Tensors, alternated: every step sees new gradient objects, as
+        # after each backward (nothing may be cached by identity)
+        sets = [[mg.tensor(g) for g in _grads_like(params)] for _ in range(2)]
         opt = mg.optim.SGD(T, lr=LR) if kind == "sgd" else mg.optim.Adam(T, lr=1e-3)
+        turn = [0]
 
         def step():
+            turn[0] ^= 1
+            for t, g in zip(T, sets[turn[0]]):
+                t.grad = g
             opt.step()
             return 0.0
 

@@ -361,3 +361,33 @@ def test_numba_kernels_give_the_numpy_updates_bit_for_bit(kind, hp, dtype):
         runs.append([p.data.copy() for p in params])
     for a, b in zip(*runs):
         assert a.dtype == dtype and np.array_equal(a, b)
+
+
+@pytest.mark.skipif(
+    not __import__("memograd.tensor.fused", fromlist=["x"]).available(),
+    reason="numba is not installed (pip install 'memograd[fast]')",
+)
+@pytest.mark.parametrize("kind, hp", CASES)
+def test_a_read_only_gradient_falls_back_to_one_kernel_call_per_parameter(kind, hp):
+    """numba updates all parameters in one call on tuples of arrays; a read-only gradient among
+    writable ones has another numba type (no tuple), so the update runs per parameter: the same
+    bits either way."""
+    rng = np.random.default_rng(4)
+    shapes = [(5, 3), (3,), ()]
+    grads = [[rng.normal(size=s).astype(np.float32) for s in shapes] for _ in range(3)]
+    runs = []
+    for backend, frozen in (("numpy", False), ("numba", False), ("numba", True)):
+        params = [P(np.ones(s)) for s in shapes]
+        for p in params:
+            p.data = p.data.astype(np.float32)
+        opt = make_optimizer(kind, params, **hp)
+        opt.backend = backend
+        for gs in grads:
+            for i, (p, g) in enumerate(zip(params, gs)):
+                p.grad = g.copy()
+                p.grad.setflags(write=not (frozen and i == 0))  # one read-only among writable
+            opt.step()
+        assert opt._no_many == frozen
+        runs.append([p.data.copy() for p in params])
+    for run in runs[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(run, runs[0]))

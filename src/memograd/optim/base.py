@@ -119,6 +119,8 @@ class Optimizer:
         self._shapes = [a.shape for a in arrays]
         self._views_made: list[State] | None = None
         self._states_made: list[tuple[np.ndarray, ...]] | None = None
+        self._state_tuples: list[tuple[np.ndarray, ...]] | None = None
+        self._no_many = False
         self._views1d = [{k: v[lo:hi] for k, v in self.state.items()} for lo, hi in self._bounds]
         self.backend = "auto"  # "numpy", "numba" (the fast extra) or "auto" (memograd.tensor.fused)
         self._seconds = 0.0  # time spent in step() so far (auto switches to numba after a while)
@@ -238,6 +240,8 @@ class Optimizer:
     ) -> None:
         """Update each parameter that has a gradient, in place (per-parameter state views)."""
         if fast:
+            if self._each_at_once(arrays, grads, lr, ks):
+                return
             kernel = getattr(_kernels(), self.KERNEL)
             states = self._kernel_states()
             dt, want = self._dtype.type, self._dtype
@@ -262,6 +266,44 @@ class Optimizer:
         for i, g in enumerate(grads):
             if g is not None:
                 update(arrays[i], g, lr, ks[i], views[i])
+
+    def _each_at_once(
+        self,
+        arrays: list[np.ndarray],
+        grads: list[np.ndarray | None],
+        lr: float,
+        ks: list[int],
+    ) -> bool:
+        """Every parameter in ONE numba call (``<kernel>_many`` on tuples of 1-D arrays), when
+        all have a gradient of the state's dtype and contiguous values, at the same step count;
+        False when numba cannot type the tuples (a read-only or unaligned array): per parameter
+        then."""
+        if self._no_many:
+            return False
+        want = self._dtype
+        flat_a, flat_g = [], []
+        for a, g in zip(arrays, grads):
+            if g is None or g.dtype != want or not a.flags.c_contiguous:
+                return False
+            flat_a.append(a.reshape(-1))
+            flat_g.append(g.reshape(-1))  # (a copy when g is not contiguous: it is only read)
+        k = ks[0]
+        if any(x != k for x in ks):
+            return False
+        if self._state_tuples is None:
+            states = self._kernel_states()
+            self._state_tuples = [
+                tuple(st[j] for st in states) for j in range(len(self.KERNEL_SLOTS))
+            ]
+        many = getattr(_kernels(), self.KERNEL + "_many")
+        try:
+            many(
+                tuple(flat_a), tuple(flat_g), *self._state_tuples, *self._scalars(lr, k, want.type)
+            )
+        except Exception:  # numba's TypingError: types differ within a tuple
+            self._no_many = True
+            return False
+        return True
 
     def _kernel_states(self) -> list[tuple[np.ndarray, ...]]:
         """Per parameter: the 1-D views of the state arrays its kernel takes, in order."""

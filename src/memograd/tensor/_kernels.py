@@ -120,3 +120,26 @@ def matmul_rows(a: A, b: A, out: A, r0: int, r1: int) -> None:
 def matmul(a: A, b: A, out: A) -> None:
     """out = a @ b (see ``matmul_rows``)."""
     matmul_rows(a, b, out, 0, a.shape[0])
+
+
+# ------------------------------------------- every parameter in one call (tuples of 1-D arrays)
+@_jit
+def sgd_many(ps: Any, gs: Any, bs: Any, *scalars: Any) -> None:
+    """``sgd`` on each (p, g, b) of the tuples: one dispatch per step instead of one per
+    parameter (at 2-16-16-1 the dispatches were most of the update)."""
+    for j in range(len(ps)):
+        sgd(ps[j], gs[j], bs[j], *scalars)
+
+
+@_jit
+def adam_many(ps: Any, gs: Any, ms: Any, vs: Any, *scalars: Any) -> None:
+    """``adam`` on each (p, g, m, v) of the tuples."""
+    for j in range(len(ps)):
+        adam(ps[j], gs[j], ms[j], vs[j], *scalars)
+
+
+@_jit
+def rmsprop_many(ps: Any, gs: Any, vs: Any, bs: Any, *scalars: Any) -> None:
+    """``rmsprop`` on each (p, g, v, b) of the tuples."""
+    for j in range(len(ps)):
+        rmsprop(ps[j], gs[j], vs[j], bs[j], *scalars)
