@@ -149,3 +149,15 @@ def test_the_readme_shows_a_2_16_16_1_network_that_reads():
     assert len(weights) == weight_count((2, 16, 16, 1)) == 304
     assert not [r for r in root.iter(NS + "rect") if r.get("rx") == "3"]  # no edge labels
     assert int(root.get("width")) <= 700 and root.get("viewBox")
+
+
+def test_the_readme_picture_is_what_the_readme_command_draws_today(tmp_path, capsys):
+    """The committed picture is the command's output, byte for byte: a change to the drawing
+    fails here until `memograd graph --net 2,16,16,1 --out docs/network-2-16-16-1.svg` is rerun."""
+    from pathlib import Path
+
+    from memograd.cli import main
+
+    committed = Path(__file__).resolve().parents[2] / "docs" / "network-2-16-16-1.svg"
+    assert main(["graph", "--net", "2,16,16,1", "--out", str(tmp_path / "n.svg")]) == 0
+    assert (tmp_path / "n.svg").read_bytes() == committed.read_bytes()
