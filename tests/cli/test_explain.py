@@ -1,5 +1,6 @@
 """memograd explain: the notes' numbers, JSON that re-checks independently, every bad input."""
 
+import io
 import json
 import math
 import re
@@ -368,3 +369,25 @@ def test_ascii_option_writes_the_ascii_names_and_keeps_tables_aligned(capsys):
     table = out.split("path 1:")[1].split("product")[0].splitlines()[1:]
     bars = {line.index("|") for line in table if "|" in line}
     assert len(bars) == 1  # one column boundary position: aligned
+
+
+def test_huge_json_on_a_terminal_asks_for_out(monkeypatch, capsys):
+    """Issue 13.9: `explain --all --format json` of thousands of paths is not poured onto a
+    terminal (the text format summarises instead); a pipe or --out gets it all."""
+    import memograd.cli as cli
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    real_ui = cli.UI
+    monkeypatch.setattr(
+        cli, "UI", lambda no_color=False, **kw: real_ui(no_color, stdout=term, **kw)
+    )
+    argv = ["explain", "--net", "2,8,8,1", "--all", "--format", "json"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--out FILE" in err and "paths" in err and term.getvalue() == ""
+    assert main(argv[:4]) == 0  # text: one line per parameter
+    assert "one line each" in term.getvalue()

@@ -30,6 +30,7 @@ EXAMPLE = [
 ]
 FORMATS = ("text", "latex", "json", "svg", "html")
 SUMMARY_PAST = 16  # --all on a terminal: one line per parameter past this many
+TERMINAL_PATHS = 100  # json/latex: tens of lines per path; more paths on a terminal: --out
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -178,6 +179,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 f"{name} has {n:,} chain-rule paths from L ({args.view} view), too many to list "
                 f"(limit {MAX_PATHS:,}); pick a weight nearer the output or a smaller --net, "
                 "or count paths at any depth with memograd complexity"
+            )
+    total = sum(index.count(params[n]) for n in names)
+    if fmt in ("json", "latex") and args.out is None and _is_terminal(ui.stdout):
+        if total > TERMINAL_PATHS:
+            raise UsageError(
+                f"--format {fmt} of {len(names)} gradient(s) lists {total:,} paths (thousands of "
+                f"lines), too much for the terminal: give --out FILE (e.g. --out paths.{fmt}), "
+                "redirect stdout, or drop --format for the terminal's one-line-per-parameter "
+                "summary"
             )
     explanations = []
     with ui.progress(f"explaining {len(names)} gradient(s)", total=len(names)) as bar:

@@ -88,6 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 RECORD_MAX = 80  # a neuron-level graph with more nodes is drawn as the network (viz.network)
 MAX_DENSE_NODES = 200_000  # the network picture elides wide layers; building the graph is the cost
+TERMINAL_DOT_NODES = 300  # DOT text of more nodes on a terminal: ask for --out
 MAX_DOT_NODES = 20_000  # DOT text of more nodes is megabytes that Graphviz cannot lay out
 
 
@@ -158,6 +159,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     if args.json and args.out is None:
         raise UsageError("--json describes the file written with --out; give --out FILE")
+    if args.out is None and _is_terminal(ui.stdout):
+        nodes = _predicted(args.net, args.view)
+        if nodes > TERMINAL_DOT_NODES:
+            raise UsageError(
+                f"--format dot of {nodes:,} nodes is thousands of lines, too much for the "
+                "terminal: give --out FILE (e.g. --out graph.dot), redirect stdout or pipe it "
+                "to dot (| dot -Tsvg -o graph.svg)"
+            )
     dense = False
     if args.fmt == "dot" or args.engine == "graphviz":
         limit = MAX_DOT_NODES
