@@ -160,7 +160,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     for col in (
         "depth",
         "params",
-        "paths L->w11^1",
+        "paths L→w₁₁¹",
         "naive (mul+add)",
         "backprop (mul+add)",
         "ratio",
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     ui.print(table)
     ui.print(
-        "Layer increase <-> complexity increase: enumeration repeats every shared path prefix; "
+        "Layer increase ↔ complexity increase: enumeration repeats every shared path prefix; "
         "backprop stores each adjoint once (memoization), about one multiply-add per edge."
     )
     if written:
