@@ -187,3 +187,18 @@ def test_unwritable_report_is_one_line_and_exit_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1
     assert f"cannot write the report to {blocker / 'r.html'}" in err
+
+
+def test_ascii_demo_is_all_ascii_and_unicode_is_the_default(capsys):
+    """Issue 13.6: one notation per output kind; --ascii gives the other, whole (trees, bars and
+    tables included: no '?' for a character without an ASCII form)."""
+    assert (
+        main(["demo", "--quick", "--no-color", "--only", "memoization,chain_rule", "--ascii"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert out.isascii() and "?" not in out.replace("?)", "")
+    assert "dL/dw11^1" in out and "L -> yhat -> o21 -> o11 -> w11^1" in out
+    assert "|-- fib(4) = 5" in out
+    assert main(["demo", "--quick", "--no-color", "--only", "chain_rule"]) == 0
+    out = capsys.readouterr().out
+    assert "∂L/∂w₁₁¹" in out and "L → ŷ → o₂₁ → o₁₁ → w₁₁¹" in out and "w11^1" not in out

@@ -115,3 +115,4 @@ def test_ascii_text_spells_out_symbols():
 
     assert ascii_text("∂L/∂ŷ · ∂ŷ/∂o₂₁ → (ŷ − y)² ×5") == "dL/dyhat * dyhat/do21 -> (yhat - y)^2 x5"
     assert ascii_text("naïve").isascii()
+    assert ascii_text("├── fib(1) ↺ repeat") == "|-- fib(1) * repeat"  # one character each
