@@ -13,7 +13,7 @@ engine's ``compile_step``) arranged for scikit-learn's conventions:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -34,7 +34,7 @@ SOLVERS = ("adam", "sgd", "adamw", "rmsprop")
 
 def _half_mse(pred: Any, target: Any) -> Tensor:
     """scikit-learn's squared_error: ½·mean((y - ŷ)²)."""
-    return cast(Tensor, LOSSES["mse"](pred, target) * 0.5)
+    return LOSSES["mse"](pred, target) * 0.5
 
 
 DATA_LOSSES: dict[str, Loss] = {**LOSSES, "half_mse": _half_mse}

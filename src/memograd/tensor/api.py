@@ -20,6 +20,7 @@ import builtins
 import math
 import sys
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ GENERATED: list[str] = []  # names of the generated functions, in table order
 
 
 # ------------------------------------------------------------------------------ the generator
-def _check_axis(name: str, a: Tensor, axis):
+def _check_axis(name: str, a: Tensor, axis: Any) -> Any:
     """Validate ``axis`` for ``a`` and return it normalised: a list becomes a tuple, and on a 0-d
     tensor ``0``/``-1`` (what NumPy and PyTorch accept there) mean its only element (None)."""
     if axis is None:
@@ -58,7 +59,7 @@ def _check_axis(name: str, a: Tensor, axis):
     return tuple(axes) if isinstance(axis, list) else axis
 
 
-def _many(name: str, tensors: Sequence) -> tuple:
+def _many(name: str, tensors: Sequence[Any]) -> tuple[Tensor, ...]:
     """Inputs of an op on any number of tensors, by the dtype rule: non-Tensors (numpy arrays of
     any float dtype included) take the Tensors' float dtype; only Tensors of different float
     precision are refused."""
@@ -180,7 +181,7 @@ def source(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------ custom functions
-def _reduction(name: str, a, axis, keepdims, **extra) -> Tensor:
+def _reduction(name: str, a: Any, axis: Any, keepdims: bool, **extra: Any) -> Tensor:
     """A reduction row by name (numpy interop's ``np.sum(t)`` & co. come here)."""
     if type(a) is not Tensor:
         a = tensor(a)
@@ -188,7 +189,7 @@ def _reduction(name: str, a, axis, keepdims, **extra) -> Tensor:
     return _apply(TABLE[name], (a,), {"axis": axis, "keepdims": keepdims, **extra})
 
 
-def pow(a, b) -> Tensor:  # noqa: A001 - mirrors numpy/torch naming
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors numpy/torch naming
     """a ** b: a number exponent is a constant (``pow_const``), a tensor exponent is
     differentiated too (∂/∂b = a^b log a)."""
     if type(a) is Tensor and type(b) is not Tensor and np.ndim(b) == 0:
@@ -201,7 +202,7 @@ def pow(a, b) -> Tensor:  # noqa: A001 - mirrors numpy/torch naming
     return _apply(TABLE["pow"], (a, b), {})
 
 
-def matmul(a, b) -> Tensor:
+def matmul(a: Any, b: Any) -> Tensor:
     """a @ b with numpy's rules: 1-D operands are promoted, leading (batch) dims broadcast."""
     a, b = _pair("matmul", a, b)
     sa, sb = a.data.shape, b.data.shape
@@ -213,14 +214,14 @@ def matmul(a, b) -> Tensor:
     return _apply(TABLE["matmul"], (a, b), {})
 
 
-def where(cond, a, b) -> Tensor:
+def where(cond: Any, a: Any, b: Any) -> Tensor:
     """a where cond else b (cond: bool array or tensor, no gradient)."""
     cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     a, b = _pair("where", a, b)
     return _apply(TABLE["where"], (a, b), {"cond": cond.astype(bool, copy=False)})
 
 
-def reshape(a, shape) -> Tensor:
+def reshape(a: Any, shape: Any) -> Tensor:
     """Same values, new shape (one entry may be -1)."""
     if type(a) is not Tensor:
         a = tensor(a)
@@ -233,7 +234,7 @@ def reshape(a, shape) -> Tensor:
     return _apply(TABLE["reshape"], (a,), {"shape": shape})
 
 
-def transpose(a, axes=None) -> Tensor:
+def transpose(a: Any, axes: Any = None) -> Tensor:
     """Permute axes (reverse them if ``axes`` is None)."""
     if type(a) is not Tensor:
         a = tensor(a)
@@ -247,7 +248,7 @@ def transpose(a, axes=None) -> Tensor:
 permute = transpose
 
 
-def broadcast_to(a, shape) -> Tensor:
+def broadcast_to(a: Any, shape: Any) -> Tensor:
     """Repeat size-1 (or missing leading) dims to ``shape``, as numpy; a view."""
     if type(a) is not Tensor:
         a = tensor(a)
@@ -257,7 +258,7 @@ def broadcast_to(a, shape) -> Tensor:
 expand = broadcast_to
 
 
-def squeeze(a, axis=None) -> Tensor:
+def squeeze(a: Any, axis: Any = None) -> Tensor:
     """Drop size-1 axes (or only ``axis``)."""
     if type(a) is not Tensor:
         a = tensor(a)
@@ -271,7 +272,7 @@ def squeeze(a, axis=None) -> Tensor:
     return _apply(TABLE["squeeze"], (a,), {"axis": axis})
 
 
-def unsqueeze(a, axis: int) -> Tensor:
+def unsqueeze(a: Any, axis: int) -> Tensor:
     """Insert a size-1 axis at ``axis``."""
     if type(a) is not Tensor:
         a = tensor(a)
@@ -280,7 +281,7 @@ def unsqueeze(a, axis: int) -> Tensor:
     return _apply(TABLE["unsqueeze"], (a,), {"axis": axis})
 
 
-def _index(key):
+def _index(key: Any) -> Any:
     """Index keys: tensors become their arrays (int or bool), lists become arrays (an empty list
     is an empty integer index, as in NumPy)."""
     if isinstance(key, tuple):
@@ -294,12 +295,12 @@ def _index(key):
     return key
 
 
-def getitem(a: Tensor, key) -> Tensor:
+def getitem(a: Tensor, key: Any) -> Tensor:
     """a[key] with slices, integers, integer arrays, boolean masks; repeated indices add up."""
     return _apply(TABLE["getitem"], (a,), {"key": _index(key)})
 
 
-def concatenate(tensors: Iterable, axis: int | None = 0) -> Tensor:
+def concatenate(tensors: Iterable[Any], axis: int | None = 0) -> Tensor:
     """Join along an existing axis (``axis=None`` flattens the inputs first, as NumPy)."""
     ts = _many("concatenate", list(tensors))
     if axis is None:
@@ -311,13 +312,13 @@ def concatenate(tensors: Iterable, axis: int | None = 0) -> Tensor:
 cat = concatenate
 
 
-def stack(tensors: Iterable, axis: int = 0) -> Tensor:
+def stack(tensors: Iterable[Any], axis: int = 0) -> Tensor:
     """Join along a new axis."""
     ts = _many("stack", list(tensors))
     return _apply(TABLE["stack"], ts, {"axis": axis})
 
 
-def cross_entropy(logits, labels, reduction: str = "mean") -> Tensor:
+def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy with integer labels, fused and stable:
     L = mean_i [logsumexp(z_i) - z_i[label_i]], ∂L/∂z = (softmax(z) - onehot)/n."""
     if type(logits) is not Tensor:
@@ -339,14 +340,14 @@ def cross_entropy(logits, labels, reduction: str = "mean") -> Tensor:
     return _apply(TABLE["cross_entropy"], (logits,), {"labels": y, "reduction": reduction})
 
 
-def mse(pred, target, reduction: str = "mean") -> Tensor:
+def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error mean((pred - target)²)."""
     _check_reduction("mse", reduction)
     a, b = _pair("mse", pred, target)
     return _apply(TABLE["mse"], (a, b), {"reduction": reduction})
 
 
-def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Stable BCE on logits: mean(max(x,0) - x t + log(1 + e^-|x|)); ∂/∂x = (σ(x) - t)/n."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     a, b = _pair("binary_cross_entropy_with_logits", logits, target)
@@ -356,7 +357,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") ->
 bce_with_logits = binary_cross_entropy_with_logits
 
 
-def _check_reduction(name, reduction):
+def _check_reduction(name: str, reduction: str) -> None:
     if reduction not in ("mean", "sum", "none"):
         raise MemogradValueError(
             f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
@@ -364,45 +365,45 @@ def _check_reduction(name, reduction):
 
 
 # ---------------------------------------------------------------------------------- factories
-def zeros(*shape, dtype="float32", requires_grad: bool = False) -> Tensor:
+def zeros(*shape: Any, dtype: Any = "float32", requires_grad: bool = False) -> Tensor:
     shape = shape[0] if len(shape) == 1 and not _is_int(shape[0]) else shape
     return tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
 
 
-def ones(*shape, dtype="float32", requires_grad: bool = False) -> Tensor:
+def ones(*shape: Any, dtype: Any = "float32", requires_grad: bool = False) -> Tensor:
     shape = shape[0] if len(shape) == 1 and not _is_int(shape[0]) else shape
     return tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
 
 
-def full(shape, value, dtype="float32", requires_grad: bool = False) -> Tensor:
+def full(shape: Any, value: Any, dtype: Any = "float32", requires_grad: bool = False) -> Tensor:
     return tensor(np.full(shape, value, dtype=dtype), requires_grad=requires_grad)
 
 
-def zeros_like(a, requires_grad: bool = False) -> Tensor:
+def zeros_like(a: Any, requires_grad: bool = False) -> Tensor:
     return tensor(
         np.zeros_like(a.data if isinstance(a, Tensor) else a), requires_grad=requires_grad
     )
 
 
-def ones_like(a, requires_grad: bool = False) -> Tensor:
+def ones_like(a: Any, requires_grad: bool = False) -> Tensor:
     return tensor(np.ones_like(a.data if isinstance(a, Tensor) else a), requires_grad=requires_grad)
 
 
-def arange(*args, dtype=None) -> Tensor:
+def arange(*args: Any, dtype: Any = None) -> Tensor:
     return tensor(np.arange(*args, dtype=dtype))
 
 
 # ------------------------------------------------------------------------------ Tensor methods
-def _shape_args(args):
+def _shape_args(args: tuple[Any, ...]) -> Any:
     return args[0] if len(args) == 1 and not _is_int(args[0]) else args
 
 
-def _reshape_method(self, *shape):
+def _reshape_method(self: Tensor, *shape: Any) -> Tensor:
     """t.reshape(2, 3) or t.reshape((2, 3))."""
     return reshape(self, _shape_args(shape))
 
 
-def _transpose_method(self, *axes):
+def _transpose_method(self: Tensor, *axes: Any) -> Tensor:
     """t.transpose() reverses the axes; t.transpose(1, 0, 2) or t.transpose((1, 0, 2))."""
     axes = _shape_args(axes)
     return transpose(self, axes or None)

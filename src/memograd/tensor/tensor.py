@@ -27,8 +27,10 @@ driver is :mod:`.backprop`; numpy calls on Tensors are :mod:`.interop`.
 
 from __future__ import annotations
 
+import builtins
 import weakref
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -39,9 +41,15 @@ from memograd.errors import (
     MemogradValueError,
     ShapeError,
 )
-from memograd.tensor.convert import _as_dtype, _Meta, to_array  # noqa: F401
-from memograd.tensor.locks import _LOCKS, _lock, _unlock, _Writable, writable  # noqa: F401
-from memograd.tensor.mode import _Mode, enable_grad, is_grad_enabled, no_grad
+from memograd.tensor.convert import _as_dtype, to_array
+from memograd.tensor.convert import _Meta as _Meta  # re-exported (backprop)
+from memograd.tensor.locks import _LOCKS as _LOCKS
+from memograd.tensor.locks import _lock as _lock
+from memograd.tensor.locks import _unlock as _unlock
+from memograd.tensor.locks import _Writable
+from memograd.tensor.locks import writable as writable
+from memograd.tensor.mode import _Mode as _Mode
+from memograd.tensor.mode import enable_grad, is_grad_enabled, no_grad
 from memograd.tensor.ops import TABLE, Primitive
 
 __all__ = [
@@ -82,11 +90,13 @@ class Tensor:
         def __getattr__(self, name: str) -> Any: ...
 
     @staticmethod
-    def _apply_row(name: str, xs: tuple, params: dict) -> Tensor:
+    def _apply_row(name: str, xs: tuple[Any, ...], params: dict[str, Any]) -> Tensor:
         """``ops.call`` on Tensors: run row ``name`` recorded (inside create_graph formulas)."""
         return _apply(TABLE[name], tuple(_as_tensor(x) for x in xs), params)
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None, *, name: str | None = None):
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, *, name: str | None = None
+    ) -> None:
         arr = _to_array(data, dtype, copy=False)
         _init(self, arr)
         self.name = name
@@ -95,7 +105,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ properties
     @property
-    def shape(self) -> tuple:
+    def shape(self) -> tuple[int, ...]:
         return self.data.shape
 
     @property
@@ -103,7 +113,7 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         return self.data.dtype
 
     @property
@@ -143,7 +153,7 @@ class Tensor:
         """The underlying array (shared, not copied)."""
         return self.data
 
-    def item(self):
+    def item(self) -> Any:
         """The Python number held by a size-1 tensor."""
         if _Mode.create and self.requires_grad:
             _dropped("item()/float()")
@@ -153,7 +163,7 @@ class Tensor:
             )
         return self.data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
@@ -162,10 +172,12 @@ class Tensor:
         t._vc = self._vc
         return t
 
-    def astype(self, dtype, copy: bool = True) -> Tensor:
+    def astype(self, dtype: Any, copy: bool = True) -> Tensor:
         """Cast; differentiable between float dtypes (the adjoint is cast back). The same dtype
         returns the tensor itself (tensors are not edited in place by ops, so no copy is due)."""
         want = _as_dtype(dtype)
+        if want is None:
+            raise MemogradTypeError("astype: give a dtype, e.g. t.astype('float64')")
         if want == self.data.dtype:
             return self
         if want.kind == "f" and self.data.dtype.kind == "f":
@@ -178,7 +190,7 @@ class Tensor:
     def double(self) -> Tensor:
         return self.astype(_F64)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """``np.asarray(t)`` is ``t.data`` itself; a new dtype or ``copy=True`` copies, and
         ``copy=False`` with a new dtype is refused (numpy 2's rule)."""
         if _Mode.create and self.requires_grad:
@@ -190,31 +202,31 @@ class Tensor:
             return self.data.copy() if same else self.data.astype(dtype)
         return self.data if same else self.data.astype(dtype)
 
-    def __dlpack__(self, **kwargs):
+    def __dlpack__(self, **kwargs: Any) -> Any:
         """DLPack export of ``t.data`` without a copy: ``torch.from_dlpack(t)`` shares memory
         (an in-place edit through the other side is not seen by memograd's version counter)."""
         return self.data.__dlpack__(**kwargs)
 
-    def __dlpack_device__(self):
+    def __dlpack_device__(self) -> Any:
         return self.data.__dlpack_device__()
 
-    def __float__(self):
+    def __float__(self) -> builtins.float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.data)
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self.data.ndim == 0:
             raise MemogradTypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return int(self.data.shape[0])
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
-            yield self[i]
+            yield self[i]  # type: ignore[index]  # (__getitem__ is set by memograd.tensor.api)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(", threshold=100)
@@ -231,7 +243,7 @@ class Tensor:
 
     def backward(
         self,
-        grad=None,
+        grad: Any = None,
         retain_graph: bool | None = None,
         create_graph: bool = False,
         trace: graph.Trace | None = None,
@@ -261,7 +273,7 @@ class Tensor:
                 "do it under `with mg.no_grad():` (as optimizers do) or use the out-of-place op"
             )
 
-    def _inplace(self, what: str, ufunc, other) -> Tensor:
+    def _inplace(self, what: str, ufunc: Any, other: Any) -> Tensor:
         self._check_inplace(what)
         value = other.data if isinstance(other, Tensor) else other
         try:
@@ -274,25 +286,25 @@ class Tensor:
         self._vc[0] += 1
         return self
 
-    def __iadd__(self, other):
+    def __iadd__(self, other: Any) -> Tensor:
         return self._inplace("+=", np.add, other)
 
-    def __isub__(self, other):
+    def __isub__(self, other: Any) -> Tensor:
         return self._inplace("-=", np.subtract, other)
 
-    def __imul__(self, other):
+    def __imul__(self, other: Any) -> Tensor:
         return self._inplace("*=", np.multiply, other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace("/=", np.divide, other)
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: Any, value: Any) -> None:
         self._check_inplace("setitem")
         with _Writable(self.data):
             self.data[_index(key)] = value.data if isinstance(value, Tensor) else value
         self._vc[0] += 1
 
-    def copy_(self, src) -> Tensor:
+    def copy_(self, src: Any) -> Tensor:
         """Overwrite the values in place with ``src`` (broadcast)."""
         self._check_inplace("copy_")
         with _Writable(self.data):
@@ -300,7 +312,7 @@ class Tensor:
         self._vc[0] += 1
         return self
 
-    def fill_(self, value) -> Tensor:
+    def fill_(self, value: Any) -> Tensor:
         self._check_inplace("fill_")
         with _Writable(self.data):
             self.data.fill(value)
@@ -313,83 +325,83 @@ class Tensor:
     # ------------------------------------------------------------------ operators
     # (``**``, ``@``, ``[]``, ``.T`` and the shape methods are set by memograd.tensor.api, with
     # the methods generated from the table's rows)
-    def __add__(self, o):
+    def __add__(self, o: Any) -> Tensor:
         return _binary("add", self, o)
 
-    def __radd__(self, o):
+    def __radd__(self, o: Any) -> Tensor:
         return _binary("add", o, self)
 
-    def __sub__(self, o):
+    def __sub__(self, o: Any) -> Tensor:
         return _binary("sub", self, o)
 
-    def __rsub__(self, o):
+    def __rsub__(self, o: Any) -> Tensor:
         return _binary("sub", o, self)
 
-    def __mul__(self, o):
+    def __mul__(self, o: Any) -> Tensor:
         return _binary("mul", self, o)
 
-    def __rmul__(self, o):
+    def __rmul__(self, o: Any) -> Tensor:
         return _binary("mul", o, self)
 
-    def __truediv__(self, o):
+    def __truediv__(self, o: Any) -> Tensor:
         return _binary("div", self, o)
 
-    def __rtruediv__(self, o):
+    def __rtruediv__(self, o: Any) -> Tensor:
         return _binary("div", o, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return _apply(TABLE["neg"], (self,), {})
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self):
+    def __abs__(self) -> Tensor:
         return _apply(TABLE["abs"], (self,), {})
 
-    def __lt__(self, o):
+    def __lt__(self, o: Any) -> Tensor:
         return _compare(np.less, self, o)
 
-    def __le__(self, o):
+    def __le__(self, o: Any) -> Tensor:
         return _compare(np.less_equal, self, o)
 
-    def __gt__(self, o):
+    def __gt__(self, o: Any) -> Tensor:
         return _compare(np.greater, self, o)
 
-    def __ge__(self, o):
+    def __ge__(self, o: Any) -> Tensor:
         return _compare(np.greater_equal, self, o)
 
-    def __eq__(self, o):  # type: ignore[override]
+    def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]
         return _compare(np.equal, self, o)
 
-    def __ne__(self, o):  # type: ignore[override]
+    def __ne__(self, o: Any) -> Tensor:  # type: ignore[override]
         return _compare(np.not_equal, self, o)
 
     # logical operators on bool (or int) tensors: values without gradient
-    def __and__(self, o):
+    def __and__(self, o: Any) -> Tensor:
         return _compare(np.bitwise_and, self, o)
 
     __rand__ = __and__
 
-    def __or__(self, o):
+    def __or__(self, o: Any) -> Tensor:
         return _compare(np.bitwise_or, self, o)
 
     __ror__ = __or__
 
-    def __xor__(self, o):
+    def __xor__(self, o: Any) -> Tensor:
         return _compare(np.bitwise_xor, self, o)
 
     __rxor__ = __xor__
 
-    def __invert__(self):
+    def __invert__(self) -> Tensor:
         return _wrap(np.invert(self.data))
 
 
-def _to_array(data, dtype=None, copy=True) -> np.ndarray:
+def _to_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
     """The dtype rule for new tensors (:func:`memograd.tensor.convert.to_array`)."""
     return to_array(data.data if isinstance(data, Tensor) else data, dtype, copy)
 
 
-def _is_int(x) -> bool:
+def _is_int(x: Any) -> bool:
     return isinstance(x, (int, np.integer))
 
 
@@ -402,12 +414,12 @@ def _init(t: Tensor, arr: np.ndarray) -> None:
     t._vc = [0]
 
 
-def _root(t: Tensor):
+def _root(t: Tensor) -> Any:
     """The graph node of ``t``: its op's Node, or the tensor itself for a leaf."""
     return t._node if t._node is not None else t
 
 
-def _dropped(what: str):
+def _dropped(what: str) -> NoReturn:
     raise GraphError(
         f"backward(create_graph=True): a VJP formula called {what} on a Tensor that requires "
         "grad, which would drop the graph and give a wrong higher derivative; write the formula "
@@ -415,7 +427,7 @@ def _dropped(what: str):
     )
 
 
-def _as_tensor(x) -> Tensor:
+def _as_tensor(x: Any) -> Tensor:
     return x if type(x) is Tensor else _wrap(np.asarray(x))
 
 
@@ -429,7 +441,9 @@ def _wrap(arr: np.ndarray) -> Tensor:
     return t
 
 
-def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
+def tensor(
+    data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (float32 for Python floats; numpy arrays keep
     their dtype unless ``dtype`` is given). ``requires_grad=True`` makes it a parameter."""
     t = _wrap(_to_array(data, dtype, copy=True))
@@ -439,7 +453,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = Non
     return t
 
 
-def _const(x, like: Tensor) -> Tensor:
+def _const(x: Any, like: Tensor) -> Tensor:
     """A non-Tensor operand: takes ``like``'s float dtype (the dtype rule, see module doc)."""
     kind = like.data.dtype.kind
     if kind == "f":
@@ -452,7 +466,7 @@ def _const(x, like: Tensor) -> Tensor:
     return _wrap(arr)
 
 
-def _pair(name: str, a, b) -> tuple[Tensor, Tensor]:
+def _pair(name: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
     if type(a) is not Tensor:
         if type(b) is not Tensor:
             b = tensor(b)
@@ -474,18 +488,18 @@ def _pair(name: str, a, b) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def _binary(name: str, a, b, **params) -> Tensor:
+def _binary(name: str, a: Any, b: Any, **params: Any) -> Tensor:
     a, b = _pair(name, a, b)
     return _apply(TABLE[name], (a, b), params)
 
 
-def _unary(name: str, a, **params) -> Tensor:
+def _unary(name: str, a: Any, **params: Any) -> Tensor:
     if type(a) is not Tensor:
         a = tensor(a)
     return _apply(TABLE[name], (a,), params)
 
 
-def _compare(ufunc, a, b) -> Tensor:
+def _compare(ufunc: Any, a: Any, b: Any) -> Tensor:
     a, b = _pair(ufunc.__name__, a, b)
     try:
         return _wrap(ufunc(a.data, b.data))
@@ -507,7 +521,7 @@ _ASTYPE = Primitive(
 _IDENTITY = Primitive("identity", lambda a: a, (lambda g, y, a: g,), "")
 
 
-def _index(key):
+def _index(key: Any) -> Any:
     """Index keys: tensors become their arrays (int or bool), lists become arrays."""
     if isinstance(key, tuple):
         return tuple(_index(k) for k in key)
@@ -520,7 +534,8 @@ def _index(key):
     return key
 
 
-def __getattr__(name: str):
+def __getattr__(name: str):  # type: ignore[no-untyped-def]  # "-> Any" makes mypy call the names
+    # imported through here "Any?" (not callable) in the modules that import them
     """The op functions moved to :mod:`memograd.tensor.api` (generated from the table); old
     imports (``from memograd.tensor.tensor import mse``) keep working."""
     from memograd.tensor import api
@@ -532,4 +547,7 @@ def __getattr__(name: str):
 
 
 # Node and _apply live in memograd.tensor.node (they need Tensor, defined above)
-from memograd.tensor.node import _BROADCAST_HINT, Node, _apply, _new_node  # noqa: E402, F401
+from memograd.tensor.node import _BROADCAST_HINT as _BROADCAST_HINT  # noqa: E402
+from memograd.tensor.node import Node as Node  # noqa: E402
+from memograd.tensor.node import _apply as _apply  # noqa: E402
+from memograd.tensor.node import _new_node as _new_node  # noqa: E402

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,16 +71,16 @@ def _mlp(cfg: TrainConfig, n_in: int, n_out: int) -> MLP:
 class Reporter:
     """What the loop tells the outside world; the default says nothing."""
 
-    def start(self, cfg: TrainConfig, data: PreparedData, model: Module, first_epoch: int):
+    def start(self, cfg: TrainConfig, data: PreparedData, model: Module, first_epoch: int) -> None:
         pass
 
     def epoch_start(self, epoch: int, epochs: int, steps: int) -> None:
         pass
 
-    def batch(self, step: int, loss: float, accuracy: float | None, samples_per_s: float):
+    def batch(self, step: int, loss: float, accuracy: float | None, samples_per_s: float) -> None:
         pass
 
-    def epoch_end(self, record: dict) -> None:
+    def epoch_end(self, record: dict[str, Any]) -> None:
         pass
 
     def close(self) -> None:
@@ -89,8 +90,8 @@ class Reporter:
 @dataclass
 class TrainResult:
     model: MLP
-    history: list[dict]
-    metrics: dict
+    history: list[dict[str, Any]]
+    metrics: dict[str, Any]
     config: TrainConfig
     data: PreparedData
     out: Path | None
@@ -129,7 +130,7 @@ class Trainer:
         self.steps_per_epoch = -(-len(self.data.y["train"]) // cfg.batch_size)
         total = self.steps_per_epoch * cfg.epochs
         schedule = make_schedule(cfg.schedule, total, cfg.warmup * self.steps_per_epoch)
-        kwargs: dict = {
+        kwargs: dict[str, Any] = {
             "weight_decay": cfg.resolved_weight_decay(),
             "schedule": schedule,
             "clip_norm": cfg.clip,
@@ -138,20 +139,24 @@ class Trainer:
             kwargs["momentum"] = cfg.momentum
         if cfg.optimizer.lower() == "sgd":
             kwargs["nesterov"] = cfg.nesterov
-        self._step = None  # the compiled step, made on first use
+        self._step: Any = None  # the compiled step, made on first use
         self.optimizer: Optimizer = make_optimizer(
             cfg.optimizer, self.model.parameters(), cfg.lr, **kwargs
         )
         self.epoch = 0
-        self.history: list[dict] = []
-        self.best = {"val_loss": math.inf, "epoch": 0, "weights": self.model.state_dict()}
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] = {
+            "val_loss": math.inf,
+            "epoch": 0,
+            "weights": self.model.state_dict(),
+        }
         self.bad_epochs = 0
         self.stopped_early = False
         self.train_seconds = 0.0
         self._snapshot = self._capture()
 
     # -- state
-    def _capture(self) -> dict:
+    def _capture(self) -> dict[str, Any]:
         return {
             "epoch": self.epoch,
             "weights": self.model.state_dict(),
@@ -167,7 +172,7 @@ class Trainer:
             "train_seconds": self.train_seconds,
         }
 
-    def _restore(self, snap: dict) -> None:
+    def _restore(self, snap: dict[str, Any]) -> None:
         self.epoch = snap["epoch"]
         self.model.load_state_dict(snap["weights"])
         self.optimizer.load_state_dict(snap["optimizer"])
@@ -206,7 +211,7 @@ class Trainer:
                 )
         return self._step is not None
 
-    def train_epoch(self, reporter: Reporter) -> dict:
+    def train_epoch(self, reporter: Reporter) -> dict[str, Any]:
         """One pass over the training split in a seeded order; returns the epoch's record."""
         cfg, model, opt, loss_fn = self.cfg, self.model, self.optimizer, self.loss_fn
         X, y = self.data.X["train"], self.data.y["train"]
@@ -333,9 +338,9 @@ class Trainer:
             self.save(self.checkpoint_path(out), status="finished", metrics=metrics)
         return TrainResult(final, self.history, metrics, self.cfg, self.data, out, "finished")
 
-    def final_metrics(self) -> dict:
+    def final_metrics(self) -> dict[str, Any]:
         d = self.data
-        metrics: dict = {
+        metrics: dict[str, Any] = {
             "dataset": d.dataset.name,
             "task": d.task,
             "loss_function": self.loss_name,
@@ -344,6 +349,7 @@ class Trainer:
             scores = evaluate(self.model, d.X[split], d.y[split], self.loss_name, d.task)
             metrics.update({f"{split}_{k}": v for k, v in scores.items()})
         if not d.is_classification and len(d.X["test"]):
+            assert d.target_scaler is not None  # regression targets are standardized
             scale = float(d.target_scaler.scale[0])
             metrics["test_rmse"] = math.sqrt(metrics["test_loss"]) * scale
         metrics.update(
@@ -370,7 +376,7 @@ class Trainer:
     def checkpoint_path(self, out: Path) -> Path:
         return Path(out) / f"checkpoint.{self.cfg.checkpoint_format}"
 
-    def save(self, path: Path, status: str, metrics: dict | None = None) -> Path:
+    def save(self, path: Path, status: str, metrics: dict[str, Any] | None = None) -> Path:
         snap = self._snapshot
         tensors = {f"model.{k}": v for k, v in snap["weights"].items()}
         tensors.update({f"best.{k}": v for k, v in snap["best"]["weights"].items()})
@@ -480,19 +486,19 @@ def _version() -> str:
         return "unknown"
 
 
-def _check_same_shapes(model_state: dict, other: dict, path) -> None:
+def _check_same_shapes(model_state: dict[str, Any], other: dict[str, Any], path: Any) -> None:
     if set(model_state) != set(other) or any(model_state[k].shape != other[k].shape for k in other):
         raise CheckpointError(f"{path}: the best weights do not match the model's parameters")
 
 
-def _finite(x: float):
+def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _jsonable_state(state: dict) -> dict:
+def _jsonable_state(state: dict[str, Any]) -> dict[str, Any]:
     """A numpy bit-generator state with arrays as lists (JSON-ready)."""
 
-    def conv(v):
+    def conv(v: Any) -> Any:
         if isinstance(v, dict):
             return {k: conv(x) for k, x in v.items()}
         if isinstance(v, np.ndarray):
@@ -501,18 +507,20 @@ def _jsonable_state(state: dict) -> dict:
             return int(v)
         return v
 
-    return conv(state)
+    result: dict[str, Any] = conv(state)
+    return result
 
 
-def _state_from_json(state: dict) -> dict:
-    def conv(v):
+def _state_from_json(state: dict[str, Any]) -> dict[str, Any]:
+    def conv(v: Any) -> Any:
         if isinstance(v, dict):
             if "__array__" in v:
                 return np.asarray(v["__array__"], dtype=v["dtype"])
             return {k: conv(x) for k, x in v.items()}
         return v
 
-    return conv(state)
+    result: dict[str, Any] = conv(state)
+    return result
 
 
 def fit(
