@@ -52,12 +52,9 @@ Subgradients at kinks, as PyTorch: ``relu'(0) = 0``, ``abs'(0) = 0`` (sign(0) = 
 
 from __future__ import annotations
 
-import functools
 import gc
 import itertools
 import math
-import operator
-import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -560,23 +557,6 @@ def _unary(op: str, a: Value) -> Value:
     return _UNARY[op](a)
 
 
-_data_of = operator.attrgetter("data")
-_mul = operator.mul
-
-
-def _sum_from_zero(terms: Iterable[float]) -> float:
-    """0.0 + t_1 + t_2 + ... left to right, rounding after each addition (in C)."""
-    if _SUM_IS_SEQUENTIAL:
-        return sum(terms, 0.0)
-    return functools.reduce(operator.add, terms, 0.0)
-
-
-# CPython < 3.12 sums floats one by one; 3.12's sum() compensates rounding errors (Neumaier),
-# which would give other floats than the loop z += w·x this node's value is defined by
-_SUM_IS_SEQUENTIAL = sys.version_info < (3, 12)
-_ONLY_VALUES = {Value}
-
-
 def wsum(
     weights: Iterable[Value], inputs: Iterable[Value | float], bias: Value | float | None = None
 ) -> Value:
@@ -584,29 +564,13 @@ def wsum(
 
     Parents are ``(w_1..w_n, x_1..x_n, b)`` with local derivatives ``(x_1..x_n, w_1..w_n, 1)``;
     plain-number inputs or bias are constants (not parents). One node instead of 2n: faster, and
-    the neuron-level view reads z -> o directly. The sum is taken left to right from 0.0."""
+    the neuron-level view reads z -> o directly."""
     ws = weights if isinstance(weights, list | tuple) else list(weights)
     xs = inputs if isinstance(inputs, list | tuple) else list(inputs)
     if len(ws) != len(xs):
         raise MemogradValueError(
             f"wsum: {len(ws)} weights but {len(xs)} inputs; give one weight per input"
         )
-    if (
-        set(map(type, ws)) == _ONLY_VALUES
-        and set(map(type, xs)) == _ONLY_VALUES
-        and (bias is None or type(bias) is Value)
-    ):  # the common case (a neuron of an MLP): every operand a Value, read in C
-        wd = list(map(_data_of, ws))
-        xd = list(map(_data_of, xs))
-        z = _sum_from_zero(map(_mul, wd, xd))
-        if bias is None:
-            v = _new(z, "wsum", (*ws, *xs), (*xd, *wd))
-            v.arg = (len(ws), len(ws))
-            return v
-        z += bias.data
-        v = _new(z, "wsum", (*ws, *xs, bias), (*xd, *wd, 1.0))
-        v.arg = (len(ws), len(ws))
-        return v
     parents: list[Value] = []
     local: list[float] = []
     z = 0.0
@@ -615,15 +579,15 @@ def wsum(
         if not isinstance(w, Value):
             raise MemogradTypeError(f"wsum: weights must be Values, got {type(w).__name__}")
         if isinstance(x, Value):
-            xd_ = x.data
+            xd = x.data
             consts_in.append(x)
         else:
-            xd_ = float(x)
+            xd = float(x)
             consts_in.append(None)
-        wd_ = w.data
-        z += wd_ * xd_
+        wd = w.data
+        z += wd * xd
         parents.append(w)
-        local.append(xd_)
+        local.append(xd)
     for w, x in zip(ws, consts_in):
         if x is not None:
             parents.append(x)
