@@ -162,12 +162,13 @@ def backward(
     """Fill the adjoint memo table from ``root`` (seeded with ``seed``) down to the leaves.
 
     ``visit(node, adjoint)`` is called once per node, when its adjoint ∂root/∂node is complete and
-    before it is evicted: engines use it to set ``.grad``. ``order`` may pass a precomputed
-    topological order (replayed graphs). Returns counts of the work done.
+    before it is evicted: engines use it to set ``.grad`` (``INTO_GRAD``). ``order`` may pass a
+    precomputed topological order (replayed graphs). Returns counts of the work done.
 
     The fast path, for engines that support it (nodes in the slot layout: the scalar ``Value``)
-    and only when no ``trace`` watches: the order is creation order (:func:`creation_order`), and
-    the table lives in the nodes: ``adjoint[node]`` *is* ``node._adjoint`` (``None``: no entry),
+    and only when no ``trace`` watches: the order is creation order (found by :func:`_reach`,
+    :func:`creation_order`'s walk with the table's slots as the visited marks), and the table
+    lives in the nodes: ``adjoint[node]`` *is* ``node._adjoint`` (``None``: no entry),
     the same reads, pushes and evictions without hashing (:func:`_backward_in_slots`). Any
     topological order gives the same adjoints, up to the order in which a node's contributions
     are summed. With a ``trace`` (teaching tools) it is always this loop, the dict and
