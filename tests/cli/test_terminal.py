@@ -182,6 +182,14 @@ def test_long_commands_show_progress_on_a_terminal_only(argv, words, monkeypatch
         json.loads(loud.out)  # stdout is the result alone
 
 
+def test_ascii_progress_is_ascii_too(monkeypatch, capsys):
+    """--ascii covers stderr as well: an ASCII spinner ("line") and no Unicode in the progress."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert main(["fib", "20", "--method", "all", "--json", "--ascii"]) == 0
+    err = capsys.readouterr().err
+    assert "fib(20) naive (1/5)" in err and err.isascii()
+
+
 def test_naive_fib_progress_has_an_estimate(monkeypatch):
     """The bar of a long naive run follows the predicted seconds (closed-form calls times the
     measured cost of a call): rich then shows the time left."""

@@ -71,7 +71,11 @@ class UI:
             self.console = Console(
                 file=self.stdout, soft_wrap=False, no_color=flag, highlight=False
             )
-        self.err = Console(file=stderr or sys.stderr, no_color=flag, highlight=False)
+        err = stderr or sys.stderr
+        if ascii:  # progress too: an ASCII spinner and bar
+            self.err: Console = _ascii_console(err, no_color=flag)
+        else:
+            self.err = Console(file=err, no_color=flag, highlight=False)
         # rich exits with status 1 on a broken pipe; main() treats it as the normal end
         self.console.on_broken_pipe = _raise_broken_pipe  # type: ignore[method-assign]
 
@@ -156,7 +160,8 @@ class _Progress:
             TimeRemainingColumn,
         )
 
-        columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}")]
+        spinner = SpinnerColumn("line" if console.encoding == "ascii" else "dots")
+        columns: list[ProgressColumn] = [spinner, TextColumn("{task.description}")]
         if total is not None:
             columns.append(BarColumn())
             if not clock:
