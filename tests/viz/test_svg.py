@@ -122,3 +122,31 @@ def test_every_edge_label_sits_on_a_white_plate_drawn_after_the_edges():
             assert y < float(text.get("y")) <= y + h
         assert "".join(value.itertext()) in ("0.25", "-0.5", "0.75")
         assert w >= 6.5 * len("-0.5")
+
+
+def test_a_wide_picture_keeps_its_title_and_legend_in_the_part_seen_first():
+    """A picture wider than the report's column scrolls sideways at its own size: its title and
+    every legend entry start within the first FIT px, where the box opens."""
+    import xml.etree.ElementTree as ET
+
+    from memograd.scalar.nn import notes_network
+    from memograd.viz.svg import FIT
+    from memograd.viz.values import path_highlights, value_graph
+
+    ex = notes_network()
+    ex.loss.backward()
+    nodes, edges, _ = value_graph(ex.loss, view="op")
+    labels = {n.id: n.label for n in nodes}
+    svg = graph_svg(
+        nodes,
+        edges,
+        style="record",
+        title="a title",
+        highlights=path_highlights(edges, "w11^1", "L", labels),
+    )
+    root = ET.fromstring(svg)
+    assert float(root.get("width")) > FIT
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t for t in root.iter(ns + "text") if (t.text or "").startswith(("a title", "path "))]
+    assert len(texts) == 3  # the title and two paths
+    assert all(float(t.get("x")) < FIT for t in texts)

@@ -302,9 +302,16 @@ def graph_svg(
         "</defs>",
         f'<rect x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>',
     ]
+    # a picture wider than a page's column is shown at its own size in a box that scrolls
+    # sideways (viz.report.wide_figure): its title, legend and caption stay in the part seen first
+    wide = width > FIT
+    seen = min(width, FIT)
     if title:
+        where = (
+            'x="12" text-anchor="start"' if wide else f'x="{width / 2:.1f}" text-anchor="middle"'
+        )
         out.append(
-            f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" font-size="15" '
+            f'<text {where} y="18" font-size="15" '
             f'font-weight="bold" fill="#212529">{_html.escape(title)}</text>'
         )
     out.append(f'<g transform="translate(0,{title_h:.0f})">')
@@ -384,7 +391,7 @@ def graph_svg(
     out.append("</g>")
     y = title_h + lay.height
     for k, h in enumerate(legend_items):
-        lx = 24 + (k % 2) * (width / 2)
+        lx = 24 + (k % 2) * (seen / 2)
         ly = y + 22.0 * (k // 2) + 12
         out.append(
             f'<line x1="{lx:.0f}" y1="{ly:.0f}" x2="{lx + 26:.0f}" y2="{ly:.0f}" '
@@ -393,8 +400,11 @@ def graph_svg(
             f"{_html.escape(h.label)}</text>"
         )
     if caption:
+        where = (
+            'x="12" text-anchor="start"' if wide else f'x="{width / 2:.1f}" text-anchor="middle"'
+        )
         out.append(
-            f'<text x="{width / 2:.1f}" y="{height - 6:.1f}" text-anchor="middle" '
+            f'<text {where} y="{height - 6:.1f}" '
             f'font-size="11" fill="#495057">{_html.escape(caption)}</text>'
         )
     out.append("</svg>")
