@@ -310,6 +310,15 @@ def _layout(
     return header_line, names, t, features, int(header)
 
 
+def _two_classes(path: Path, t: int, names: list[str], classes: tuple[str, ...]) -> None:
+    """A classification target needs 2 classes or more; DataError naming the column if not."""
+    if len(classes) < 2:
+        raise DataError(
+            f"{path}, column {t + 1} ({names[t]!r}): the target has a single class "
+            f"{classes[0]!r}; classification needs at least 2 classes"
+        )
+
+
 def _numeric_dataset(
     path: Path,
     A: NDArray[np.float64],
@@ -336,11 +345,7 @@ def _numeric_dataset(
         y = target.copy()
         return Dataset(path.stem, X, y, REGRESSION, feature_names, names[t], (), **common)
     classes = tuple(cell(int(i)) for i in first)
-    if len(classes) < 2:
-        raise DataError(
-            f"{path}, column {t + 1} ({names[t]!r}): the target has a single class "
-            f"{classes[0]!r}; classification needs at least 2 classes"
-        )
+    _two_classes(path, t, names, classes)
     y = y.astype(np.int64).reshape(-1)
     return Dataset(path.stem, X, y, CLASSIFICATION, feature_names, names[t], classes, **common)
 
@@ -397,11 +402,7 @@ def _dataset(
         classes = tuple(sorted(distinct))
         of_label = {c: k for k, c in enumerate(classes)}
     y = np.fromiter(map(of_label.__getitem__, labels), dtype=np.int64, count=n)
-    if len(classes) < 2:
-        raise DataError(
-            f"{path}, column {t + 1} ({names[t]!r}): the target has a single class "
-            f"{classes[0]!r}; classification needs at least 2 classes"
-        )
+    _two_classes(path, t, names, classes)
     return Dataset(path.stem, X, y, CLASSIFICATION, feature_names, names[t], classes, **common)
 
 

@@ -22,14 +22,8 @@ _Est = TypeVar("_Est", bound="_BaseMLP")
 
 
 def from_run(cls: type[_Est], path: str | os.PathLike[str]) -> _Est:
-    """An estimator holding the trained network of a ``memograd train`` run folder (or its
-    checkpoint file), ready to predict on raw features: the run's standardisation of the
-    inputs (and, for regression, of the target) is applied inside the estimator.
-
-    Its parameters mirror the run's settings (hidden sizes, activation, optimizer, learning
-    rate, batch size, epochs, seed, early stopping); ``fit`` trains a fresh network with
-    them, ``partial_fit`` continues from the loaded weights. ``run_info_`` holds the run's
-    dataset, feature names and final metrics."""
+    """``cls.from_run(path)``: the estimator of class ``cls`` holding a run's trained network
+    (:meth:`memograd.sklearn.estimators.MLPClassifier.from_run` says what it holds)."""
     from memograd.train import load_run
 
     model, ck = load_run(path)
