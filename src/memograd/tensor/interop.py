@@ -17,6 +17,9 @@ The same dispatch is what makes the VJP formulas twice-differentiable: under
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any, cast
+
 import numpy as np
 
 from memograd.errors import GraphError, MemogradTypeError
@@ -24,6 +27,11 @@ from memograd.tensor import api as A
 from memograd.tensor.ops import NUMPY
 from memograd.tensor.tensor import Tensor, _binary, _Mode, _unary, _wrap
 from memograd.tensor.tensor import tensor as _tensor
+
+# The arguments numpy hands to __array_ufunc__ / __array_function__ are whatever the caller
+# passed (Tensors, arrays, numbers, nested lists): typed Any below. api's table functions
+# (mul, clip, ...) are generated at import, so they are reached through this name.
+_generated: Any = A
 
 __all__: list[str] = []
 
@@ -37,7 +45,7 @@ _CONSTANT_UFUNCS = {
 _REDUCE_ROWS = {np.add: "sum", np.maximum: "max", np.minimum: "min"}
 
 
-def _any_grad(objs) -> bool:
+def _any_grad(objs: Iterable[object]) -> bool:
     for o in objs:
         if type(o) is Tensor:
             if o.requires_grad:
@@ -47,7 +55,8 @@ def _any_grad(objs) -> bool:
     return False
 
 
-def _values(obj):
+def _values(obj: Any) -> Any:
+    """``obj`` with every Tensor replaced by its array (in lists and tuples too)."""
     if type(obj) is Tensor:
         return obj.data
     if isinstance(obj, (list, tuple)):
@@ -78,13 +87,13 @@ def _hint(name: str) -> str:
     )
 
 
-def _table_names():
+def _table_names() -> dict[str, Any]:
     from memograd.tensor.ops import TABLE
 
     return TABLE
 
 
-def array_ufunc(self, ufunc, method, *inputs, **kwargs):
+def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     """``Tensor.__array_ufunc__``: a ufunc on Tensors runs the row that implements it."""
     out = kwargs.pop("out", None)
     if out is not None and _Mode.create:  # inside a VJP formula
@@ -129,8 +138,15 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
 
 
 # -------------------------------------------------------------------------- numpy functions
-def _reduction(name):
-    def handler(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+def _reduction(name: str) -> Callable[..., Tensor]:
+    def handler(
+        a: Any,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        keepdims: bool = False,
+        **kw: Any,
+    ) -> Tensor:
         _no_out(name, out)
         if name in ("var", "std"):
             return A._reduction(name, _t(a), axis, keepdims, ddof=kw.pop("ddof", 0))
@@ -139,16 +155,16 @@ def _reduction(name):
     return handler
 
 
-def _no_out(name, out):
+def _no_out(name: str, out: object) -> None:
     if out is not None:
         raise MemogradTypeError(f"np.{name}(..., out=...) with a Tensor is not supported")
 
 
-def _t(a) -> Tensor:
+def _t(a: Any) -> Tensor:
     return a if type(a) is Tensor else _tensor(a)
 
 
-def _split(a, indices_or_sections, axis=0):
+def _split(a: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     a = _t(a)
     n = a.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
@@ -157,85 +173,85 @@ def _split(a, indices_or_sections, axis=0):
     else:
         cuts = [int(i) for i in indices_or_sections]
     bounds = [0, *cuts, n]
-    pieces = []
+    pieces: list[Tensor] = []
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         key = (slice(None),) * (axis % a.ndim) + (slice(lo, hi),)
         pieces.append(A.getitem(a, key))
     return pieces
 
 
-def _take(a, indices, axis=None):
-    a = _t(a)
+def _take(array: Any, indices: Any, axis: int | None = None) -> Tensor:
+    a = _t(array)
     if axis is None:
         return A.getitem(A.reshape(a, (-1,)), indices)
     key = (slice(None),) * (axis % a.ndim) + (indices,)
     return A.getitem(a, key)
 
 
-def _swapaxes(a, axis1, axis2):
-    a = _t(a)
+def _swapaxes(array: Any, axis1: int, axis2: int) -> Tensor:
+    a = _t(array)
     axes = list(range(a.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return A.transpose(a, tuple(axes))
 
 
-def _moveaxis_perm(ndim, source, destination):
+def _moveaxis_perm(ndim: int, source: int, destination: int) -> tuple[int, ...]:
     order = [n for n in range(ndim) if n != source % ndim]
     order.insert(destination % ndim, source % ndim)
     return tuple(order)
 
 
-def _expand_dims(a, axis):
-    a = _t(a)
+def _expand_dims(array: Any, axis: int | tuple[int, ...] | list[int]) -> Tensor:
+    a = _t(array)
     if isinstance(axis, (tuple, list)):
         return A.reshape(a, np.expand_dims(np.empty(a.shape, bool), axis).shape)
     return A.unsqueeze(a, axis)
 
 
-def _constant(func):
-    def handler(*args, **kwargs):
+def _constant(func: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(*args: Any, **kwargs: Any) -> Any:
         return func(*_values(args), **{k: _values(v) for k, v in kwargs.items()})
 
     return handler
 
 
-def _dot(a, b, out=None):
+def _dot(x: Any, y: Any, out: Any = None) -> Tensor:
     _no_out("dot", out)
-    a, b = _t(a), _t(b)
+    a, b = _t(x), _t(y)
     if a.ndim == 0 or b.ndim == 0:
-        return A.mul(a, b)
+        return cast(Tensor, _generated.mul(a, b))
     if b.ndim > 2:
         _refuse("np.dot of an operand with more than 2 dims", "use np.matmul / mg.tensor.matmul")
     return A.matmul(a, b)
 
 
-def _concatenate(arrays, axis=0, out=None, **kw):
+def _concatenate(arrays: Any, axis: int | None = 0, out: Any = None, **kw: Any) -> Tensor:
     _no_out("concatenate", out)
     return A.concatenate(arrays, axis=axis)
 
 
-def _stack(arrays, axis=0, out=None, **kw):
+def _stack(arrays: Any, axis: int = 0, out: Any = None, **kw: Any) -> Tensor:
     _no_out("stack", out)
     return A.stack(arrays, axis=axis)
 
 
-def _where(cond, a=None, b=None):
+def _where(cond: Any, a: Any = None, b: Any = None) -> Any:
     if a is None or (type(a) is not Tensor and type(b) is not Tensor):
         return np.where(*_values((cond,) if a is None else (cond, a, b)))  # constants only
     return A.where(cond, a, b)
 
 
-def _clip(a, a_min=None, a_max=None, out=None, **kw):
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: Any) -> Tensor:
     _no_out("clip", out)
-    return A.clip(a, kw.get("min", a_min), kw.get("max", a_max))
+    return cast(Tensor, _generated.clip(a, kw.get("min", a_min), kw.get("max", a_max)))
 
 
-def _copy(a, *args, **kwargs):
+def _copy(a: Any, *args: Any, **kwargs: Any) -> Tensor:
     """np.copy: a new node with the same values (ops never edit their inputs in place)."""
-    return _t(a) + 0
+    return _binary("add", _t(a), 0)  # _t(a) + 0
 
 
-FUNCTIONS = {
+FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.sum: _reduction("sum"),
     np.mean: _reduction("mean"),
     np.max: _reduction("max"),
@@ -267,12 +283,12 @@ FUNCTIONS = {
 }
 
 
-def _sort(a, axis):
+def _sort(array: Any, axis: int | None) -> Tensor:
     """np.sort keeps the graph: the values move, their adjoints move back (mg.tensor.sort);
     axis=None sorts the flattened array, as numpy does."""
     from memograd.tensor.ops_reduce import sort
 
-    a = _t(a)
+    a = _t(array)
     return sort(A.reshape(a, (-1,)), -1) if axis is None else sort(a, axis)
 
 
@@ -285,7 +301,7 @@ for _f in (
     FUNCTIONS[_f] = _constant(_f)
 
 
-def _accepted(fn, kwargs: dict) -> dict:
+def _accepted(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments ``fn`` takes (numpy-only tuning knobs such as einsum's
     ``optimize`` are dropped: they do not change the values)."""
     import inspect
@@ -296,7 +312,13 @@ def _accepted(fn, kwargs: dict) -> dict:
     return {k: v for k, v in kwargs.items() if k in params}
 
 
-def array_function(self, func, types, args, kwargs):
+def array_function(
+    self: Tensor,
+    func: Callable[..., Any],
+    types: Iterable[type],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
     """``Tensor.__array_function__``: a numpy function on Tensors runs the matching op."""
     handler = FUNCTIONS.get(func)
     if handler is not None:
