@@ -12,18 +12,33 @@ window axes. conv1d and the 1-d pools run the 2-d ones on a height-1 image.
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias, cast
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike, DTypeLike
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
-from memograd.tensor.ops import TABLE, call, register, rule
+from memograd.tensor.api import matmul, reshape, transpose
+from memograd.tensor.ops import TABLE, Operand, call, register, rule
 from memograd.tensor.ops_linalg import einsum
-from memograd.tensor.tensor import Tensor, _apply, matmul, max, reshape, sum, tensor, transpose
+from memograd.tensor.tensor import Tensor, _apply, _binary, max, sum, tensor
+
+Pair: TypeAlias = tuple[int, int]  # (height, width)
+Padding: TypeAlias = tuple[Pair, Pair]  # ((top, bottom), (left, right))
+IntOrPair: TypeAlias = "int | tuple[int, int]"
 
 __all__ = ["conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
 
 
-def _im2col(x, kernel, stride, padding, dilation, pad_value=0.0):
+def _im2col(
+    x: Operand,
+    kernel: Pair,
+    stride: Pair,
+    padding: Padding,
+    dilation: Pair,
+    pad_value: float = 0.0,
+) -> Operand:
     """Windows of ``x`` (N, C, H, W) as (N, oh, ow, C, kh, kw) (a copy, C-contiguous)."""
     (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (dh, dw) = kernel, stride, padding, dilation
     if pt or pb or pl or pr:
@@ -33,7 +48,14 @@ def _im2col(x, kernel, stride, padding, dilation, pad_value=0.0):
     return np.ascontiguousarray(np.transpose(win, (0, 2, 3, 1, 4, 5)))
 
 
-def _col2im(cols, shape, kernel, stride, padding, dilation):
+def _col2im(
+    cols: Operand,
+    shape: tuple[int, ...],
+    kernel: Pair,
+    stride: Pair,
+    padding: Padding,
+    dilation: Pair,
+) -> Operand:
     """The adjoint of im2col: Σ of every window entry at the position it was read from."""
     (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = shape
@@ -60,14 +82,16 @@ register(
 # fmt: on
 
 
-def _pair(name: str, what: str, v, low: int) -> tuple:
-    p = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+def _pair(name: str, what: str, v: object, low: int) -> Pair:
+    p: tuple[Any, ...] = (v, v) if isinstance(v, (int, np.integer)) else tuple(cast(Any, v))
     if len(p) != 2 or not all(isinstance(i, (int, np.integer)) and i >= low for i in p):
         raise MemogradValueError(f"{name}: {what} must be an int >= {low} or a pair, got {v!r}")
     return int(p[0]), int(p[1])
 
 
-def _padding(name: str, padding, kernel, dilation, stride) -> tuple:
+def _padding(
+    name: str, padding: IntOrPair | str, kernel: Pair, dilation: Pair, stride: Pair
+) -> Padding:
     """((top, bottom), (left, right)) from an int, a pair, 'valid' or 'same' (stride 1)."""
     if isinstance(padding, str):
         if padding == "valid":
@@ -76,8 +100,8 @@ def _padding(name: str, padding, kernel, dilation, stride) -> tuple:
             raise MemogradValueError(f"{name}: padding must be 'valid', 'same' or ints")
         if stride != (1, 1):
             raise MemogradValueError(f"{name}: padding='same' needs stride 1, got {stride}")
-        total = [d * (k - 1) for d, k in zip(dilation, kernel)]
-        return tuple((t // 2, t - t // 2) for t in total)
+        (th, tw) = (d * (k - 1) for d, k in zip(dilation, kernel))
+        return ((th // 2, th - th // 2), (tw // 2, tw - tw // 2))
     ph, pw = _pair(name, "padding", padding, 0)
     return ((ph, ph), (pw, pw))
 
@@ -92,7 +116,15 @@ def _batched(name: str, x: Tensor, nd: int) -> tuple[Tensor, bool]:
     return x, False
 
 
-def _windows(name, x: Tensor, kernel, stride, padding, dilation, pad_value=0.0):
+def _windows(
+    name: str,
+    x: Tensor,
+    kernel: Pair,
+    stride: Pair,
+    padding: Padding,
+    dilation: Pair,
+    pad_value: float = 0.0,
+) -> tuple[Tensor, int, int]:
     """im2col of ``x`` with the output size checked; returns (cols, oh, ow)."""
     (pt, pb), (pl, pr) = padding
     h, w = x.shape[2] + pt + pb, x.shape[3] + pl + pr
@@ -102,19 +134,32 @@ def _windows(name, x: Tensor, kernel, stride, padding, dilation, pad_value=0.0):
             f"{name}: the (dilated) kernel {eh}x{ew} is larger than the padded input {h}x{w} "
             f"(input {x.shape}); pad more or use a smaller kernel"
         )
-    params = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+    params: dict[str, Any] = {
+        "kernel": kernel,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+    }
     if pad_value:
         params["pad_value"] = pad_value
     cols = _apply(TABLE["im2col"], (x,), params)
     return cols, cols.shape[1], cols.shape[2]
 
 
-def _float_of(x: Tensor):
+def _float_of(x: Tensor) -> DTypeLike | None:
     """The dtype rule: a NumPy weight takes the input's float dtype."""
     return x.dtype if x.dtype.kind == "f" else None
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor | ArrayLike,
+    weight: Tensor | ArrayLike,
+    bias: Tensor | ArrayLike | None = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair | str = 0,
+    dilation: IntOrPair = 1,
+    groups: int = 1,
+) -> Tensor:
     """2-d cross-correlation (PyTorch's conv2d): input (N, C, H, W), weight (O, C/groups, kh, kw),
     bias (O,); stride, padding (int, pair, 'valid', 'same') and dilation per axis."""
     x = input if type(input) is Tensor else tensor(input)
@@ -147,26 +192,34 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
         b = bias if type(bias) is Tensor else tensor(bias, dtype=out.dtype)
         if b.shape != (o,):
             raise ShapeError(f"conv2d: bias of shape {b.shape} must be ({o},)")
-        out = out + reshape(b, (1, o, 1, 1))
+        out = _binary("add", out, reshape(b, (1, o, 1, 1)))  # out + b
     return reshape(out, out.shape[1:]) if unbatched else out
 
 
-def _as_2d(name: str, x, extra=None):
-    x = x if type(x) is Tensor else tensor(x)
-    x, unbatched = _batched(name, x, 3)
+def _as_2d(name: str, data: Tensor | ArrayLike, extra: object = None) -> tuple[Tensor, bool]:
+    t = data if type(data) is Tensor else tensor(data)
+    x, unbatched = _batched(name, t, 3)
     return reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2])), unbatched
 
 
-def _one(name, what, v, low):
-    if isinstance(v, str):
-        return v
-    (v,) = (v,) if isinstance(v, (int, np.integer)) else tuple(v)
+def _one(name: str, what: str, given: object, low: int) -> Any:  # an int, or a padding word
+    if isinstance(given, str):
+        return given
+    (v,) = (given,) if isinstance(given, (int, np.integer)) else tuple(cast(Any, given))
     if not isinstance(v, (int, np.integer)) or v < low:
         raise MemogradValueError(f"{name}: {what} must be an int >= {low}, got {v!r}")
     return int(v)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor | ArrayLike,
+    weight: Tensor | ArrayLike,
+    bias: Tensor | ArrayLike | None = None,
+    stride: int = 1,
+    padding: int | str = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> Tensor:
     """1-d cross-correlation (PyTorch's conv1d): input (N, C, L), weight (O, C/groups, k)."""
     x, unbatched = _as_2d("conv1d", input)
     wt = weight if type(weight) is Tensor else tensor(weight, dtype=_float_of(x))
@@ -186,7 +239,14 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     return reshape(out, out.shape[1:]) if unbatched else out
 
 
-def _pool_args(name, kernel_size, stride, padding, dilation, ceil_mode):
+def _pool_args(
+    name: str,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | tuple[()] | None,  # None or (): the kernel's size
+    padding: IntOrPair,
+    dilation: IntOrPair,
+    ceil_mode: bool,
+) -> tuple[Pair, Pair, Padding, Pair]:
     if ceil_mode:
         raise MemogradValueError(f"{name}: ceil_mode=True is not supported (floor only)")
     k = _pair(name, "kernel_size", kernel_size, 1)
@@ -202,49 +262,62 @@ def _nchw(out: Tensor) -> Tensor:
 
 
 def max_pool2d(
-    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+    input: Tensor | ArrayLike,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
 ) -> Tensor:
     """Max over each window (PyTorch's max_pool2d; padding counts as -inf). The adjoint goes to
     the window's maximum; tied maxima share it equally (PyTorch picks one)."""
     if return_indices:
         raise MemogradValueError("max_pool2d: return_indices=True is not supported")
-    x = input if type(input) is Tensor else tensor(input)
-    x, unbatched = _batched("max_pool2d", x, 4)
+    t = input if type(input) is Tensor else tensor(input)
+    x, unbatched = _batched("max_pool2d", t, 4)
     k, s, p, d = _pool_args("max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
     cols, _, _ = _windows("max_pool2d", x, k, s, p, d, pad_value=-np.inf)
-    out = _nchw(max(cols, axis=(4, 5)))
+    out = _nchw(max(cols, axis=(4, 5)))  # the table's max row
     return reshape(out, out.shape[1:]) if unbatched else out
 
 
 def avg_pool2d(
-    input,
-    kernel_size,
-    stride=None,
-    padding=0,
-    ceil_mode=False,
-    count_include_pad=True,
-    divisor_override=None,
+    input: Tensor | ArrayLike,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: float | None = None,
 ) -> Tensor:
     """Mean over each window (PyTorch's avg_pool2d): padded zeros count unless
     ``count_include_pad=False``; ``divisor_override`` replaces the window size."""
-    x = input if type(input) is Tensor else tensor(input)
-    x, unbatched = _batched("avg_pool2d", x, 4)
+    t = input if type(input) is Tensor else tensor(input)
+    x, unbatched = _batched("avg_pool2d", t, 4)
     k, s, p, d = _pool_args("avg_pool2d", kernel_size, stride, padding, 1, ceil_mode)
     cols, oh, ow = _windows("avg_pool2d", x, k, s, p, d)
-    total = sum(cols, axis=(4, 5))  # (N, oh, ow, C)
+    total: Tensor = sum(cols, axis=(4, 5))  # (N, oh, ow, C); the table's sum row
     if divisor_override:
-        out = total / float(divisor_override)
+        mean = _binary("div", total, float(divisor_override))
     elif count_include_pad or p == ((0, 0), (0, 0)):
-        out = total / float(k[0] * k[1])
+        mean = _binary("div", total, float(k[0] * k[1]))
     else:
         ones = np.ones((1, 1) + x.shape[2:], dtype=x.dtype)
         counts = _im2col(ones, k, s, p, d).sum(axis=(4, 5))  # (1, oh, ow, 1)
-        out = total / counts
-    out = _nchw(out)
+        mean = _binary("div", total, counts)
+    out = _nchw(mean)
     return reshape(out, out.shape[1:]) if unbatched else out
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def max_pool1d(
+    input: Tensor | ArrayLike,
+    kernel_size: int,
+    stride: int | None = None,
+    padding: int = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> Tensor:
     """max_pool2d on a height-1 image: input (N, C, L)."""
     x, unbatched = _as_2d("max_pool1d", input)
     k = _one("max_pool1d", "kernel_size", kernel_size, 1)
@@ -257,7 +330,14 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return reshape(out, out.shape[1:]) if unbatched else out
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool1d(
+    input: Tensor | ArrayLike,
+    kernel_size: int,
+    stride: int | None = None,
+    padding: int = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """avg_pool2d on a height-1 image: input (N, C, L)."""
     x, unbatched = _as_2d("avg_pool1d", input)
     k = _one("avg_pool1d", "kernel_size", kernel_size, 1)
