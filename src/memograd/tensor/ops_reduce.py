@@ -11,27 +11,18 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections.abc import Callable
+from typing import Any, TypeAlias, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
-from memograd.tensor.ops import TABLE, _expand, call, register, rule
+from memograd.tensor.api import concatenate, getitem, reshape, squeeze
+from memograd.tensor.ops import TABLE, Axis, Operand, _expand, call, register, rule
 from memograd.tensor.ops import _norm_axes as _axes_of
 from memograd.tensor.ops_index import take_along_axis
-from memograd.tensor.tensor import (
-    Tensor,
-    _apply,
-    _wrap,
-    abs,
-    concatenate,
-    getitem,
-    max,
-    min,
-    reshape,
-    squeeze,
-    sum,
-    tensor,
-)
+from memograd.tensor.tensor import Tensor, _apply, _binary, _wrap, abs, max, min, sum, tensor
 
 __all__ = [
     "prod",
@@ -47,7 +38,9 @@ __all__ = [
 ]
 
 
-def _prod_vjp(g, y, a, axis=None, keepdims=False):
+def _prod_vjp(
+    g: Operand, y: Operand, a: Operand, axis: Axis = None, keepdims: bool = False
+) -> Operand:
     """∂ Πa/∂a_i = Π_{k≠i} a_k, exact with zeros. On arrays by counting zeros: with none it is
     y/a_i; with one only that entry gets the product of the others; with two or more every share
     is 0. Under create_graph (Tensors) as prefix · suffix products, whose own derivatives are
@@ -64,7 +57,7 @@ def _prod_vjp(g, y, a, axis=None, keepdims=False):
     return _expand(g, a.shape, axis, keepdims) * others
 
 
-def _others_product(a, axis):
+def _others_product(a: Operand, axis: Axis) -> Operand:
     """Π_{k≠i} a_k over the reduced axes, without division: the running products before and
     after each entry (cumprod rows), multiplied."""
     nd = a.ndim
@@ -84,7 +77,7 @@ def _others_product(a, axis):
     return np.transpose(np.reshape(before * after, t.shape), tuple(np.argsort(perm)))
 
 
-def _rev_cumsum(x, axis):
+def _rev_cumsum(x: Operand, axis: int) -> Operand:
     """Σ_{j >= i} x_j along ``axis`` (the adjoint of a cumulative sum): flip, cumsum, flip on
     arrays; Σ x - cumsum x + x with table ops under create_graph."""
     if isinstance(x, np.ndarray):
@@ -92,7 +85,7 @@ def _rev_cumsum(x, axis):
     return np.add.reduce(x, axis=axis, keepdims=True) - call("cumsum", x, axis=axis) + x
 
 
-def _cumprod_vjp(g, y, a, axis):
+def _cumprod_vjp(g: Operand, y: Operand, a: Operand, axis: int) -> Operand:
     """∂L/∂a_i = Σ_{j>=i} g_j Π_{k<=j, k≠i} a_k. Without zeros that is revcumsum(g y)/a_i; with
     zeros the products are formed directly (n² work along ``axis``, exact)."""
     if not np.any(a == 0):
@@ -107,11 +100,13 @@ def _cumprod_vjp(g, y, a, axis):
     return np.moveaxis(share, -1, axis)
 
 
-def _norm2(a, axis=None, keepdims=False):
+def _norm2(a: Operand, axis: Axis = None, keepdims: bool = False) -> Operand:
     return np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims))
 
 
-def _norm2_vjp(g, y, a, axis=None, keepdims=False):
+def _norm2_vjp(
+    g: Operand, y: Operand, a: Operand, axis: Axis = None, keepdims: bool = False
+) -> Operand:
     """∂‖a‖/∂a = a/‖a‖, and 0 at a = 0 (the subgradient PyTorch uses)."""
     yk = _expand(y, a.shape, axis, keepdims)
     return _expand(g, a.shape, axis, keepdims) * np.where(yk == 0, 0, a / np.where(yk == 0, 1, yk))
@@ -131,7 +126,7 @@ register(
 # fmt: on
 
 
-def _check_axis(name: str, a: Tensor, axis) -> None:
+def _check_axis(name: str, a: Tensor, axis: object) -> None:
     """An int or tuple of distinct ints in [-n, n) for n = max(ndim, 1) (a 0-d tensor takes
     axis 0 and -1, as NumPy's reductions and PyTorch do)."""
     if axis is None:
@@ -149,18 +144,20 @@ def _check_axis(name: str, a: Tensor, axis) -> None:
         raise ShapeError(f"{name}: axis {axis} names the same axis twice for shape {a.shape}")
 
 
-def _as_tensor(a) -> Tensor:
+def _as_tensor(a: Tensor | ArrayLike) -> Tensor:
     return a if type(a) is Tensor else tensor(a)
 
 
-def _one_axis(name: str, a: Tensor, axis) -> int:
+def _one_axis(name: str, a: Tensor, axis: object) -> int:
     if not isinstance(axis, (int, np.integer)):
         raise MemogradTypeError(f"{name}: axis must be an int or None, got {axis!r}")
     _check_axis(name, a, axis)
     return int(axis) % builtins.max(a.ndim, 1)
 
 
-def prod(a, axis=None, keepdims: bool = False) -> Tensor:
+def prod(
+    a: Tensor | ArrayLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Tensor:
     """Π over ``axis`` (all if None); the gradient is exact with zeros (no 0/0)."""
     a = _as_tensor(a)
     _check_axis("prod", a, axis)
@@ -170,24 +167,30 @@ def prod(a, axis=None, keepdims: bool = False) -> Tensor:
     return _apply(TABLE["prod"], (a,), {"axis": axis, "keepdims": keepdims})
 
 
-def _scan(name: str, a, axis) -> Tensor:
+def _scan(name: str, a: Tensor | ArrayLike, axis: int | None) -> Tensor:
     a = _as_tensor(a)
     if axis is None or a.ndim == 0:
         a, axis = reshape(a, (-1,)), 0
     return _apply(TABLE[name], (a,), {"axis": _one_axis(name, a, axis)})
 
 
-def cumsum(a, axis=None) -> Tensor:
+def cumsum(a: Tensor | ArrayLike, axis: int | None = None) -> Tensor:
     """Running sum along ``axis`` (of the flattened ``a`` if None); ∂ = reversed running sum."""
     return _scan("cumsum", a, axis)
 
 
-def cumprod(a, axis=None) -> Tensor:
+def cumprod(a: Tensor | ArrayLike, axis: int | None = None) -> Tensor:
     """Running product along ``axis`` (flattened if None); the gradient is exact with zeros."""
     return _scan("cumprod", a, axis)
 
 
-def _arg(name: str, fn, a, axis, keepdims) -> Tensor:
+def _arg(
+    name: str,
+    fn: Callable[..., Any],
+    a: Tensor | ArrayLike,
+    axis: int | None,
+    keepdims: bool,
+) -> Tensor:
     a = _as_tensor(a)
     if a.size == 0:
         raise ShapeError(f"{name}: empty tensor of shape {a.shape} has no {name[3:]}imum")
@@ -198,18 +201,18 @@ def _arg(name: str, fn, a, axis, keepdims) -> Tensor:
     return _wrap(np.asarray(fn(a.data, axis=axis, keepdims=keepdims)))
 
 
-def argmax(a, axis=None, keepdims: bool = False) -> Tensor:
+def argmax(a: Tensor | ArrayLike, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the largest entry (of the flattened ``a`` if ``axis`` is None); an int64 tensor,
     no gradient."""
     return _arg("argmax", np.argmax, a, axis, keepdims)
 
 
-def argmin(a, axis=None, keepdims: bool = False) -> Tensor:
+def argmin(a: Tensor | ArrayLike, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the smallest entry; an int64 tensor, no gradient."""
     return _arg("argmin", np.argmin, a, axis, keepdims)
 
 
-def _order(a: Tensor, axis: int, descending: bool) -> np.ndarray:
+def _order(a: Tensor, axis: int, descending: bool) -> NDArray[np.intp]:
     """A stable argsort (ties keep their order), largest first when ``descending``."""
     data = a.data
     if descending:  # stable among ties: sort the reversed array ascending, map back
@@ -219,7 +222,7 @@ def _order(a: Tensor, axis: int, descending: bool) -> np.ndarray:
     return np.argsort(data, axis=axis, kind="stable")
 
 
-def argsort(a, axis=-1, descending: bool = False) -> Tensor:
+def argsort(a: Tensor | ArrayLike, axis: int | None = -1, descending: bool = False) -> Tensor:
     """Indices that sort ``a`` along ``axis`` (stable; flattened if None); no gradient."""
     a = _as_tensor(a)
     if axis is None or a.ndim == 0:
@@ -227,7 +230,7 @@ def argsort(a, axis=-1, descending: bool = False) -> Tensor:
     return _wrap(_order(a, _one_axis("argsort", a, axis), descending))
 
 
-def sort(a, axis=-1, descending: bool = False) -> Tensor:
+def sort(a: Tensor | ArrayLike, axis: int | None = -1, descending: bool = False) -> Tensor:
     """Sorted along ``axis`` (flattened if None); the adjoint goes back through the permutation
     (ties in their original order)."""
     a = _as_tensor(a)
@@ -237,7 +240,9 @@ def sort(a, axis=-1, descending: bool = False) -> Tensor:
     return take_along_axis(a, _order(a, axis, descending), axis)
 
 
-def topk(a, k: int, axis: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+def topk(  # noqa: A002 - sorted is torch's name
+    a: Tensor | ArrayLike, k: int, axis: int = -1, largest: bool = True, sorted: bool = True
+) -> tuple[Tensor, Tensor]:
     """The ``k`` largest (or smallest) entries along ``axis`` and their indices, as torch.topk:
     ``(values, indices)``, values largest first. The adjoint reaches the chosen entries only."""
     a = _as_tensor(a)
@@ -254,15 +259,21 @@ def topk(a, k: int, axis: int = -1, largest: bool = True, sorted: bool = True): 
     return take_along_axis(a, idx, axis), _wrap(idx)
 
 
-def _norm_axes(a: Tensor, axis) -> tuple:
-    if isinstance(axis, (int, np.integer)):
-        axis = (axis,)
-    axes = tuple(axis)
+def _norm_axes(a: Tensor, axis: int | tuple[int, ...]) -> tuple[int, ...]:
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     _check_axis("norm", a, axes)
     return tuple(int(x) % a.ndim for x in axes)
 
 
-def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A002 - numpy's name
+Ord: TypeAlias = "float | str | None"  # a vector p, inf, or a matrix norm's name ('fro')
+
+
+def norm(  # noqa: A002 - numpy's name
+    x: Tensor | ArrayLike,
+    ord: Ord = None,
+    axis: int | tuple[int, ...] | None = None,
+    keepdims: bool = False,
+) -> Tensor:
     """``np.linalg.norm``: vector norms over one axis (ord None/2, 1, inf, -inf, 0, any p) and
     matrix norms over two ('fro', 1, -1, inf, -inf); ``axis=None`` means the whole vector or
     matrix (the 2-norm of the flattened tensor when ord is None). The 2-norm has gradient 0 at 0.
@@ -290,7 +301,7 @@ def _keep(out: Tensor, x: Tensor, keepdims: bool) -> Tensor:
     return reshape(out, (1,) * x.ndim) if keepdims else out
 
 
-def _vector_norm(x: Tensor, ord, axis: int, keepdims: bool) -> Tensor:
+def _vector_norm(x: Tensor, ord: Ord, axis: int, keepdims: bool) -> Tensor:
     if ord is None or ord == 2:
         return _apply(TABLE["norm2"], (x,), {"axis": axis, "keepdims": keepdims})
     if isinstance(ord, str):
@@ -298,17 +309,17 @@ def _vector_norm(x: Tensor, ord, axis: int, keepdims: bool) -> Tensor:
             f"norm: ord={ord!r} is a matrix norm; a vector norm needs a number"
         )
     if ord == np.inf:
-        return max(abs(x), axis=axis, keepdims=keepdims)
+        return cast(Tensor, max(abs(x), axis=axis, keepdims=keepdims))
     if ord == -np.inf:
-        return min(abs(x), axis=axis, keepdims=keepdims)
+        return cast(Tensor, min(abs(x), axis=axis, keepdims=keepdims))
     if ord == 0:  # the count of nonzeros: piecewise constant, no gradient
         return _wrap(np.sum(x.data != 0, axis=axis, keepdims=keepdims).astype(x.dtype))
     if ord == 1:
-        return sum(abs(x), axis=axis, keepdims=keepdims)
-    return sum(abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+        return cast(Tensor, sum(abs(x), axis=axis, keepdims=keepdims))
+    return cast(Tensor, sum(abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord))
 
 
-def _matrix_norm(x: Tensor, ord, axes: tuple, keepdims: bool) -> Tensor:
+def _matrix_norm(x: Tensor, ord: Ord, axes: tuple[int, ...], keepdims: bool) -> Tensor:
     rows, cols = axes
     if ord is None or ord == "fro":
         return _apply(TABLE["norm2"], (x,), {"axis": axes, "keepdims": keepdims})
@@ -323,25 +334,31 @@ def _matrix_norm(x: Tensor, ord, axes: tuple, keepdims: bool) -> Tensor:
         )
     sums = sum(abs(x), axis=inner, keepdims=True)
     pick = max if ord in (1, np.inf) else min
-    out = pick(sums, axis=outer, keepdims=True)
+    out: Tensor = pick(sums, axis=outer, keepdims=True)
     return out if keepdims else squeeze(out, axis=axes)
 
 
-def _slice(axis: int, ndim: int, s: slice) -> tuple:
+def _slice(axis: int, ndim: int, s: slice) -> tuple[slice, ...]:
     return (slice(None),) * axis + (s,) + (slice(None),) * (ndim - axis - 1)
 
 
-def _edge(v, a: Tensor, axis: int) -> Tensor:
+def _edge(v: Tensor | ArrayLike, a: Tensor, axis: int) -> Tensor:
     """``prepend``/``append`` of diff: a number (or 0-d) fills one slice along ``axis``."""
     t = v if isinstance(v, Tensor) else tensor(np.asarray(v, dtype=a.dtype))
     if t.ndim == 0:
         shape = list(a.shape)
         shape[axis] = 1
-        t = t.broadcast_to(tuple(shape))
+        t = cast(Tensor, t.broadcast_to(tuple(shape)))
     return t
 
 
-def diff(a, n: int = 1, axis: int = -1, prepend=None, append=None) -> Tensor:
+def diff(
+    a: Tensor | ArrayLike,
+    n: int = 1,
+    axis: int = -1,
+    prepend: Tensor | ArrayLike | None = None,
+    append: Tensor | ArrayLike | None = None,
+) -> Tensor:
     """n-th discrete difference along ``axis``: ``a[1:] - a[:-1]`` applied ``n`` times, after
     joining ``prepend``/``append`` (numbers broadcast to one slice; tensors are differentiated)."""
     a = _as_tensor(a)
@@ -362,8 +379,10 @@ def diff(a, n: int = 1, axis: int = -1, prepend=None, append=None) -> Tensor:
         m = a.shape[axis]
         if m == 0:
             break
-        a = getitem(a, _slice(axis, a.ndim, slice(1, None))) - getitem(
-            a, _slice(axis, a.ndim, slice(None, m - 1))
+        a = _binary(  # a[1:] - a[:-1] along axis
+            "sub",
+            getitem(a, _slice(axis, a.ndim, slice(1, None))),
+            getitem(a, _slice(axis, a.ndim, slice(None, m - 1))),
         )
     return a
 
