@@ -9,23 +9,19 @@ order, are those rows' gradients: no new VJP to get wrong.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeAlias, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
+from memograd.tensor.api import broadcast_to, concatenate, getitem, reshape, transpose, where
 from memograd.tensor.ops_index import take
 from memograd.tensor.ops_reduce import _check_axis
-from memograd.tensor.tensor import (
-    Tensor,
-    broadcast_to,
-    concatenate,
-    getitem,
-    reshape,
-    tensor,
-    transpose,
-    where,
-)
+from memograd.tensor.tensor import Tensor, tensor
+
+Axes: TypeAlias = "int | tuple[int, ...] | None"
 
 __all__ = [
     "flip",
@@ -50,11 +46,11 @@ __all__ = [
 ]
 
 
-def _t(a) -> Tensor:
+def _t(a: Tensor | ArrayLike) -> Tensor:
     return a if type(a) is Tensor else tensor(a)
 
 
-def _axes(name: str, a: Tensor, axis) -> tuple:
+def _axes(name: str, a: Tensor, axis: Axes) -> tuple[int, ...]:
     """``axis`` (int, tuple or None = all) as non-negative ints, checked."""
     if axis is None:
         return tuple(range(a.ndim))
@@ -63,20 +59,20 @@ def _axes(name: str, a: Tensor, axis) -> tuple:
     return tuple(int(x) % builtins.max(a.ndim, 1) for x in axes)
 
 
-def _key(ndim: int, axis: int, s) -> tuple:
+def _key(ndim: int, axis: int, s: slice) -> tuple[slice, ...]:
     return (slice(None),) * axis + (s,) + (slice(None),) * (ndim - axis - 1)
 
 
-def flip(a, axis=None) -> Tensor:
+def flip(a: Tensor | ArrayLike, axis: Axes = None) -> Tensor:
     """Reverse the order along ``axis`` (all axes if None); ∂ = flip of the adjoint."""
     a = _t(a)
-    key = [slice(None)] * a.ndim
+    key: list[slice] = [slice(None)] * a.ndim
     for ax in _axes("flip", a, axis):
         key[ax] = slice(None, None, -1)
     return getitem(a, tuple(key)) if a.ndim else a
 
 
-def roll(a, shift, axis=None) -> Tensor:
+def roll(a: Tensor | ArrayLike, shift: int | tuple[int, ...], axis: Axes = None) -> Tensor:
     """Shift entries cyclically by ``shift`` along ``axis`` (the flattened tensor if None)."""
     a = _t(a)
     if axis is None:
@@ -98,12 +94,13 @@ def roll(a, shift, axis=None) -> Tensor:
     return a
 
 
-def _widths(pad_width, ndim: int) -> list:
+def _widths(pad_width: ArrayLike, ndim: int) -> list[list[int]]:
     w = np.asarray(pad_width)
     if w.dtype.kind not in "iu" or np.any(w < 0):
         raise MemogradValueError(f"pad: pad_width must be non-negative ints, got {pad_width!r}")
     try:
-        return np.broadcast_to(w, (ndim, 2)).tolist()
+        pairs: list[list[int]] = np.broadcast_to(w, (ndim, 2)).tolist()
+        return pairs
     except ValueError:
         raise ShapeError(
             f"pad: pad_width {pad_width!r} does not fit {ndim} dims; give one (before, after) "
@@ -114,7 +111,12 @@ def _widths(pad_width, ndim: int) -> list:
 _MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
-def pad(a, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
+def pad(
+    a: Tensor | ArrayLike,
+    pad_width: ArrayLike,
+    mode: str = "constant",
+    constant_values: ArrayLike = 0,
+) -> Tensor:
     """NumPy's pad, modes constant/edge/reflect/symmetric/wrap. Constant padding joins constant
     blocks (the adjoint of the border is dropped); the other modes read existing entries through
     index arrays (``take``), so the adjoint of each copy adds back to its source."""
@@ -127,7 +129,7 @@ def pad(a, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
         n = a.shape[ax]
         if mode == "constant":
             cv = np.broadcast_to(np.asarray(constant_values, dtype=a.dtype), (a.ndim, 2))
-            parts = []
+            parts: list[Tensor] = []
             for w, value in ((before, cv[ax][0]), (None, None), (after, cv[ax][1])):
                 if w is None:
                     parts.append(a)
@@ -138,17 +140,17 @@ def pad(a, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
             continue
         if n == 0:
             raise ShapeError(f"pad: mode {mode!r} cannot pad the empty axis {ax} of {a.shape}")
-        idx = np.pad(np.arange(n), (before, after), mode=mode)
+        idx = np.pad(np.arange(n), (before, after), mode=cast(Any, mode))  # one of _MODES
         a = take(a, idx, axis=ax)
     return a
 
 
-def tile(a, reps) -> Tensor:
+def tile(a: Tensor | ArrayLike, reps: int | Sequence[int]) -> Tensor:
     """NumPy's tile: repeat the whole tensor ``reps`` times per axis (broadcast + reshape)."""
     a = _t(a)
-    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
-    nd = builtins.max(a.ndim, len(reps))
-    reps = (1,) * (nd - len(reps)) + tuple(int(r) for r in reps)
+    given = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    nd = builtins.max(a.ndim, len(given))
+    reps = (1,) * (nd - len(given)) + tuple(int(r) for r in given)
     shape = (1,) * (nd - a.ndim) + a.shape
     inter = tuple(x for r, n in zip(reps, shape) for x in (1, n))
     wide = tuple(x for r, n in zip(reps, shape) for x in (r, n))
@@ -156,7 +158,7 @@ def tile(a, reps) -> Tensor:
     return reshape(out, tuple(r * n for r, n in zip(reps, shape)))
 
 
-def repeat(a, repeats, axis=None) -> Tensor:
+def repeat(a: Tensor | ArrayLike, repeats: ArrayLike, axis: int | None = None) -> Tensor:
     """NumPy's repeat: each entry ``repeats`` times along ``axis`` (flattened if None); an array of
     repeats gives each entry its own count."""
     a = _t(a)
@@ -180,7 +182,9 @@ def repeat(a, repeats, axis=None) -> Tensor:
     return take(a, np.repeat(np.arange(a.shape[axis]), r), axis=axis)
 
 
-def array_split(a, indices_or_sections, axis: int = 0) -> list:
+def array_split(
+    a: Tensor | ArrayLike, indices_or_sections: int | Sequence[int], axis: int = 0
+) -> list[Tensor]:
     """NumPy's array_split: ``n`` near-equal pieces (the first ones one longer), or pieces cut at
     the given indices."""
     a = _t(a)
@@ -191,14 +195,16 @@ def array_split(a, indices_or_sections, axis: int = 0) -> list:
         if k <= 0:
             raise MemogradValueError(f"split: number of sections must be > 0, got {k}")
         q, r = divmod(n, k)
-        cuts = np.cumsum([q + 1] * r + [q] * (k - r))[:-1].tolist()
+        cuts: list[int] = np.cumsum([q + 1] * r + [q] * (k - r))[:-1].tolist()
     else:
         cuts = [int(i) for i in indices_or_sections]
     bounds = [0] + cuts + [n]
     return [getitem(a, _key(a.ndim, axis, slice(s, e))) for s, e in zip(bounds, bounds[1:])]
 
 
-def split(a, indices_or_sections, axis: int = 0) -> list:
+def split(
+    a: Tensor | ArrayLike, indices_or_sections: int | Sequence[int], axis: int = 0
+) -> list[Tensor]:
     """NumPy's split: like array_split, but ``n`` sections must divide the axis evenly."""
     a = _t(a)
     (ax,) = _axes("split", a, axis)
@@ -212,7 +218,9 @@ def split(a, indices_or_sections, axis: int = 0) -> list:
     return array_split(a, indices_or_sections, ax)
 
 
-def moveaxis(a, source, destination) -> Tensor:
+def moveaxis(
+    a: Tensor | ArrayLike, source: int | tuple[int, ...], destination: int | tuple[int, ...]
+) -> Tensor:
     """Move axes to new positions, the others keep their order (a transpose)."""
     a = _t(a)
     src = _axes("moveaxis", a, source)
@@ -225,7 +233,7 @@ def moveaxis(a, source, destination) -> Tensor:
     return transpose(a, tuple(order))
 
 
-def swapaxes(a, axis1: int, axis2: int) -> Tensor:
+def swapaxes(a: Tensor | ArrayLike, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes (a transpose)."""
     a = _t(a)
     i, j = _axes("swapaxes", a, (axis1,)) + _axes("swapaxes", a, (axis2,))
@@ -234,12 +242,12 @@ def swapaxes(a, axis1: int, axis2: int) -> Tensor:
     return transpose(a, tuple(order))
 
 
-def ravel(a) -> Tensor:
+def ravel(a: Tensor | ArrayLike) -> Tensor:
     """The flattened tensor (a reshape to (-1,))."""
     return reshape(_t(a), (-1,))
 
 
-def _atleast(a, nd: int) -> Tensor:
+def _atleast(a: Tensor | ArrayLike, nd: int) -> Tensor:
     a = _t(a)
     if a.ndim >= nd:
         return a
@@ -250,54 +258,54 @@ def _atleast(a, nd: int) -> Tensor:
     return reshape(a, (1,) * (nd - a.ndim) + a.shape)
 
 
-def atleast_1d(*arys):
+def atleast_1d(*arys: Tensor | ArrayLike) -> Tensor | list[Tensor]:
     """Each input with at least 1 dim (0-d -> (1,)); one tensor or a list, as NumPy."""
     out = [_atleast(a, 1) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
-def atleast_2d(*arys):
+def atleast_2d(*arys: Tensor | ArrayLike) -> Tensor | list[Tensor]:
     """Each input with at least 2 dims: (n,) -> (1, n)."""
     out = [_atleast(a, 2) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
-def atleast_3d(*arys):
+def atleast_3d(*arys: Tensor | ArrayLike) -> Tensor | list[Tensor]:
     """Each input with at least 3 dims: (n,) -> (1, n, 1), (m, n) -> (m, n, 1)."""
     out = [_atleast(a, 3) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
-def _list(name: str, tup) -> list:
+def _list(name: str, tup: object) -> list[Any]:
     if isinstance(tup, Tensor) or not isinstance(tup, Iterable):
         raise MemogradTypeError(f"{name}: expects a sequence of tensors, got {type(tup).__name__}")
     return list(tup)
 
 
-def vstack(tup) -> Tensor:
+def vstack(tup: Sequence[Tensor | ArrayLike]) -> Tensor:
     """Stack along the first axis after atleast_2d ((n,) rows become (1, n))."""
     return concatenate([_atleast(a, 2) for a in _list("vstack", tup)], axis=0)
 
 
-def hstack(tup) -> Tensor:
+def hstack(tup: Sequence[Tensor | ArrayLike]) -> Tensor:
     """Stack along the second axis (the first for 1-d inputs)."""
     ts = [_atleast(a, 1) for a in _list("hstack", tup)]
     return concatenate(ts, axis=0 if ts and ts[0].ndim == 1 else 1)
 
 
-def dstack(tup) -> Tensor:
+def dstack(tup: Sequence[Tensor | ArrayLike]) -> Tensor:
     """Stack along the third axis after atleast_3d."""
     return concatenate([_atleast(a, 3) for a in _list("dstack", tup)], axis=2)
 
 
-def column_stack(tup) -> Tensor:
+def column_stack(tup: Sequence[Tensor | ArrayLike]) -> Tensor:
     """1-d inputs become columns, 2-d inputs are joined as they are, along axis 1."""
     ts = [_t(a) for a in _list("column_stack", tup)]
     ts = [reshape(t, (-1, 1)) if t.ndim < 2 else t for t in ts]
     return concatenate(ts, axis=1)
 
 
-def _tri(name: str, a, k: int, lower: bool) -> Tensor:
+def _tri(name: str, a: Tensor | ArrayLike, k: int, lower: bool) -> Tensor:
     a = _t(a)
     if a.ndim < 2:
         raise ShapeError(f"{name}: needs at least 2 dims (it works on the last two), got {a.shape}")
@@ -306,12 +314,12 @@ def _tri(name: str, a, k: int, lower: bool) -> Tensor:
     return where(keep, a, 0)
 
 
-def tril(a, k: int = 0) -> Tensor:
+def tril(a: Tensor | ArrayLike, k: int = 0) -> Tensor:
     """Lower triangle of the last two axes (entries above the k-th diagonal set to 0)."""
     return _tri("tril", a, k, True)
 
 
-def triu(a, k: int = 0) -> Tensor:
+def triu(a: Tensor | ArrayLike, k: int = 0) -> Tensor:
     """Upper triangle of the last two axes (entries below the k-th diagonal set to 0)."""
     return _tri("triu", a, k, False)
 
