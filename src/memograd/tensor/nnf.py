@@ -14,15 +14,19 @@ clamps as PyTorch does: log terms at least -100, ∂/∂p = (p - t)/max(p(1 - p)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
-from memograd.tensor.ops import TABLE, call, register, rule
+from memograd.tensor.api import matmul, reshape, transpose, where
+from memograd.tensor.ops import TABLE, Operand, call, register, rule
 from memograd.tensor.ops_index import _tensors, take_along_axis
 from memograd.tensor.ops_math import erf, expm1
 from memograd.tensor.ops_shape import array_split
-from memograd.tensor.tensor import (
+from memograd.tensor.tensor import (  # sum, mean, ... : the table's generated functions
     Tensor,
     _apply,
     _check_reduction,
@@ -30,17 +34,13 @@ from memograd.tensor.tensor import (
     abs,
     clip,
     log_softmax,
-    matmul,
     mean,
-    reshape,
     sigmoid,
     softmax,
     sqrt,
     sum,
     tanh,
     tensor,
-    transpose,
-    where,
 )
 from memograd.tensor.tensor import (
     binary_cross_entropy_with_logits as _bce_logits_fused,
@@ -69,19 +69,21 @@ __all__ = [
 ]
 
 
-def _softplus(a, beta=1.0, threshold=20.0):
+def _softplus(a: Operand, beta: float = 1.0, threshold: float = 20.0) -> Operand:
     """log(1 + e^{βa})/β, stable (logaddexp(0, βa)); linear (= a) where βa > threshold."""
     ba = a * beta
     return np.where(ba > threshold, a, np.logaddexp(0, ba) / beta).astype(a.dtype, copy=False)
 
 
-def _softplus_vjp(g, y, a, beta=1.0, threshold=20.0):
+def _softplus_vjp(
+    g: Operand, y: Operand, a: Operand, beta: float = 1.0, threshold: float = 20.0
+) -> Operand:
     """∂ softplus/∂a = σ(βa) (1 where the function is linear)."""
     ba = a * beta
     return g * np.where(ba > threshold, 1, call("sigmoid", ba))
 
 
-def _bce(p, t):
+def _bce(p: Operand, t: Operand) -> Operand:
     """-(t log p + (1 - t) log(1 - p)), each log at least -100 (PyTorch's clamp)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         lp = np.maximum(np.log(p), -100)
@@ -89,12 +91,12 @@ def _bce(p, t):
     return -(t * lp + (1 - t) * lq)
 
 
-def _bce_p_vjp(g, y, p, t):
+def _bce_p_vjp(g: Operand, y: Operand, p: Operand, t: Operand) -> Operand:
     """∂/∂p = (p - t)/max(p (1 - p), 1e-12) (PyTorch's form: finite at p = 0 and 1)."""
     return g * (p - t) / np.maximum(p * (1 - p), 1e-12)
 
 
-def _bce_t_vjp(g, y, p, t):
+def _bce_t_vjp(g: Operand, y: Operand, p: Operand, t: Operand) -> Operand:
     """∂/∂t = log(1 - p) - log p (each clamped at -100)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return g * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
@@ -108,20 +110,20 @@ register(
 # fmt: on
 
 
-def _t(a) -> Tensor:
+def _t(a: Tensor | ArrayLike) -> Tensor:
     return a if type(a) is Tensor else tensor(a)
 
 
 # ---------------------------------------------------------------------------------- activations
-def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(x: Tensor | ArrayLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^{βx})/β (x itself where βx > threshold); ∂ = σ(βx)."""
     return _apply(TABLE["softplus"], (_t(x),), {"beta": beta, "threshold": threshold})
 
 
-def silu(x) -> Tensor:
+def silu(x: Tensor | ArrayLike) -> Tensor:
     """x σ(x) (swish)."""
-    x = _t(x)
-    return x * sigmoid(x)
+    t = _t(x)
+    return cast(Tensor, t * sigmoid(t))
 
 
 def _negative_part(x: Tensor) -> Tensor:
@@ -129,7 +131,7 @@ def _negative_part(x: Tensor) -> Tensor:
     return where(x.data > 0, 0.0, x)
 
 
-def elu(x, alpha: float = 1.0) -> Tensor:
+def elu(x: Tensor | ArrayLike, alpha: float = 1.0) -> Tensor:
     """x if x > 0 else α(e^x - 1); ∂ = α e^x for x <= 0 (α at 0, as PyTorch)."""
     x = _t(x)
     return where(x.data > 0, x, alpha * expm1(_negative_part(x)))
@@ -139,34 +141,34 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def selu(x) -> Tensor:
+def selu(x: Tensor | ArrayLike) -> Tensor:
     """scale · elu(x, α) with the self-normalizing constants (α ≈ 1.6733, scale ≈ 1.0507)."""
-    return _SELU_SCALE * elu(x, _SELU_ALPHA)
+    return cast(Tensor, _SELU_SCALE * elu(x, _SELU_ALPHA))
 
 
-def gelu(x, approximate: str = "tanh") -> Tensor:
+def gelu(x: Tensor | ArrayLike, approximate: str = "tanh") -> Tensor:
     """GELU. ``approximate='tanh'`` (memograd's default, unchanged): x/2 (1 + tanh(√(2/π)(x +
     0.044715 x³))); ``'none'`` (PyTorch's default): the exact x/2 (1 + erf(x/√2))."""
     if approximate == "tanh":
-        return _gelu_tanh(x)
+        return cast(Tensor, _gelu_tanh(x))
     if approximate != "none":
         raise MemogradValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    x = _t(x)
-    return 0.5 * x * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+    t = _t(x)
+    return cast(Tensor, 0.5 * t * (1.0 + erf(t * (1.0 / math.sqrt(2.0)))))
 
 
-def mish(x) -> Tensor:
+def mish(x: Tensor | ArrayLike) -> Tensor:
     """x tanh(softplus(x))."""
-    x = _t(x)
-    return x * tanh(softplus(x))
+    t = _t(x)
+    return cast(Tensor, t * tanh(softplus(t)))
 
 
-def logsigmoid(x) -> Tensor:
+def logsigmoid(x: Tensor | ArrayLike) -> Tensor:
     """log σ(x) = -softplus(-x), stable for large |x|."""
-    return -softplus(-_t(x))
+    return cast(Tensor, -softplus(-_t(x)))
 
 
-def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def hardtanh(x: Tensor | ArrayLike, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clipped to [min_val, max_val]; the adjoint passes strictly inside (0 at the bounds, as
     PyTorch's hardtanh; ``clip`` passes at the bounds too)."""
     x = _t(x)
@@ -176,18 +178,18 @@ def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     return where(inside, x, clip(x.detach(), min_val, max_val))
 
 
-def relu6(x) -> Tensor:
+def relu6(x: Tensor | ArrayLike) -> Tensor:
     """min(max(x, 0), 6) (hardtanh on [0, 6])."""
     return hardtanh(x, 0.0, 6.0)
 
 
-def softsign(x) -> Tensor:
+def softsign(x: Tensor | ArrayLike) -> Tensor:
     """x / (1 + |x|)."""
-    x = _t(x)
-    return x / (1.0 + abs(x))
+    t = _t(x)
+    return cast(Tensor, t / (1.0 + abs(t)))
 
 
-def glu(x, axis: int = -1) -> Tensor:
+def glu(x: Tensor | ArrayLike, axis: int = -1) -> Tensor:
     """Gated linear unit: a σ(b) for the two halves a, b of ``x`` along ``axis`` (even size)."""
     x = _t(x)
     if x.ndim == 0 or x.shape[axis] % 2:
@@ -195,11 +197,11 @@ def glu(x, axis: int = -1) -> Tensor:
             f"glu: axis {axis} of shape {x.shape} must have an even size (halves a and b)"
         )
     a, b = array_split(x, 2, axis=axis)
-    return a * sigmoid(b)
+    return cast(Tensor, a * sigmoid(b))
 
 
 # ---------------------------------------------------------------------------------- losses
-def _class_targets(name: str, target, x: Tensor) -> np.ndarray:
+def _class_targets(name: str, target: Tensor | ArrayLike, x: Tensor) -> NDArray[np.integer[Any]]:
     """Integer class targets: shape x.shape without the class axis (axis 1, or 0 for 1-d x)."""
     y = target.data if isinstance(target, Tensor) else np.asarray(target)
     if y.dtype.kind not in "iu":
@@ -213,7 +215,7 @@ def _class_targets(name: str, target, x: Tensor) -> np.ndarray:
     return y
 
 
-def _weights(name: str, weight, x: Tensor):
+def _weights(name: str, weight: Tensor | ArrayLike | None, x: Tensor) -> NDArray[Any] | None:
     if weight is None:
         return None
     w = weight.data if isinstance(weight, Tensor) else np.asarray(weight, dtype=x.dtype)
@@ -223,7 +225,13 @@ def _weights(name: str, weight, x: Tensor):
     return w.astype(x.dtype, copy=False)
 
 
-def _picked(name: str, logp: Tensor, y: np.ndarray, weight, ignore_index: int):
+def _picked(
+    name: str,
+    logp: Tensor,
+    y: NDArray[np.integer[Any]],
+    weight: NDArray[Any] | None,
+    ignore_index: int,
+) -> tuple[Tensor, NDArray[Any]]:
     """(-w[y] log p[y] per element, w[y] per element), zero where y == ignore_index."""
     c = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
     keep = y != ignore_index
@@ -238,10 +246,17 @@ def _picked(name: str, logp: Tensor, y: np.ndarray, weight, ignore_index: int):
     idx = np.expand_dims(safe, axis)
     got = reshape(take_along_axis(logp, idx, axis), y.shape)
     wy = keep.astype(logp.dtype) if weight is None else np.where(keep, weight[safe], 0)
-    return -got * wy, wy.astype(logp.dtype)
+    return cast(Tensor, -got * wy), wy.astype(logp.dtype)
 
 
-def nll_loss(input, target, reduction: str = "mean", *, weight=None, ignore_index: int = -100):
+def nll_loss(
+    input: Tensor | ArrayLike,
+    target: Tensor | ArrayLike,
+    reduction: str = "mean",
+    *,
+    weight: Tensor | ArrayLike | None = None,
+    ignore_index: int = -100,
+) -> Tensor:
     """PyTorch's nll_loss on log-probabilities ``input`` of shape (N, C), (N, C, d...) or (C,):
     -w[y] input[y] per element; 'mean' divides by Σ w[y] (targets equal to ``ignore_index``
     count for nothing)."""
@@ -251,11 +266,17 @@ def nll_loss(input, target, reduction: str = "mean", *, weight=None, ignore_inde
     losses, wy = _picked("nll_loss", x, y, _weights("nll_loss", weight, x), ignore_index)
     if reduction == "none":
         return losses
-    total = sum(losses)
-    return total if reduction == "sum" else total / np.sum(wy)
+    total: Tensor = sum(losses)
+    return total if reduction == "sum" else cast(Tensor, total / np.sum(wy))
 
 
-def binary_cross_entropy(input, target, reduction: str = "mean", *, weight=None) -> Tensor:
+def binary_cross_entropy(
+    input: Tensor | ArrayLike,
+    target: Tensor | ArrayLike,
+    reduction: str = "mean",
+    *,
+    weight: Tensor | ArrayLike | None = None,
+) -> Tensor:
     """PyTorch's binary_cross_entropy on probabilities p: -(t log p + (1 - t) log(1 - p)), each
     log clamped at -100; differentiable in p and t (a row, see the module doc)."""
     _check_reduction("binary_cross_entropy", reduction)
@@ -277,18 +298,23 @@ def binary_cross_entropy(input, target, reduction: str = "mean", *, weight=None)
 
 def _reduced(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
-        return mean(loss)
-    return sum(loss) if reduction == "sum" else loss
+        return cast(Tensor, mean(loss))
+    return cast(Tensor, sum(loss)) if reduction == "sum" else loss
 
 
 def binary_cross_entropy_with_logits(
-    input, target, reduction: str = "mean", *, weight=None, pos_weight=None
+    input: Tensor | ArrayLike,
+    target: Tensor | ArrayLike,
+    reduction: str = "mean",
+    *,
+    weight: Tensor | ArrayLike | None = None,
+    pos_weight: Tensor | NDArray[Any] | float | None = None,
 ) -> Tensor:
     """Stable BCE on logits x (PyTorch's): (1 - t) x + (1 + (pw - 1) t) softplus(-x), times
     ``weight``; ``pos_weight`` (pw) weighs the positive term (per class, broadcast on the last
     axis). Without weights it is the fused row of ``mg.tensor.bce_with_logits``."""
     if weight is None and pos_weight is None:
-        return _bce_logits_fused(input, target, reduction)
+        return cast(Tensor, _bce_logits_fused(input, target, reduction))
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     x, t = _pair("binary_cross_entropy_with_logits", input, target)
     log_weight = 1.0 if pos_weight is None else 1.0 + (pos_weight - 1.0) * t
@@ -299,11 +325,11 @@ def binary_cross_entropy_with_logits(
 
 
 def cross_entropy(
-    input,
-    target,
+    input: Tensor | ArrayLike,
+    target: Tensor | ArrayLike,
     reduction: str = "mean",
     *,
-    weight=None,
+    weight: Tensor | ArrayLike | None = None,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -316,13 +342,13 @@ def cross_entropy(
         raise MemogradValueError(
             f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}"
         )
-    y = target.data if isinstance(target, Tensor) else target
+    y: Any = target.data if isinstance(target, Tensor) else target  # an array from here
     if not hasattr(y, "dtype"):  # lists (arrays and compile_step's traced arrays keep theirs)
         y = np.asarray(y)
     x = _t(input)
     if y.dtype.kind in "iu" and weight is None and label_smoothing == 0 and x.ndim == 2:
         try:
-            return _cross_entropy_fused(x, target, reduction)
+            return cast(Tensor, _cross_entropy_fused(x, target, reduction))
         except MemogradValueError:
             if not np.any(y == ignore_index):
                 raise
@@ -346,7 +372,7 @@ def cross_entropy(
         prod = logp * q if w is None else logp * q * w.reshape(wshape)
         losses = -sum(prod, axis=axis)
         if reduction == "mean":
-            return sum(losses) / max(losses.size, 1) if losses.size else mean(losses)
+            return cast(Tensor, sum(losses) / max(losses.size, 1) if losses.size else mean(losses))
         return _reduced(losses, reduction)
     y = _class_targets("cross_entropy", y, x)
     nll = nll_loss(logp, y, reduction, weight=weight, ignore_index=ignore_index)
@@ -359,11 +385,17 @@ def cross_entropy(
         smooth = sum(smooth) / wy
     elif reduction == "sum":
         smooth = sum(smooth)
-    return (1 - label_smoothing) * nll + smooth * (label_smoothing / c)
+    return cast(Tensor, (1 - label_smoothing) * nll + smooth * (label_smoothing / c))
 
 
 # ------------------------------------------------------------------------ normalization, attention
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    x: Tensor | ArrayLike,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | ArrayLike | None = None,
+    bias: Tensor | ArrayLike | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """(x - mean)/√(var + eps) over the last ``len(normalized_shape)`` axes (biased variance), then
     · weight + bias (each of ``normalized_shape``)."""
     x = _t(x)
@@ -380,17 +412,17 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
         out = out * weight
     if bias is not None:
         out = out + bias
-    return out
+    return cast(Tensor, out)
 
 
 def scaled_dot_product_attention(
-    query,
-    key,
-    value,
-    attn_mask=None,
+    query: Tensor | ArrayLike,
+    key: Tensor | ArrayLike,
+    value: Tensor | ArrayLike,
+    attn_mask: Tensor | ArrayLike | None = None,
     dropout_p: float = 0.0,
     is_causal: bool = False,
-    scale=None,
+    scale: float | None = None,
 ) -> Tensor:
     """softmax(q kᵀ · scale + mask) v over the last two axes (PyTorch's signature; scale defaults
     to 1/√d). A bool mask marks the positions that take part (False -> -inf), a float mask is
@@ -416,7 +448,7 @@ def scaled_dot_product_attention(
             "scaled_dot_product_attention: pass either attn_mask or is_causal, not both"
         )
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = matmul(q, transpose(k, tuple(range(k.ndim - 2)) + (k.ndim - 1, k.ndim - 2))) * s
+    scores: Any = matmul(q, transpose(k, tuple(range(k.ndim - 2)) + (k.ndim - 1, k.ndim - 2))) * s
     if is_causal:
         attn_mask = np.tril(np.ones((q.shape[-2], k.shape[-2]), dtype=bool))
     if attn_mask is not None:
@@ -428,7 +460,7 @@ def scaled_dot_product_attention(
     return matmul(softmax(scores, axis=-1), v)
 
 
-def _method(name):
+def _method(name: str) -> Callable[..., Tensor]:
     fn = globals()[name]
     return lambda self, *args, **kwargs: fn(self, *args, **kwargs)
 
