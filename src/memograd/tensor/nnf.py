@@ -143,7 +143,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(x: Tensor | ArrayLike) -> Tensor:
     """scale · elu(x, α) with the self-normalizing constants (α ≈ 1.6733, scale ≈ 1.0507)."""
-    return cast(Tensor, _SELU_SCALE * elu(x, _SELU_ALPHA))
+    return _SELU_SCALE * elu(x, _SELU_ALPHA)
 
 
 def gelu(x: Tensor | ArrayLike, approximate: str = "tanh") -> Tensor:
@@ -154,7 +154,7 @@ def gelu(x: Tensor | ArrayLike, approximate: str = "tanh") -> Tensor:
     if approximate != "none":
         raise MemogradValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     t = _t(x)
-    return cast(Tensor, 0.5 * t * (1.0 + erf(t * (1.0 / math.sqrt(2.0)))))
+    return 0.5 * t * (1.0 + erf(t * (1.0 / math.sqrt(2.0))))
 
 
 def mish(x: Tensor | ArrayLike) -> Tensor:
@@ -165,7 +165,7 @@ def mish(x: Tensor | ArrayLike) -> Tensor:
 
 def logsigmoid(x: Tensor | ArrayLike) -> Tensor:
     """log σ(x) = -softplus(-x), stable for large |x|."""
-    return cast(Tensor, -softplus(-_t(x)))
+    return -softplus(-_t(x))
 
 
 def hardtanh(x: Tensor | ArrayLike, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -246,7 +246,7 @@ def _picked(
     idx = np.expand_dims(safe, axis)
     got = reshape(take_along_axis(logp, idx, axis), y.shape)
     wy = keep.astype(logp.dtype) if weight is None else np.where(keep, weight[safe], 0)
-    return cast(Tensor, -got * wy), wy.astype(logp.dtype)
+    return -got * wy, wy.astype(logp.dtype)
 
 
 def nll_loss(
