@@ -26,8 +26,8 @@ lint: $(VENV)/.dev-stamp
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-# mypy: the package's types as configured in pyproject.toml ([tool.mypy]: --strict everywhere
-# except two shrinking lists of modules not yet there)
+# mypy: the package's types as configured in pyproject.toml ([tool.mypy]: --strict on the
+# whole package)
 typecheck: $(VENV)/.dev-stamp
 	$(BIN)/mypy
 
