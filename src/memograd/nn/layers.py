@@ -228,6 +228,35 @@ class MLPConfig(TypedDict):
     dtype: str
 
 
+def _widths(widths: object, activation: object) -> list[int]:
+    """``widths`` as a list of ints, or a clear error naming the spelling that was meant."""
+    if isinstance(widths, (int, np.integer)) and not isinstance(widths, bool):
+        hint = ""
+        if isinstance(activation, Sequence) and not isinstance(activation, str):
+            listed = [widths, *activation]
+            hint = (
+                f" MLP({widths}, {list(activation)}) is the scalar engine's spelling "
+                f"(memograd.scalar.nn.MLP); here write MLP({listed})."
+            )
+        raise MemogradTypeError(
+            f"MLP: widths must be a list [inputs, hidden..., outputs], e.g. MLP([2, 16, 16, 1]); "
+            f"got the int {widths}.{hint}"
+        )
+    if isinstance(widths, np.ndarray):
+        widths = widths.tolist()
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
+        raise MemogradTypeError(
+            f"MLP: widths must be a list of ints [inputs, hidden..., outputs], e.g. "
+            f"MLP([2, 16, 16, 1]); got {type(widths).__name__} {widths!r}"
+        )
+    sizes: list[int] = []
+    for w in widths:
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)):
+            raise MemogradTypeError(f"MLP: every width must be an int, got {w!r} in {list(widths)}")
+        sizes.append(int(w))
+    return sizes
+
+
 class MLP(Sequential):
     """A multi-layer perceptron: ``MLP([2, 2, 2, 1])`` is the notes' 2-2-2-1 network.
 
@@ -250,7 +279,7 @@ class MLP(Sequential):
         rng: np.random.Generator | None = None,
         dtype: DTypeLike = "float32",
     ) -> None:
-        sizes = [int(w) for w in widths]
+        sizes = _widths(widths, activation)
         if len(sizes) < 2 or any(w < 1 for w in sizes):
             raise MemogradValueError(
                 f"MLP: widths must list at least an input and an output size, all >= 1, "
