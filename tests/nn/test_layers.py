@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import memograd as mg
-from memograd.errors import MemogradTypeError
+from memograd.errors import MemogradTypeError, ShapeError
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,12 @@ def test_mlp_widths_accept_tuples_and_arrays():
     for widths in ((2, 3, 1), np.array([2, 3, 1]), [np.int64(2), 3, 1]):
         model = mg.nn.MLP(widths, seed=0)
         assert [p.shape for p in model.parameters()] == [(2, 3), (3,), (3, 1), (1,)]
+
+
+def test_linear_names_its_sizes_when_the_input_does_not_fit():
+    model = mg.nn.MLP([2, 3, 1], seed=0)
+    with pytest.raises(ShapeError, match=re.escape("Linear(2 -> 3): input of shape (4, 5)")):
+        model(np.ones((4, 5), dtype=np.float32))
+    with pytest.raises(ShapeError, match="takes 2"):
+        model(np.float32(1.0))
+    assert model(np.ones((4, 2), dtype=np.float32)).shape == (4, 1)

@@ -60,3 +60,17 @@ def test_errors():
         mg.grad(lambda x: 1.0)(np.ones(2))
     with pytest.raises(MemogradTypeError, match="only float tensors"):
         mg.grad(lambda x: x.sum())(mg.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("name", ["grad", "value_and_grad", "jacrev", "jacfwd", "hessian"])
+def test_transforms_refuse_what_is_not_a_function(name):
+    with pytest.raises(MemogradTypeError, match=rf"{name}: f must be a function .* got int 3"):
+        getattr(mg, name)(3)
+
+
+@pytest.mark.parametrize("name", ["jvp", "hvp"])
+def test_pushforwards_refuse_what_is_not_a_function(name):
+    with pytest.raises(MemogradTypeError, match=rf"{name}: f must be a function"):
+        getattr(mg, name)("f", (1.0,), (1.0,))
+    with pytest.raises(MemogradTypeError, match=r"vjp: f must be a function"):
+        mg.vjp(None, 1.0)

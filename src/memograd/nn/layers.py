@@ -13,7 +13,7 @@ from typing import Any, TypedDict, cast
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from memograd.errors import MemogradTypeError, MemogradValueError
+from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
 from memograd.nn import init as _init
 from memograd.nn.module import Module, Parameter
 from memograd.tensor.api import matmul
@@ -70,6 +70,12 @@ class Linear(Module):
             x = Tensor(np.asarray(x, dtype=dtype))
         elif x.dtype != dtype and not x.requires_grad:
             x = Tensor(x.data.astype(dtype))
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ShapeError(
+                f"Linear({self.in_features} -> {self.out_features}): input of shape {x.shape} "
+                f"has {x.shape[-1] if x.ndim else 'no'} features in its last axis; this layer "
+                f"takes {self.in_features} (rows are samples: shape (batch, {self.in_features}))"
+            )
         out = matmul(x, self.weight)  # x @ W (the @ operator is installed at import)
         return out + self.bias if self.bias is not None else out
 

@@ -252,11 +252,21 @@ def _value(out: Tensor, originals: Sequence[Any], create: bool) -> Result:
 
 
 # ------------------------------------------------------------------------------ reverse mode
+def _check_function(f: object, name: str) -> None:
+    """A clear error when the function to differentiate is not callable."""
+    if not callable(f):
+        raise MemogradTypeError(
+            f"{name}: f must be a function of tensors returning a tensor, got "
+            f"{type(f).__name__} {f!r}; e.g. mg.{name}(lambda x: (x ** 2).sum())"
+        )
+
+
 def value_and_grad(
     f: Callable[..., Tensor], argnums: int | Sequence[int] = 0
 ) -> Callable[..., tuple[Result, Any]]:
     """A function returning ``(f(*args), gradient)``; with a tuple ``argnums`` the gradient is a
     tuple. ``f`` must return a size-1 Tensor."""
+    _check_function(f, "value_and_grad")
 
     def wrapped(*args: Any, **kwargs: Any) -> tuple[Result, Any]:
         nums = _argnums(argnums, len(args), "grad")
@@ -278,6 +288,7 @@ def value_and_grad(
 def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The gradient function of scalar ``f`` with respect to argument(s) ``argnums``; nests
     (``grad(grad(f))``) for higher derivatives."""
+    _check_function(f, "grad")
     vg = value_and_grad(f, argnums)
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:  # a gradient, or a tuple of them
@@ -293,6 +304,7 @@ def vjp(
     """``(y, vjp_fn)`` with ``y = f(*xs)``; ``vjp_fn(ȳ)`` returns ``(ȳ·∂y/∂x for x in xs)`` and
     may be called any number of times (the graph is kept for it). A cotangent Tensor that
     requires grad gives recorded results (linear in it: how :func:`jvp` works)."""
+    _check_function(f, "vjp")
     leaves = [_leaf(x, "vjp", i) for i, x in enumerate(xs)]
     with enable_grad():
         out = _as_output(f(*leaves), "vjp")
@@ -320,6 +332,7 @@ def vjp(
 def jacrev(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one backward pass per OUTPUT element (row i is ``e_iᵀJ``).
     The result has shape ``y.shape + x.shape`` (a tuple of them for a tuple ``argnums``)."""
+    _check_function(f, "jacrev")
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:  # a Jacobian, or a tuple of them
         nums = _argnums(argnums, len(args), "jacrev")
@@ -383,6 +396,7 @@ def jvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Result, 
     """Forward mode: ``(f(*primals), J·tangents)`` (JAX's signature: tuples, one tangent per
     primal, of the primal's shape). Computed by the linear-transpose trick (module doc): one
     recorded backward pass, then one backward pass per direction."""
+    _check_function(f, "jvp")
     primals = primals if isinstance(primals, (tuple, list)) else (primals,)
     tangents = tangents if isinstance(tangents, (tuple, list)) else (tangents,)
     if len(primals) != len(tangents):
@@ -411,6 +425,7 @@ def jvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Result, 
 def jacfwd(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian by forward mode: one pass per INPUT element (column j is ``J e_j``). Same
     shape as :func:`jacrev`; cheaper when inputs are fewer than outputs."""
+    _check_function(f, "jacfwd")
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:  # a Jacobian, or a tuple of them
         nums = _argnums(argnums, len(args), "jacfwd")
@@ -451,6 +466,7 @@ def _transpose_jac(jac: Any, in_ndim: int, out_ndim: int, create: bool) -> Resul
 def hessian(f: Callable[..., Tensor], argnums: int = 0) -> Callable[..., Any]:
     """∂²f/∂x² of scalar ``f``: shape ``x.shape + x.shape``; reverse over reverse (the Jacobian
     of ``grad(f)`` by one reverse pass per gradient element)."""
+    _check_function(f, "hessian")
     if not isinstance(argnums, (int, np.integer)):
         raise MemogradTypeError("hessian: argnums must be one int (one argument)")
     jac = jacrev(grad(f, argnums), argnums)
@@ -465,6 +481,7 @@ def hessian(f: Callable[..., Tensor], argnums: int = 0) -> Callable[..., Any]:
 def hvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Result, Any]:
     """``(f(x), H·v)``: the Hessian-vector product without the Hessian, reverse over reverse:
     ``H v = ∂/∂x ⟨∇f(x), v⟩`` (two backward passes, whatever the size of x)."""
+    _check_function(f, "hvp")
     primals = primals if isinstance(primals, (tuple, list)) else (primals,)
     tangents = tangents if isinstance(tangents, (tuple, list)) else (tangents,)
     if len(primals) != len(tangents):
