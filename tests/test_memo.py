@@ -400,9 +400,10 @@ CALLS = [((1, 2), {}), ((1,), {"b": 2}), ((3, 4), {}), ((1, 2), {})]
 @pytest.mark.parametrize("mirrored", [False, True], ids=["c-table", "mirrored"])
 @pytest.mark.parametrize("func", _signatures(), ids=lambda f: f.__name__)
 def test_every_signature_gives_lru_caches_results_table_and_errors(func, mirrored, monkeypatch):
-    from memograd import memo
+    from memograd.memo import decorator
 
-    monkeypatch.setattr(memo, "_C_TABLE_READABLE", memo._C_TABLE_READABLE and not mirrored)
+    readable = decorator._C_TABLE_READABLE
+    monkeypatch.setattr(decorator, "_C_TABLE_READABLE", readable and not mirrored)
     ours, ref = memoize(func), functools.lru_cache(maxsize=None)(func)
     for args, kwargs in CALLS:
         if func.__name__ == "positional_only" and "a" in kwargs:
@@ -424,7 +425,7 @@ def test_every_signature_gives_lru_caches_results_table_and_errors(func, mirrore
 
 
 def test_a_plain_signature_gets_its_own_miss_frame_and_wrong_calls_name_the_function():
-    from memograd.memo import _simple_parameters
+    from memograd.memo.miss import _simple_parameters
 
     assert _simple_parameters(lambda n: n) == ["n"]
     assert _simple_parameters(lambda a, /, b: a) == ["a", "/", "b"]
@@ -444,7 +445,7 @@ def test_a_plain_signature_gets_its_own_miss_frame_and_wrong_calls_name_the_func
 
 
 def test_the_c_table_view_is_lru_caches_own_table():
-    from memograd import memo
+    from memograd.memo import table as memo
 
     if not memo._C_TABLE_READABLE:  # pragma: no cover - another Python: mirrored instead
         pytest.skip("this interpreter's lru_cache table is not reachable; .cache is mirrored")

@@ -2,9 +2,11 @@
 
 Forward builds a graph. Every op's result is a ``Value`` holding its number (``data``), the nodes it
 was computed from (``_parents``) and its *local derivatives* ∂node/∂parent (``_local``), computed
-once, at forward time, from the rule table ``RULES`` below (op name -> forward formula and local
-derivative formulas). ``backward()`` is NOT written here: it calls the one shared backward,
-:func:`memograd.graph.backward` (topological order + adjoint memo table).
+once, at forward time, from the rule table ``RULES`` (:mod:`memograd.scalar.rules`: op name ->
+forward formula and local derivative formulas), by one method per op that
+:mod:`memograd.scalar.methods` generates from its row. ``backward()`` is NOT written here: it
+calls the one shared backward, :func:`memograd.graph.backward` (topological order + adjoint memo
+table).
 
 Public API::
 
@@ -61,7 +63,8 @@ from typing import TYPE_CHECKING, Any
 from memograd import graph
 from memograd.errors import MemogradTypeError, MemogradValueError, NonFiniteError
 from memograd.pictures import Drawable
-from memograd.scalar.rules import EXPRESSION_NAMES, RULES, Rule, _domain
+from memograd.scalar.methods import _D, _F, install_methods
+from memograd.scalar.rules import RULES, Rule, _domain
 
 __all__ = ["Value", "RULES", "Rule", "wsum"]
 
@@ -88,11 +91,6 @@ def _as_float(data: object, what: str = "Value") -> float:
         f"{what}: data must be a real number, got {type(data).__name__} {data!r}"
     )
 
-
-# the rows' functions by op, looked up at each call by the ops without inline expressions (so a
-# patched entry, as tests of gradcheck do, takes effect at once); ops with Rule.code inline them
-_F = {op: r.forward for op, r in RULES.items()}
-_D = {op: r.local for op, r in RULES.items()}
 
 _next_index = itertools.count().__next__  # creation index: parents always come before children
 
@@ -209,7 +207,7 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
         return f"Value(data={self.data!r}, grad={self.grad!r}{name}{op})"
 
     # --- arithmetic and functions: one generated method per op, from the rule table ---------
-    # (installed below the class by _install_methods; declared here for type checkers)
+    # (installed below the class by memograd.scalar.methods; declared here for type checkers)
 
     if TYPE_CHECKING:
 
@@ -316,132 +314,6 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
         if self.label is not None:
             return self.label
         return self.op or "const"
-
-
-# --- one generated method per op (the hot path of the forward pass) ------------------------------
-# Each op's method is written once, at import, from its row of RULES: the row's expressions
-# (``Rule.code``) inline, or calls of its two functions for ops with domain checks. An op then
-# costs one Python call, the arithmetic, and one object: the node, its fields stored directly.
-
-_BINARY_SOURCE = """
-def method(self, other):
-    if isinstance(other, Value):
-        x = self.data
-        y = other.data
-        {forward}
-        v = _alloc(Value)
-        v.data = z
-        v.op = {op!r}
-        v._p0 = self
-        v._d0 = {d0}
-        v._p1 = other
-        v._d1 = {d1}
-        v._index = _next_index()
-        v._adjoint = None
-        return v
-    y = other if type(other) is float else _number(other)
-    if y is None:
-        return NotImplemented
-    x = self.data
-    {forward}
-    v = _alloc(Value)
-    v.data = z
-    v.op = {op!r}
-    v.arg = (1, y)
-    v._p0 = self
-    v._d0 = {d0}
-    v._p1 = None
-    v._index = _next_index()
-    v._adjoint = None
-    return v
-
-def reflected(self, other):
-    x = other if type(other) is float else _number(other)
-    if x is None:
-        return NotImplemented
-    y = self.data
-    {forward}
-    v = _alloc(Value)
-    v.data = z
-    v.op = {op!r}
-    v.arg = (0, x)
-    v._p0 = self
-    v._d0 = {d1}
-    v._p1 = None
-    v._index = _next_index()
-    v._adjoint = None
-    return v
-"""
-
-_UNARY_SOURCE = """
-def method(self):
-    x = self.data
-    {forward}
-    v = _alloc(Value)
-    v.data = z
-    v.op = {op!r}
-    v._p0 = self
-    v._d0 = {d0}
-    v._p1 = None
-    v._index = _next_index()
-    v._adjoint = None
-    return v
-"""
-
-
-def _generated(op: str, source: str) -> dict[str, Callable[..., Any]]:
-    """The op's method(s), from its row: inline expressions when the row has them, else calls."""
-    rule = RULES[op]
-    binary = source is _BINARY_SOURCE
-    namespace: dict[str, Any] = {
-        **EXPRESSION_NAMES,
-        "Value": Value,
-        "_alloc": object.__new__,
-        "_next_index": _next_index,
-        "_number": _number,
-        "_F": _F,
-        "_D": _D,
-    }
-    if rule.code is not None:
-        forward, local = rule.code
-        text = source.format(op=op, forward=f"z = {forward}", d0=local[0], d1=local[-1])
-    else:  # domain checks live in the functions: call them, looked up per call in _F/_D
-        args = "x, y" if binary else "x"
-        text = source.format(
-            op=op,
-            forward=f"z = _F[{op!r}]({args}); d = _D[{op!r}]({args}, z)",
-            d0="d[0]",
-            d1="d[1]" if binary else "d[0]",
-        )
-    exec(compile(text, f"<memograd.scalar.value: {op}>", "exec"), namespace)
-    methods: dict[str, Callable[..., Any]] = {
-        k: namespace[k] for k in ("method", "reflected") if k in namespace
-    }
-    for fn in methods.values():
-        fn.__qualname__ = f"Value.{op}"
-        fn.__doc__ = f"{rule.formula}; local derivative(s) {', '.join(rule.derivatives)}"
-    return methods
-
-
-_BINARY_NAMES = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "div": "__truediv__"}
-_UNARY_OPS = (
-    "neg abs exp log sqrt tanh sigmoid relu sin cos tan sinh cosh arcsin arccos arctan arcsinh "
-    "arccosh arctanh log2 log10 log1p expm1 sign"
-).split()
-_UNARY: dict[str, Callable[[Value], Value]] = {}
-
-
-def _install_methods() -> None:
-    for op, name in _BINARY_NAMES.items():
-        methods = _generated(op, _BINARY_SOURCE)
-        setattr(Value, name, methods["method"])
-        setattr(Value, "__r" + name[2:], methods["reflected"])
-    for op in _UNARY_OPS:
-        method = _generated(op, _UNARY_SOURCE)["method"]
-        _UNARY[op] = method
-        setattr(Value, op, method)
-    Value.__neg__ = _UNARY["neg"]  # type: ignore[method-assign]
-    Value.__abs__ = _UNARY["abs"]  # type: ignore[method-assign]
 
 
 def _describe(node: Value) -> str:
@@ -606,4 +478,5 @@ def wsum(
     return v
 
 
-_install_methods()
+# the op methods, generated from the rule table (memograd.scalar.methods); the unary ones by op
+_UNARY: dict[str, Callable[[Value], Value]] = install_methods(Value, _number, _next_index)
