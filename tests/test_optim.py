@@ -391,3 +391,41 @@ def test_a_read_only_gradient_falls_back_to_one_kernel_call_per_parameter(kind, 
         runs.append([p.data.copy() for p in params])
     for run in runs[1:]:
         assert all(np.array_equal(a, b) for a, b in zip(run, runs[0]))
+
+
+@pytest.mark.skipif(
+    not __import__("memograd.tensor.fused", fromlist=["x"]).available(),
+    reason="numba is not installed (pip install 'memograd[fast]')",
+)
+@pytest.mark.parametrize("kind, hp", CASES)
+def test_tensor_parameters_take_the_common_path_with_the_numpy_bits(kind, hp):
+    """Tensor parameters with every gradient set take the eager fast path (one loop, one numba
+    call, scalars reused); a missing gradient, a hyperparameter edited between steps, a new
+    array assigned to a parameter and a schedule all give the NumPy backend's bits, and every
+    updated parameter's version counter moves once per step."""
+    import memograd as mg
+
+    rng = np.random.default_rng(5)
+    shapes = [(6, 3), (3,), (3, 1)]
+    grads = [[rng.normal(size=s).astype(np.float32) for s in shapes] for _ in range(6)]
+    runs = []
+    for backend in ("numpy", "numba"):
+        params = [mg.tensor(np.ones(s, np.float32), requires_grad=True) for s in shapes]
+        sched = mg.optim.StepLR(step_size=2, gamma=0.5)
+        opt = make_optimizer(kind, params, schedule=sched, **hp)
+        opt.backend = backend
+        versions = []
+        for step, gs in enumerate(grads):
+            for i, (p, g) in enumerate(zip(params, gs)):
+                p.grad = None if (step == 2 and i == 1) else mg.tensor(g)
+            if step == 3 and hasattr(opt, "momentum"):
+                opt.momentum = 0.5 * opt.momentum
+            if step == 4:
+                params[0].data = params[0].data.copy()
+            before = [p._vc[0] for p in params]
+            opt.step()
+            versions.append([p._vc[0] - v for p, v in zip(params, before)])
+        assert versions[2] == [1, 0, 1] and all(v == [1, 1, 1] for v in versions[3:])
+        runs.append([p.data.copy() for p in params])
+    for a, b in zip(*runs):
+        assert a.dtype == np.float32 and np.array_equal(a, b)

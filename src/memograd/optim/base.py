@@ -27,6 +27,7 @@ from memograd.optim.clipping import _data, clip_grad_norm
 from memograd.optim.schedules import Constant, Schedule, schedule_from_dict
 from memograd.tensor import fused
 from memograd.tensor.locks import _LOCKS, writable
+from memograd.tensor.tensor import Tensor
 
 __all__ = ["Optimizer"]
 
@@ -126,6 +127,10 @@ class Optimizer:
         self._seconds = 0.0  # time spent in step() so far (auto switches to numba after a while)
         self._seen_grads: list[np.ndarray] | None = None
         self._gflat: np.ndarray | None = None
+        # the eager fast path (_step_common): every parameter's array, its 1-D view and shape,
+        # made once and reused while each parameter keeps its array; and the last scalars
+        self._common: tuple[list[np.ndarray], tuple[np.ndarray, ...], list[Any]] | None = None
+        self._last_scalars: tuple[Any, Any, tuple[Any, ...]] | None = None
 
     @property
     def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
@@ -202,6 +207,8 @@ class Optimizer:
         return arrays, grads, complete
 
     def _step(self) -> None:
+        if self._step_common():
+            return
         if self.clip_norm is not None:
             clip_grad_norm(self.params, self.clip_norm)
         arrays, grads, complete = self._gather()
@@ -229,6 +236,79 @@ class Optimizer:
             self._each(fast, arrays, grads, lr, ks)
             self._uniform = bool(steps.min() == steps.max())
         self._bump(grads)
+
+    def _step_common(self) -> bool:
+        """The eager engine's usual step, with the least Python per parameter: every Tensor
+        parameter has a gradient of its shape and the state's dtype, all at the same step count,
+        no clipping, not one flat buffer, numba on. One loop reads each ``.grad`` (and its
+        version counter), one numba call updates all; the parameters' 1-D views are made once
+        and the kernel's scalars are reused while ``lr`` and the step count's effect do not
+        change. Returns False (having changed nothing) when the general path must run; the
+        bits are the general path's (the same kernel on the same arrays)."""
+        if (
+            self.clip_norm is not None
+            or not self._uniform
+            or not self._fusable
+            or self._flat is not None
+            or self._no_many
+            or not self._kernels_on()
+        ):
+            return False
+        common = self._common
+        params = self.params
+        if common is None:
+            if any(type(p) is not Tensor for p in params):
+                return False
+            arrays = [p.data for p in params]
+            if not all(a.flags.c_contiguous for a in arrays):
+                return False
+            common = self._common = (arrays, tuple(a.reshape(-1) for a in arrays), self._shapes)
+        arrays, flat_a, shapes = common
+        want = self._dtype
+        flat_g = []
+        vcs = []
+        for p, a, shape in zip(params, arrays, shapes):
+            g = p.grad
+            if g is None or p.data is not a:
+                self._common = None if g is not None else common
+                return False
+            if type(g) is not np.ndarray:
+                g = g.data
+            if g.shape != shape or g.dtype != want:
+                return False  # the general path raises the shape error
+            flat_g.append(g.reshape(-1))  # (a copy when g is not contiguous: it is only read)
+            vcs.append(p._vc)
+        if self._state_tuples is None:
+            states = self._kernel_states()
+            self._state_tuples = [
+                tuple(st[j] for st in states) for j in range(len(self.KERNEL_SLOTS))
+            ]
+        self.t += 1
+        lr = self.lr * self.schedule(self.t)
+        steps = self.steps
+        k = int(steps[0]) + 1
+        key = self._scalars_key(k)
+        last = self._last_scalars
+        if last is not None and last[0] == lr and last[1] == key:
+            scalars = last[2]
+        else:
+            scalars = self._scalars(lr, k, want.type)
+            self._last_scalars = (lr, key, scalars)
+        many = getattr(_kernels(), self.KERNEL + "_many")
+        try:
+            many(flat_a, tuple(flat_g), *self._state_tuples, *scalars)
+        except Exception:  # numba's TypingError: types differ within a tuple (nothing written)
+            self.t -= 1
+            self._no_many = True
+            return False
+        steps += 1
+        for vc in vcs:
+            vc[0] += 1
+        return True
+
+    def _scalars_key(self, k: int) -> Any:
+        """What of the step count ``k`` the kernel's scalars depend on (all of it by default)."""
+        return k
 
     def _each(
         self,

@@ -76,6 +76,10 @@ class SGD(Optimizer):
         _mul(g, lr, s1)  # p -= lr * g: two calls
         _sub(p, s1, p)
 
+    def _scalars_key(self, k: int) -> Any:
+        # k enters the scalars below only as k == 1; the hyperparameters may be edited
+        return (k == 1, self.momentum, self.weight_decay, self.dampening, self.nesterov)
+
     def _scalars(self, lr: float, k: int, dt: Any) -> tuple[Any, ...]:
         mu, wd, damp = self.momentum, self.weight_decay, self.dampening
         return (dt(lr), dt(wd), dt(mu), dt(1.0 - damp), bool(wd), bool(mu), bool(damp),
