@@ -204,6 +204,10 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors numpy/torch naming
 
 def matmul(a: Any, b: Any) -> Tensor:
     """a @ b with numpy's rules: 1-D operands are promoted, leading (batch) dims broadcast."""
+    if type(a) is Tensor and type(b) is Tensor:  # the common case: two matrices of one dtype
+        da, db = a.data, b.data
+        if da.ndim == 2 and db.ndim == 2 and da.shape[1] == db.shape[0] and da.dtype == db.dtype:
+            return _apply(TABLE["matmul"], (a, b), {})
     a, b = _pair("matmul", a, b)
     sa, sb = a.data.shape, b.data.shape
     if not sa or not sb:
@@ -412,7 +416,7 @@ def _transpose_method(self: Tensor, *axes: Any) -> Tensor:
 _METHODS = {
     "__pow__": lambda self, o: pow(self, o),
     "__rpow__": lambda self, o: pow(o, self),
-    "__matmul__": lambda self, o: matmul(self, o),
+    "__matmul__": matmul,
     "__rmatmul__": lambda self, o: matmul(o, self),
     "__getitem__": getitem,
     "T": property(lambda self: transpose(self), doc="All axes reversed (numpy's ``.T``)."),

@@ -72,27 +72,35 @@ class Node:
 
             return backprop.pullback_graph(self, g)
         prim = self.prim
-        self._check_saved()
+        vcs = self.vcs
+        if self.freed or (self.y_vc is not None and self.y_vc[0] != self.y_version):
+            self._check_saved()  # raises
+        if vcs is not None:
+            for vc, v in zip(vcs, self.versions):
+                if vc[0] != v:
+                    self._check_saved()  # raises
         xs = self.xs
         y = self.y
         params = self.params
         if prim.keeps:
             params = {**params, "kept": self.kept}
-        parents = self._parents
         vjp = prim.vjp
         every = None if type(vjp) is tuple else vjp(g, y, *xs, **params)  # concatenate, stack
         # one pass: each needed share, made an array of its input's shape and dtype
         broadcasts = prim.broadcasts
         shares: list[Any] = []
-        for i, p in enumerate(parents):
+        i = 0
+        for p in self._parents:
             if p is None:
                 shares.append(None)
+                i += 1
                 continue
             if every is not None:
                 share = every[i]
             else:
                 share = vjp[i](g, y, *xs, **params) if params else vjp[i](g, y, *xs)
             x = xs[i]
+            i += 1
             if type(share) is not np.ndarray and not getattr(share, "_traced", False):
                 share = np.asarray(share)
             if broadcasts and share.shape != x.shape:
@@ -103,7 +111,7 @@ class Node:
         if not _Mode.retain:
             self.xs = self.kept = self.y = None
             self.freed = True
-            if getattr(self, "locked", None):
+            if self.locked:
                 _unlock(self)
         return shares
 
@@ -150,60 +158,67 @@ _BROADCAST_HINT = (
 
 
 def _apply(prim: Primitive, inputs: tuple[Tensor, ...], params: dict[str, Any]) -> Tensor:
-    """Run ``prim`` forward on the inputs' arrays; record the node if a gradient can flow."""
+    """Run ``prim`` forward on the inputs' arrays; record the node if a gradient can flow.
+
+    Written for the per-op cost (2-3 us of Python per op is most of an eager step on small
+    arrays): one pass over the inputs finds the parents, and one more (only for a row that
+    saves its inputs) the version counters and the leaves' arrays to lock."""
     arrays = [t.data for t in inputs]
     try:
-        out = prim.forward(*arrays, **params)
+        out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except ValueError as e:
         shapes = " and ".join(str(a.shape) for a in arrays)
         hint = _BROADCAST_HINT if prim.broadcasts else ""
         raise ShapeError(f"{prim.name}: shapes {shapes} do not fit: {e}{hint}") from None
     if prim.keeps:
         out, kept = out
+    else:
+        kept = None
     if type(out) is not np.ndarray and not getattr(out, "_traced", False):
         out = np.asarray(out)
     if out.dtype == _F64 and all(a.dtype.kind != "f" for a in arrays):
         out = out.astype(_F32)  # integer inputs -> float32 results
     t = _new(Tensor)
     t.data = out
-    t.requires_grad = False
     t.grad = t.name = t._node = None
-    t._vc = inputs[0]._vc if prim.view and np.may_share_memory(out, arrays[0]) else [0]
-    if _Mode.grad:
-        for x in inputs:
-            if x.requires_grad:
-                break
-        else:
-            return t
-        t.requires_grad = True
-        node = _new_node(Node)
-        node._parents = tuple(
-            [(x if x._node is None else x._node) if x.requires_grad else None for x in inputs]
-        )
-        node.prim = prim
-        node.params = params
-        node.kept = kept if prim.keeps else None
-        locked: Any = ()
-        if prim.saves_x:
-            node.xs = arrays
-            node.vcs = vcs = [x._vc for x in inputs]
-            node.versions = [vc[0] for vc in vcs]
-            # leaves' arrays (parameters, data) are read-only while saved; intermediates rely
-            # on the version counter alone (locking every saved array cost ~10% on small nets)
-            locked = [
-                a
-                for a, x in zip(arrays, inputs)
-                if x._node is None and type(a) is np.ndarray and _lock(a)
-            ]
-        else:
-            node.xs = [_Meta(a) for a in arrays]
-            node.vcs = None
-        if prim.saves_y:
-            node.y, node.y_vc, node.y_version = out, t._vc, t._vc[0]
-        else:
-            node.y = node.y_vc = None
-        node.locked = locked
-        node.freed = False
-        node.retained = None
-        t._node = node
+    t._vc = vc = inputs[0]._vc if prim.view and np.may_share_memory(out, arrays[0]) else [0]
+    if not _Mode.grad:
+        t.requires_grad = False
+        return t
+    parents = [(x if x._node is None else x._node) if x.requires_grad else None for x in inputs]
+    for p in parents:
+        if p is not None:
+            break
+    else:  # no input requires grad
+        t.requires_grad = False
+        return t
+    t.requires_grad = True
+    node = _new_node(Node)
+    node._parents = tuple(parents)
+    node.prim = prim
+    node.params = params
+    node.kept = kept
+    if prim.saves_x:
+        node.xs = arrays
+        node.vcs = vcs = [x._vc for x in inputs]
+        node.versions = [c[0] for c in vcs]
+        # leaves' arrays (parameters, data) are read-only while saved; intermediates rely
+        # on the version counter alone (locking every saved array cost ~10% on small nets)
+        locked: Any = [
+            a
+            for a, x in zip(arrays, inputs)
+            if x._node is None and type(a) is np.ndarray and _lock(a)
+        ]
+    else:
+        node.xs = [_Meta(a) for a in arrays]
+        node.vcs = None
+        locked = ()
+    if prim.saves_y:
+        node.y, node.y_vc, node.y_version = out, vc, vc[0]
+    else:
+        node.y = node.y_vc = None
+    node.locked = locked
+    node.freed = False
+    node.retained = None
+    t._node = node
     return t
