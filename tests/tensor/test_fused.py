@@ -172,3 +172,60 @@ def test_program_without_numba_translates_nothing_in_auto(monkeypatch):
     losses = [step(np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)) for _ in range(3)]
     assert step.backend == "numpy" and not fused.use(1e9) and opt.t == 3
     assert losses[2] < losses[1] < losses[0]  # the updates happened
+
+
+@numba_only
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", ["ce", "mse"])  # mse: run() uses tanh, no chain to fuse
+def test_replay_with_fused_chains_is_bit_identical_to_the_numpy_replay(loss, dtype, monkeypatch):
+    """Products too big to loop over (all of them here): the NumPy replay runs, its ReLU chains
+    (bias + ReLU, ReLU's VJP + the bias's gradient) and softmax's row maximum as numba kernels;
+    losses, gradients and updated parameters equal the NumPy-only step's bit for bit."""
+    monkeypatch.setattr(fused, "LOOP_PRODUCT", 0)
+    old = fused.set_mode("on")
+    try:
+        step, losses, params, grads, _ = run(
+            "auto", OPTS["sgd"], loss, dtype, sizes=(4, 7, 6, 3), batch=9
+        )
+    finally:
+        fused.set_mode(old)
+    assert step.backend == "numpy + numba update", step.backend_reason
+    source = step._last.kernel_source
+    relu = 2 if loss == "ce" else 0
+    assert source.count("_bias_relu(") == relu and source.count("_relu_grad_sum(") == relu
+    assert source.count("_row_max(") == (loss == "ce")
+    _, losses0, params0, grads0, _ = run(
+        "numpy", OPTS["sgd"], loss, dtype, sizes=(4, 7, 6, 3), batch=9
+    )
+    assert losses == losses0
+    for a, b in zip(params + grads, params0 + grads0):
+        np.testing.assert_array_equal(a, b)
+
+
+@numba_only
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_element_wise_kernels_equal_the_ufuncs_they_replace(dtype):
+    """NaN, infinities and signed zeros included: the same IEEE operations per element."""
+    k = fused.kernels()
+    r = np.random.default_rng(8)
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30], dtype)
+    a = r.normal(size=(11, 7)).astype(dtype)
+    a.reshape(-1)[: special.size] = special
+    b = r.normal(size=7).astype(dtype)
+    g = r.normal(size=(11, 7)).astype(dtype)
+    g.reshape(-1)[-special.size :] = special
+    out = np.empty_like(a)
+    k.bias_relu(a, b, out)
+    with np.errstate(invalid="ignore", over="ignore"):
+        np.testing.assert_array_equal(out, np.maximum(a + b, 0))
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = g * (a > 0)
+    k.relu_grad(g, a, out)
+    np.testing.assert_array_equal(out, want)
+    total = np.empty(7, dtype)
+    k.relu_grad_sum(g, a, out, total)
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(total, np.add.reduce(want, 0))
+    rows = np.empty(11, dtype)
+    k.row_max(a, rows)
+    np.testing.assert_array_equal(rows, np.maximum.reduce(a, 1))

@@ -143,3 +143,48 @@ def rmsprop_many(ps: Any, gs: Any, vs: Any, bs: Any, *scalars: Any) -> None:
     """``rmsprop`` on each (p, g, v, b) of the tuples."""
     for j in range(len(ps)):
         rmsprop(ps[j], gs[j], vs[j], bs[j], *scalars)
+
+
+# ------------------------------- element-wise chains of the NumPy replay, one pass instead of 2-3
+# (bit-identical to the ufunc calls they replace: the same IEEE operations per element, NaN kept
+# as np.maximum keeps it; the column sums add rows in order, as np.add.reduce over axis 0 does)
+@_jit
+def bias_relu(a: A, b: A, out: A) -> None:
+    """out = maximum(a + b, 0) for a of shape (n, m) and a bias b of shape (m,)."""
+    zero = out.dtype.type(0)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            v = a[i, j] + b[j]
+            out[i, j] = zero if v < zero else v
+
+
+@_jit
+def relu_grad(g: A, h: A, out: A) -> None:
+    """out = g * (h > 0) (the ReLU's VJP), all of shape (n, m)."""
+    one, zero = out.dtype.type(1), out.dtype.type(0)
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            out[i, j] = g[i, j] * (one if h[i, j] > 0 else zero)
+
+
+@_jit
+def relu_grad_sum(g: A, h: A, out: A, total: A) -> None:
+    """out = g * (h > 0) and total = out summed over its rows (the bias's gradient)."""
+    relu_grad(g, h, out)
+    for j in range(out.shape[1]):
+        total[j] = out[0, j]
+    for i in range(1, out.shape[0]):
+        for j in range(out.shape[1]):
+            total[j] += out[i, j]
+
+
+@_jit
+def row_max(a: A, out: A) -> None:
+    """out[i] = max over a[i, :] (np.maximum.reduce(a, 1)); out is flat, of length n."""
+    for i in range(a.shape[0]):
+        m = a[i, 0]
+        for j in range(1, a.shape[1]):
+            v = a[i, j]
+            if v > m or v != v:
+                m = v if m == m else m
+        out[i] = m

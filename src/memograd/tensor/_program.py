@@ -47,6 +47,10 @@ class _Program:
         self.names: dict[int, str] = {}
         self.buffers: list[np.ndarray] = []
         self.lines: list[str] = []
+        # per line of ``lines``: the index of its instruction and the instruction (the fused
+        # element-wise rewrite reads them), and per buffer slot the index of its last reader
+        self.line_ins: list[tuple[int, _Instr]] = []
+        self.last: dict[int, int] = {}
         # what the fused backend translates: ("ins", instruction) or ("view", name, expression)
         self.steps: list[tuple[Any, ...]] = []
         instrs = self._live(rec.instrs, outputs)
@@ -56,6 +60,7 @@ class _Program:
         args = ", ".join(f"x{i}" for i in range(n_inputs))
         head = [f"def step({args}):"]
         head += [f"    p{i} = P[{i}].data" for i in range(n_params)]
+        self.head = "\n".join(head)
         self.source = "\n".join(head + ["    " + line for line in self.lines] + ["    return"])
 
     # -- dead code elimination
@@ -128,6 +133,7 @@ class _Program:
         for k in outputs:
             for r in rec._writes(k):
                 last[r] = len(instrs)
+        self.last = last
         pool: dict[tuple[Any, ...], list[np.ndarray]] = {}
         owner: dict[int, np.ndarray] = {}  # buf slot -> its buffer
         once: dict[int, bool] = {}  # view slots computed once at compile time
@@ -166,7 +172,9 @@ class _Program:
                     pool.setdefault((self.slots[r].shape, self.slots[r].dtype.str), []).append(
                         owner[r]
                     )
+            before = len(self.lines)
             self._emit(ins, owner, once)
+            self.line_ins += [(i, ins)] * (len(self.lines) - before)
 
     def _new_buffer(self, slot: _Slot) -> np.ndarray:
         buf = np.empty(slot.shape, slot.dtype)

@@ -315,11 +315,14 @@ class _Compiled:
             return
         try:
             update, source = fused.build_update(self.prog, len(self.owner.params), opt)
-            run = self._update_runner(update, opt)
+            replay, replay_source, chains = fused.build_replay(self.prog, _Sym)
+            run = self._update_runner(update, opt, replay if chains else self.fn)
             self._check_fused(run, arrays)
         except Exception as err:  # the NumPy replay stays
             self.reason += f"; update kernel: {type(err).__name__}: {err}"
             return
+        if chains:
+            source = f"{replay_source}\n\n{source}"
         self.kernel_source, self.run, self.backend = source, run, "numpy + numba update"
 
     def _namespace(self, opt: Any) -> dict[str, Any]:
@@ -358,15 +361,18 @@ class _Compiled:
             ]
         return self._define(lines, ns)
 
-    def _update_runner(self, update: Any, opt: Any) -> Callable[..., None]:
-        """The NumPy replay, then one call of the update kernel (``opt.step()`` when the update
-        cannot run there: clipping, parameters at different step counts)."""
+    def _update_runner(
+        self, update: Any, opt: Any, replay: Callable[..., None]
+    ) -> Callable[..., None]:
+        """The NumPy replay (``replay``: its element-wise chains fused, ``fused.build_replay``),
+        then one call of the update kernel (``opt.step()`` when the update cannot run there:
+        clipping, parameters at different step counts)."""
         params = self.owner.params
         xs = ", ".join(f"x{i}" for i in range(self.n_inputs))
         ps = ", ".join(f"P{i}.data" for i in range(len(params)))
         sts = "".join(f", ST{i}" for i in range(len(opt.KERNEL_SLOTS)))
         ns = self._namespace(opt)
-        ns.update(F=self.fn, U=update, G=self.prog.arenas["grads"])
+        ns.update(F=replay, U=update, G=self.prog.arenas["grads"])
         lines = [
             f"def run({xs}):",
             f"    F({xs})",
