@@ -12,7 +12,8 @@ A graph is a list of :class:`Node` and a list of :class:`Edge`. The layout is la
 Two node styles: ``"circle"`` (the network picture of the notes: a neuron is a circle, a weight is
 a labelled edge) and ``"record"`` (a computation graph: each node a box ``name | data | grad``).
 Edges and nodes can be highlighted in groups (the two chain-rule paths of ∂L/∂w11^1, say); an edge
-in several groups is drawn as parallel strokes, one per group.
+in several groups is drawn as parallel strokes, one per group. Edge labels are placed by
+:mod:`memograd.viz.edge_labels`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memograd.errors import MemogradValueError
+from memograd.viz.edge_labels import Crowded as Crowded  # raised by graph_svg; callers catch it
+from memograd.viz.edge_labels import _edge_label, _label_overlaps, _text_width
 from memograd.viz.notation import MIN_FONT, fmt, svg_name, unicode_name
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
@@ -209,10 +212,6 @@ def layout(
     width = x - layer_gap + margin
     height = top + inner_h + 2 * margin
     return Layout(layers=layers, pos=pos, size=size, width=width, height=height)
-
-
-def _text_width(text: str, size: float) -> float:
-    return 0.62 * size * len(text)
 
 
 def _node_size(n: Node, style: str) -> tuple[float, float]:
@@ -411,73 +410,6 @@ def graph_svg(
     return "\n".join(out)
 
 
-LABEL_AT = (0.4, 0.5, 0.6, 0.25, 0.7, 0.35, 0.45, 0.55, 0.65, 0.75, 0.2, 0.8)
-
-
-class Crowded(MemogradValueError):
-    """The edge labels of a picture do not fit without overlapping (``crowded="raise"``)."""
-
-
-def _label_box(e: Edge, line: Any, style: Any, first_t: Any, obstacles: Any, placed: Any) -> Any:
-    """(centre x, centre y, box, cost, rows, width, height) of an edge label's best place."""
-    x1, y1, x2, y2 = line
-    value = "" if e.value is None else fmt(e.value, 3)
-    rows = []  # (markup, plain width)
-    if e.label:
-        rows.append((svg_name(e.label, 12.5), _text_width(unicode_name(e.label), 12.5) * 0.95))
-    if value:
-        rows.append((_html.escape(value), _text_width(value, MIN_FONT)))
-    bw = max(w for _, w in rows) + 6
-    bh = 17.0 * len(rows) + 1
-    best: tuple[float, float, tuple[float, float, float, float]] = (0.0, 0.0, (0.0,) * 4)
-    best_cost = math.inf
-    for t in (first_t, *LABEL_AT):
-        cx, cy = _point(x1, y1, x2, y2, t, style)
-        box = (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2)
-        cost = sum(_overlap(box, o) for o in obstacles) + sum(_overlap(box, p) for p in placed)
-        if cost < best_cost:
-            best, best_cost = (cx, cy, box), cost
-        if cost == 0:
-            break
-    placed.append(best[2])
-    return (*best, best_cost, rows, bw, bh)
-
-
-def _label_overlaps(
-    e: Edge, line: Any, style: Any, first_t: Any, obstacles: Any, placed: Any
-) -> bool:
-    return bool(_label_box(e, line, style, first_t, obstacles, placed)[3] > 0)
-
-
-def _edge_label(
-    e: Edge, line: Any, style: Any, first_t: Any, color: Any, obstacles: Any, placed: Any
-) -> str:
-    """An edge's label: the weight's name over its value (two short lines, on a white plate),
-    put at the first point along the edge (``first_t``, then LABEL_AT) where its box meets no
-    node and no label already placed; failing that, where it overlaps least."""
-    cx, cy, box, _, rows, bw, bh = _label_box(e, line, style, first_t, obstacles, placed)
-    out = [
-        f'<rect x="{box[0]:.1f}" y="{box[1]:.1f}" width="{bw:.1f}" height="{bh:.1f}" rx="3" '
-        'fill="#ffffff" fill-opacity="0.92"/>'
-    ]
-    y = box[1] + 13.0
-    for k, (markup, _) in enumerate(rows):
-        font = 'font-size="12.5"' if (k == 0 and e.label) else f'font-size="{MIN_FONT:g}"'
-        out.append(
-            f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" {font} fill="{color}">'
-            f"{markup}</text>"
-        )
-        y += 17.0
-    return "".join(out)
-
-
-def _overlap(a: Any, b: Any) -> float:
-    """Area of the intersection of two boxes (x0, y0, x1, y1), with 2 units of air around."""
-    w = min(a[2], b[2]) - max(a[0], b[0]) + 2
-    h = min(a[3], b[3]) - max(a[1], b[1]) + 2
-    return w * h if w > 0 and h > 0 else 0.0
-
-
 def _attr(text: str) -> str:
     return _html.escape(text, quote=True)
 
@@ -505,13 +437,6 @@ def _anchor(lay: Layout, a: str, b: str, style: str) -> Any:
 def _caption_shift(size: tuple[float, float]) -> float:
     """How far above the node box's centre the circle sits (its captions are below it)."""
     return (size[1] - 44.0) / 2
-
-
-def _point(x1: Any, y1: Any, x2: Any, y2: Any, t: Any, style: Any) -> Any:
-    if style == "circle":
-        return x1 + (x2 - x1) * t, y1 + (y2 - y1) * t
-    s = 3 * t * t - 2 * t**3  # the y of the cubic below at parameter t
-    return x1 + (x2 - x1) * t, y1 + (y2 - y1) * s
 
 
 def _edge_path(
