@@ -62,7 +62,7 @@ from memograd.errors import (
     MemogradValueError,
     ShapeError,
 )
-from memograd.tensor import fused
+from memograd.tensor import fused, fused_replay
 from memograd.tensor._program import _Program
 from memograd.tensor._trace import (  # noqa: F401 - re-exported for tests and tools
     _Diverged,
@@ -315,7 +315,7 @@ class _Compiled:
             return
         try:
             update, source = fused.build_update(self.prog, len(self.owner.params), opt)
-            replay, replay_source, chains = fused.build_replay(self.prog, _Sym)
+            replay, replay_source, chains = fused_replay.build_replay(self.prog, _Sym)
             run = self._update_runner(update, opt, replay if chains else self.fn)
             self._check_fused(run, arrays)
         except Exception as err:  # the NumPy replay stays
@@ -364,9 +364,9 @@ class _Compiled:
     def _update_runner(
         self, update: Any, opt: Any, replay: Callable[..., None]
     ) -> Callable[..., None]:
-        """The NumPy replay (``replay``: its element-wise chains fused, ``fused.build_replay``),
-        then one call of the update kernel (``opt.step()`` when the update cannot run there:
-        clipping, parameters at different step counts)."""
+        """The NumPy replay (``replay``: its element-wise chains fused by
+        ``fused_replay.build_replay``), then one call of the update kernel (``opt.step()`` when
+        the update cannot run there: clipping, parameters at different step counts)."""
         params = self.owner.params
         xs = ", ".join(f"x{i}" for i in range(self.n_inputs))
         ps = ", ".join(f"P{i}.data" for i in range(len(params)))
