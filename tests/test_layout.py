@@ -56,4 +56,6 @@ def test_the_checks_see_a_long_file_and_a_ghost(tmp_path):
     """The rules above can fail: a 601-line text is over, a made-up name is not in the tree."""
     assert len(("x\n" * (LIMIT + 1)).splitlines()) > LIMIT
     names = set(NAME.findall("  ghost.py, ghosts/   Neuron/Layer jacfwd/jacrev x.pyc"))
-    assert names == {"ghost.py", "ghosts/"} and "ghost.py" not in {p.name for p in PACKAGE.rglob("*.py")}
+    assert names == {"ghost.py", "ghosts/"} and "ghost.py" not in {
+        p.name for p in PACKAGE.rglob("*.py")
+    }
