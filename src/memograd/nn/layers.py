@@ -70,13 +70,14 @@ class Linear(Module):
             x = Tensor(np.asarray(x, dtype=dtype))
         elif x.dtype != dtype and not x.requires_grad:
             x = Tensor(x.data.astype(dtype))
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        try:
+            out = matmul(x, self.weight)  # x @ W (the @ operator is installed at import)
+        except ShapeError as error:  # matmul checked the shapes; say which layer and what it takes
             raise ShapeError(
                 f"Linear({self.in_features} -> {self.out_features}): input of shape {x.shape} "
                 f"has {x.shape[-1] if x.ndim else 'no'} features in its last axis; this layer "
                 f"takes {self.in_features} (rows are samples: shape (batch, {self.in_features}))"
-            )
-        out = matmul(x, self.weight)  # x @ W (the @ operator is installed at import)
+            ) from error
         return out + self.bias if self.bias is not None else out
 
     def extra_repr(self) -> str:
