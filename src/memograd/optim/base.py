@@ -278,11 +278,6 @@ class Optimizer:
                 return False  # the general path raises the shape error
             flat_g.append(g.reshape(-1))  # (a copy when g is not contiguous: it is only read)
             vcs.append(p._vc)
-        if self._state_tuples is None:
-            states = self._kernel_states()
-            self._state_tuples = [
-                tuple(st[j] for st in states) for j in range(len(self.KERNEL_SLOTS))
-            ]
         self.t += 1
         lr = self.lr * self.schedule(self.t)
         steps = self.steps
@@ -294,12 +289,8 @@ class Optimizer:
         else:
             scalars = self._scalars(lr, k, want.type)
             self._last_scalars = (lr, key, scalars)
-        many = getattr(_kernels(), self.KERNEL + "_many")
-        try:
-            many(flat_a, tuple(flat_g), *self._state_tuples, *scalars)
-        except Exception:  # numba's TypingError: types differ within a tuple (nothing written)
+        if not self._call_many(flat_a, tuple(flat_g), scalars):
             self.t -= 1
-            self._no_many = True
             return False
         steps += 1
         for vc in vcs:
@@ -370,6 +361,17 @@ class Optimizer:
         k = ks[0]
         if any(x != k for x in ks):
             return False
+        return self._call_many(tuple(flat_a), tuple(flat_g), self._scalars(lr, k, want.type))
+
+    def _call_many(
+        self,
+        flat_a: tuple[np.ndarray, ...],
+        flat_g: tuple[np.ndarray, ...],
+        scalars: tuple[Any, ...],
+    ) -> bool:
+        """``<kernel>_many``: every parameter's 1-D values, gradient and state in ONE numba call.
+        False (nothing written; never tried again) when numba cannot type the tuples: the
+        arrays' types differ within a tuple (e.g. a read-only or unaligned one)."""
         if self._state_tuples is None:
             states = self._kernel_states()
             self._state_tuples = [
@@ -377,10 +379,8 @@ class Optimizer:
             ]
         many = getattr(_kernels(), self.KERNEL + "_many")
         try:
-            many(
-                tuple(flat_a), tuple(flat_g), *self._state_tuples, *self._scalars(lr, k, want.type)
-            )
-        except Exception:  # numba's TypingError: types differ within a tuple
+            many(flat_a, flat_g, *self._state_tuples, *scalars)
+        except Exception:  # numba's TypingError (raised before anything is written)
             self._no_many = True
             return False
         return True
