@@ -465,6 +465,11 @@ class Optimizer:
         t = self.t + 1
         return self._scalars(self.lr * self.schedule(t), int(self.steps[0]) + 1, dt)
 
+    def _fold_scalars(self, scalars: tuple[Any, ...]) -> tuple[float, float] | None:
+        """(α, β) when the update is p ← β·p + α·g, so that compile_step may fold it into the
+        matrix product that makes g (BLAS's C ← αAB + βC); None when it is not (the default)."""
+        return None
+
     def _fused_done(self) -> None:
         """Count the update the fused step made (and tell the Tensor engine the values moved)."""
         self.t += 1

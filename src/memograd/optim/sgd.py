@@ -80,6 +80,13 @@ class SGD(Optimizer):
         # k enters the scalars below only as k == 1; the hyperparameters may be edited
         return (k == 1, self.momentum, self.weight_decay, self.dampening, self.nesterov)
 
+    def _fold_scalars(self, scalars: tuple[Any, ...]) -> tuple[float, float] | None:
+        """Without momentum the update is p ← (1 - lr·λ)·p - lr·g: BLAS's C ← αAB + βC with
+        α = -lr, β = 1 - lr·λ when g = AB (compile_step folds it into the product); None with
+        momentum (b must be formed first). ``scalars``: what :meth:`_scalars` returned."""
+        lr, wd, has_mu = float(scalars[0]), float(scalars[1]), scalars[5]
+        return None if has_mu else (-lr, 1.0 - lr * wd)
+
     def _scalars(self, lr: float, k: int, dt: Any) -> tuple[Any, ...]:
         mu, wd, damp = self.momentum, self.weight_decay, self.dampening
         return (dt(lr), dt(wd), dt(mu), dt(1.0 - damp), bool(wd), bool(mu), bool(damp),

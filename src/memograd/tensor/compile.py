@@ -92,8 +92,15 @@ class CompiledStep:
         check: bool = True,
         optimizer: Any = None,
         backend: str = "auto",
+        keep_grads: bool = True,
     ):
         self.loss_fn = loss_fn
+        self.keep_grads = bool(keep_grads)
+        if not keep_grads and optimizer is None:
+            raise MemogradValueError(
+                "compile_step: keep_grads=False needs optimizer= (without an update inside the "
+                "step the gradients are its only result)"
+            )
         self.params = list(params)
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor) or not p.requires_grad:
@@ -310,20 +317,45 @@ class _Compiled:
         self.kernel_source, self.run, self.backend = source, run, "numba"
 
     def _go_update(self, arrays: Sequence[np.ndarray], opt: Any) -> None:
-        """The NumPy replay, then the optimizer's update of every parameter in one numba call."""
+        """The NumPy replay, then the optimizer's update of every parameter in one numba call;
+        with ``keep_grads=False`` and an update BLAS can do (plain SGD), the weights' updates
+        folded into their gradient products (:func:`fused_replay.gemm_folds`)."""
         if opt is None:
             return
+        n = len(self.owner.params)
         try:
-            update, source = fused.build_update(self.prog, len(self.owner.params), opt)
+            update, source = fused.build_update(self.prog, n, opt)
             replay, replay_source, chains = fused_replay.build_replay(self.prog, _Sym)
-            run = self._update_runner(update, opt, replay if chains else self.fn)
+            folded = self._folded(opt)
+            run = self._update_runner(update, opt, replay if chains else self.fn, folded)
             self._check_fused(run, arrays)
         except Exception as err:  # the NumPy replay stays
             self.reason += f"; update kernel: {type(err).__name__}: {err}"
             return
         if chains:
             source = f"{replay_source}\n\n{source}"
-        self.kernel_source, self.run, self.backend = source, run, "numpy + numba update"
+        backend = "numpy + numba update"
+        if folded is not None:
+            source = f"{source}\n\n# with the update folded into the products:\n{folded[3]}"
+            backend += " (SGD folded into BLAS)"
+        self.kernel_source, self.run, self.backend = source, run, backend
+
+    def _folded(self, opt: Any) -> tuple[Any, Any, list[int], str] | None:
+        """The replay with the weights' updates folded into their gradient products, the
+        update of the other parameters, and which were folded (None: nothing to fold, the
+        gradients are to be kept, or SciPy is missing)."""
+        if self.owner.keep_grads or opt._fold_scalars(opt._scalars(1.0, 1, float)) is None:
+            return None
+        folds = fused_replay.gemm_folds(self.prog, _Sym)
+        if not folds:
+            return None
+        try:
+            replay, source, _ = fused_replay.build_replay(self.prog, _Sym, folds)
+        except ImportError:  # SciPy's BLAS takes β; without it the gradients are written
+            return None
+        skip = frozenset(folds.values())
+        rest, rest_source = fused.build_update(self.prog, len(self.owner.params), opt, skip)
+        return replay, rest, sorted(skip), f"{source}\n\n{rest_source}"
 
     def _namespace(self, opt: Any) -> dict[str, Any]:
         params = self.owner.params
@@ -362,19 +394,44 @@ class _Compiled:
         return self._define(lines, ns)
 
     def _update_runner(
-        self, update: Any, opt: Any, replay: Callable[..., None]
+        self,
+        update: Any,
+        opt: Any,
+        replay: Callable[..., None],
+        folded: tuple[Any, Any, list[int], str] | None = None,
     ) -> Callable[..., None]:
         """The NumPy replay (``replay``: its element-wise chains fused by
         ``fused_replay.build_replay``), then one call of the update kernel (``opt.step()`` when
-        the update cannot run there: clipping, parameters at different step counts)."""
+        the update cannot run there: clipping, parameters at different step counts). With
+        ``folded``, a step whose update can be folded (no momentum this step) runs the folded
+        replay and updates only the other parameters; the folded ones get ``p.grad = None``."""
         params = self.owner.params
         xs = ", ".join(f"x{i}" for i in range(self.n_inputs))
         ps = ", ".join(f"P{i}.data" for i in range(len(params)))
         sts = "".join(f", ST{i}" for i in range(len(opt.KERNEL_SLOTS)))
         ns = self._namespace(opt)
         ns.update(F=replay, U=update, G=self.prog.arenas["grads"])
-        lines = [
-            f"def run({xs}):",
+        lines = [f"def run({xs}):"]
+        if folded is not None:
+            skip = set(folded[2])
+            ns.update(
+                FF=folded[0],
+                UR=folded[1],
+                PG_KEEP=[pg for i, pg in enumerate(self.param_grads) if i not in skip],
+                P_FOLDED=[params[i] for i in folded[2]],
+            )
+            lines += [
+                "    S = O._fused_scalars(DT)",
+                "    AB = None if S is None else O._fold_scalars(S)",
+                "    if AB is not None:",
+                f"        FF({xs}{', ' if xs else ''}AB[0], AB[1])",
+                "        for p, g in PG_KEEP: p.grad = g",
+                "        for p in P_FOLDED: p.grad = None",
+                f"        UR({ps}, G{sts}, S)",
+                "        O._fused_done()",
+                "        return",
+            ]
+        lines += [
             f"    F({xs})",
             "    for p, g in PG: p.grad = g",
             "    S = O._fused_scalars(DT)",
@@ -488,12 +545,15 @@ def compile_step(
     check: bool = True,
     optimizer: Any = None,
     backend: str = "auto",
+    keep_grads: bool = True,
 ) -> CompiledStep:
     """Compile ``loss_fn(*inputs) -> scalar Tensor`` and its backward w.r.t. ``params``.
 
     Returns a callable ``step(*inputs) -> float`` (the loss) that leaves ∂loss/∂p in every
     ``p.grad``; with ``optimizer=`` (made on the same parameter list) the step also runs the
     optimizer's update. ``check=True`` compares the first replay of each signature with the
-    eager engine.
+    eager engine. ``keep_grads=False`` (with ``optimizer=``) lets the step skip writing a
+    gradient it only needs for the update: with plain SGD (no momentum) and the fused backend,
+    W ← W - lr·(AᵀΔ + λW) is one BLAS call, and such a weight's ``p.grad`` is None after the step.
     """
-    return CompiledStep(loss_fn, params, check, optimizer, backend)
+    return CompiledStep(loss_fn, params, check, optimizer, backend, keep_grads)

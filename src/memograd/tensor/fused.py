@@ -475,11 +475,14 @@ def build(
     return kernel, t.source, arenas
 
 
-def build_update(prog: Any, n_params: int, opt: Any) -> tuple[Any, str]:
+def build_update(
+    prog: Any, n_params: int, opt: Any, skip: frozenset[int] = frozenset()
+) -> tuple[Any, str]:
     """One numba function updating every parameter from the ``grads`` arena of a ``_Program``
     (for a step whose matrix products stay BLAS calls in the NumPy replay): called with the
     parameters, the arena, the optimizer's state arrays and its scalars, one dispatch per step
-    instead of a dozen ufunc calls per parameter."""
+    instead of a dozen ufunc calls per parameter. The parameters in ``skip`` are left alone
+    (their update was folded into their gradient's matrix product)."""
     import numba
 
     offsets = prog.grad_offsets
@@ -489,9 +492,13 @@ def build_update(prog: Any, n_params: int, opt: Any) -> tuple[Any, str]:
     params = [f"p{i}" for i in range(n_params)]
     lines = [f"def update({', '.join([*params, 'G', *slots, 'S'])}):"]
     for i, (start, (lo, hi)) in enumerate(zip(offsets, opt._bounds)):
+        if i in skip:
+            continue
         n = hi - lo
         states = "".join(f"{st}[{lo}:{hi}], " for st in slots)
         lines.append(f"    _update(p{i}.reshape(({n},)), G[{start}:{start + n}], {states}*S)")
+    if len(lines) == 1:
+        lines.append("    return")
     source = "\n".join(lines) + "\n"
     ns: dict[str, Any] = {"_update": getattr(kernels(), opt.KERNEL)}
     exec(compile(source, "<memograd.fused update>", "exec"), ns)  # noqa: S102 - our own source

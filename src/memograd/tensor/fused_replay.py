@@ -7,6 +7,12 @@ sums); softmax's row maximum: two or three ufunc calls and passes over the activ
 one. A chain is rewritten only when its intermediates (the sum, the mask) have no other reader.
 The kernels are bit-identical to the ufuncs they replace (tested), and the caller checks the
 first replay against the plain one.
+
+With plain SGD inside the step and ``keep_grads=False``, a weight's gradient product
+∂L/∂W = AᵀΔ and its update W ← W - lr·(∂L/∂W + λW) become one BLAS call,
+``C ← αAB + βC`` with C = W, α = -lr, β = 1 - lr·λ (:func:`gemm_folds`): the gradient is
+never written, read back and swept again by the update (:mod:`memograd.tensor._blas`: NumPy's
+own BLAS through ctypes, or SciPy's; NumPy's ``dot`` takes no β).
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from memograd.tensor import _blas
 from memograd.tensor.fused import kernels
 
-__all__ = ["build_replay"]
+__all__ = ["build_replay", "gemm_folds"]
 
 
 def _zero(value: Any) -> bool:
@@ -135,18 +142,71 @@ class _Peephole:
         return f"_row_max({p._name(x)}, {flat})"
 
 
-def build_replay(prog: Any, sym_type: Any) -> tuple[Any, str, int]:
+def gemm_folds(prog: Any, sym_type: Any) -> dict[int, int]:
+    """The replay's weight-gradient products that may update their weight in place: line
+    index -> parameter index. A product ``_dot(A, B, out)`` qualifies when ``out`` is parameter
+    i's gradient output and nothing reads it later, the parameter is a 2-D float matrix of the
+    product's dtype that no later line reads (the update must come after its last use), and
+    neither operand is (a view of) the parameter."""
+    rec, slots = prog.rec, prog.slots
+    grad_of = {name: i for i, name in enumerate(prog.outputs[1:])}
+    param_slot = {s.index: k for k, s in enumerate(slots) if s.kind == "param"}
+    last_read: dict[int, int] = {}
+    for idx, ins in prog.line_ins:
+        for r in ins.reads():
+            root = rec._root(r)
+            last_read[root] = max(last_read.get(root, -1), idx)
+    folds: dict[int, int] = {}
+    for j, (idx, ins) in enumerate(prog.line_ins):
+        if ins.op != "dot" or ins.kwargs or len(ins.args) != 2 or ins.out is None:
+            continue
+        i = grad_of.get(prog.names.get(ins.out, ""))
+        pk = param_slot.get(i) if i is not None else None
+        if i is None or pk is None or i in folds.values():
+            continue
+        operands = [a.k for a in ins.args if isinstance(a, sym_type)]
+        if len(operands) != 2 or pk in (rec._root(k) for k in operands):
+            continue
+        sp, so = slots[pk], slots[ins.out]
+        if not (len(sp.shape) == 2 and sp.shape == so.shape and _floats(sp, so)):
+            continue
+        if any(slots[k].dtype != sp.dtype or len(slots[k].shape) != 2 for k in operands):
+            continue
+        if last_read.get(pk, -1) > idx or last_read.get(ins.out, -1) > idx:
+            continue
+        folds[j] = i
+    return folds
+
+
+def _fold_line(prog: Any, ins: Any, i: int) -> str:
+    a, b = ins.args  # gradient = a @ b
+    bits = 32 if prog.slots[a.k].dtype == np.float32 else 64
+    return f"_gemm{bits}(_alpha, {prog._name(a.k)}, {prog._name(b.k)}, _beta, p{i})"
+
+
+def build_replay(
+    prog: Any, sym_type: Any, folds: dict[int, int] | None = None
+) -> tuple[Any, str, int]:
     """The NumPy replay with its element-wise chains as numba calls (one pass each instead of
     two or three ufunc calls and passes): bias + ReLU, ReLU's VJP (+ the bias's gradient, the
     column sums), the row maximum of softmax. Returns the function, its source and how many
     chains were fused (0: nothing to gain, the caller keeps the plain replay). The kernels are
-    bit-identical to the ufuncs they replace (tested); the caller checks the replay once."""
+    bit-identical to the ufuncs they replace (tested); the caller checks the replay once.
+
+    ``folds`` (from :func:`gemm_folds`): those lines update their weight in place instead of
+    writing its gradient, and the function takes two more arguments, α = -lr and β = 1 - lr·λ.
+    """
     k = kernels()
+    folds = folds or {}
     peep = _Peephole(prog, sym_type)
     pairs = list(zip(prog.lines, prog.line_ins))
     body: list[str] = []
     n, fused_count = 0, 0
     while n < len(pairs):
+        if n in folds:
+            body.append(_fold_line(prog, pairs[n][1][1], folds[n]))
+            n, fused_count = n + 1, fused_count + 1
+            continue
         here = pairs[n][1]
         nxt = pairs[n + 1][1] if n + 1 < len(pairs) else None
         third = pairs[n + 2][1] if n + 2 < len(pairs) else None
@@ -170,8 +230,18 @@ def build_replay(prog: Any, sym_type: Any) -> tuple[Any, str, int]:
             continue
         body.append(pairs[n][0])
         n += 1
-    source = prog.head + "".join("\n    " + line for line in body) + "\n    return"
+    head = prog.head
+    if folds:
+        first = head.split("\n", 1)[0]
+        extra = "_alpha, _beta" if first.endswith("():") else ", _alpha, _beta"
+        head = head.replace(first, first[:-2] + extra + "):", 1)
+    source = head + "".join("\n    " + line for line in body) + "\n    return"
     ns = dict(prog.ns)
+    if folds:
+        g32, g64 = _blas.gemm(np.float32), _blas.gemm(np.float64)
+        if g32 is None or g64 is None:
+            raise ImportError("no BLAS gemm with beta (NumPy's OpenBLAS or SciPy) to fold into")
+        ns.update(_gemm32=g32, _gemm64=g64)
     ns.update(
         _bias_relu=k.bias_relu,
         _relu_grad=k.relu_grad,
