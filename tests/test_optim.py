@@ -371,7 +371,8 @@ def test_numba_kernels_give_the_numpy_updates_bit_for_bit(kind, hp, dtype):
 def test_a_read_only_gradient_falls_back_to_one_kernel_call_per_parameter(kind, hp):
     """numba updates all parameters in one call on tuples of arrays; a read-only gradient among
     writable ones has another numba type (no tuple), so the update runs per parameter: the same
-    bits either way."""
+    bits either way. Plain SGD's kernel (``memograd.optim._plain``) unrolls its tuple of
+    gradients, which may mix types: it keeps the one call."""
     rng = np.random.default_rng(4)
     shapes = [(5, 3), (3,), ()]
     grads = [[rng.normal(size=s).astype(np.float32) for s in shapes] for _ in range(3)]
@@ -387,7 +388,8 @@ def test_a_read_only_gradient_falls_back_to_one_kernel_call_per_parameter(kind, 
                 p.grad = g.copy()
                 p.grad.setflags(write=not (frozen and i == 0))  # one read-only among writable
             opt.step()
-        assert opt._no_many == frozen
+        plain = kind == "sgd" and not hp.get("momentum") and not hp.get("weight_decay")
+        assert opt._no_many == (frozen and not plain)
         runs.append([p.data.copy() for p in params])
     for run in runs[1:]:
         assert all(np.array_equal(a, b) for a, b in zip(run, runs[0]))
@@ -429,3 +431,44 @@ def test_tensor_parameters_take_the_common_path_with_the_numpy_bits(kind, hp):
         runs.append([p.data.copy() for p in params])
     for a, b in zip(*runs):
         assert a.dtype == np.float32 and np.array_equal(a, b)
+
+
+@pytest.mark.skipif(
+    not __import__("memograd.tensor.fused", fromlist=["x"]).available(),
+    reason="numba is not installed (pip install 'memograd[fast]')",
+)
+def test_plain_sgd_takes_gradients_of_any_layout_in_one_call_with_the_numpy_bits():
+    """Plain SGD's eager path hands the gradients to one numba call in their own shapes: a
+    transposed view, a read-only array and a 0-d one give the NumPy backend's bits, and the
+    step counts (kept in a Python int on that path) read the same through ``steps`` and
+    ``state_dict``."""
+    import memograd as mg
+
+    rng = np.random.default_rng(6)
+    shapes = [(4, 3), (3,), ()]
+
+    def grads_of(i):
+        gw = rng.normal(size=(3, 4)).astype(np.float32).T  # not contiguous
+        gb = rng.normal(size=3).astype(np.float32)
+        gb.setflags(write=False)
+        return [gw, gb, np.float32(rng.normal()) * np.ones((), np.float32)]
+
+    steps = [grads_of(i) for i in range(4)]
+    runs = []
+    for backend in ("numpy", "numba"):
+        params = [mg.tensor(np.ones(s, np.float32), requires_grad=True) for s in shapes]
+        opt = SGD(params, lr=0.25)
+        opt.backend = backend
+        for gs in steps:
+            for p, g in zip(params, gs):
+                p.grad = mg.Tensor(g)
+            opt.step()
+        assert opt.steps.tolist() == [4, 4, 4] and opt.state_dict()["steps"] == [4, 4, 4]
+        assert opt.t == 4 and not opt._no_many
+        runs.append([p.data.copy() for p in params])
+    for a, b in zip(*runs):
+        assert a.dtype == np.float32 and np.array_equal(a, b)
+    # and the numbers are p - lr·Σg, to float32 rounding
+    total = [sum(gs[i].astype(np.float64) for gs in steps) for i in range(3)]
+    for p, t in zip(runs[1], total):
+        assert np.allclose(p, 1 - 0.25 * t, atol=1e-6)

@@ -110,7 +110,8 @@ class Optimizer:
         starts = np.cumsum([0, *sizes]).tolist()
         self._bounds: list[tuple[int, int]] = list(zip(starts[:-1], starts[1:]))
         total = int(sum(sizes))
-        self.steps = np.zeros(len(arrays), dtype=np.int64)  # updates each parameter has had
+        self._steps = np.zeros(len(arrays), dtype=np.int64)  # see the steps property
+        self._lag = 0  # updates of every parameter not yet added into _steps (_step_common)
         self._uniform = True  # every parameter has had the same number of updates
         self.state: State = {s: np.zeros(total, self._dtype) for s in self.SLOTS}
         self._total = total
@@ -129,7 +130,9 @@ class Optimizer:
         self._gflat: np.ndarray | None = None
         # the eager fast path (_step_common): every parameter's array, its 1-D view and shape,
         # made once and reused while each parameter keeps its array; and the last scalars
-        self._common: tuple[list[np.ndarray], tuple[np.ndarray, ...], list[Any]] | None = None
+        self._common: (
+            tuple[list[np.ndarray], tuple[np.ndarray, ...], list[Any], list[list[int]]] | None
+        ) = None
         self._last_scalars: tuple[Any, Any, tuple[Any, ...]] | None = None
 
     @property
@@ -163,6 +166,18 @@ class Optimizer:
         return self._views_made
 
     # -- the public API
+    @property
+    def steps(self) -> np.ndarray:
+        """How many updates each parameter has had (int64, one per parameter)."""
+        if self._lag:  # the fast path counts in a Python int (a NumPy += costs 0.5 us)
+            self._steps += self._lag
+            self._lag = 0
+        return self._steps
+
+    @steps.setter
+    def steps(self, value: np.ndarray) -> None:
+        self._steps, self._lag = value, 0
+
     @property
     def current_lr(self) -> float:
         """The rate the next update will use: lr · schedule(t + 1)."""
@@ -240,62 +255,82 @@ class Optimizer:
     def _step_common(self) -> bool:
         """The eager engine's usual step, with the least Python per parameter: every Tensor
         parameter has a gradient of its shape and the state's dtype, all at the same step count,
-        no clipping, not one flat buffer, numba on. One loop reads each ``.grad`` (and its
-        version counter), one numba call updates all; the parameters' 1-D views are made once
-        and the kernel's scalars are reused while ``lr`` and the step count's effect do not
-        change. Returns False (having changed nothing) when the general path must run; the
-        bits are the general path's (the same kernel on the same arrays)."""
-        if (
-            self.clip_norm is not None
-            or not self._uniform
-            or not self._fusable
-            or self._flat is not None
-            or self._no_many
-            or not self._kernels_on()
-        ):
+        no clipping, not one flat buffer, numba on. One loop reads each ``.grad``
+        (:meth:`_common_grads`), one numba call updates all; the kernel's scalars are reused
+        while ``lr`` and the step count's effect do not change. Returns False (having changed
+        nothing) when the general path must run; the bits are the general path's (the same
+        kernel on the same arrays)."""
+        found = self._common_grads()
+        if found is None:
             return False
-        common = self._common
-        params = self.params
-        if common is None:
-            if any(type(p) is not Tensor for p in params):
-                return False
-            arrays = [p.data for p in params]
-            if not all(a.flags.c_contiguous for a in arrays):
-                return False
-            common = self._common = (arrays, tuple(a.reshape(-1) for a in arrays), self._shapes)
-        arrays, flat_a, shapes = common
-        want = self._dtype
-        flat_g = []
-        vcs = []
-        for p, a, shape in zip(params, arrays, shapes):
-            g = p.grad
-            if g is None or p.data is not a:
-                self._common = None if g is not None else common
-                return False
-            if type(g) is not np.ndarray:
-                g = g.data
-            if g.shape != shape or g.dtype != want:
-                return False  # the general path raises the shape error
-            flat_g.append(g.reshape(-1))  # (a copy when g is not contiguous: it is only read)
-            vcs.append(p._vc)
-        self.t += 1
-        lr = self.lr * self.schedule(self.t)
-        steps = self.steps
-        k = int(steps[0]) + 1
+        flat_a, grads, vcs = found
+        t = self.t + 1
+        lr = self.lr * self.schedule(t)
+        k = int(self._steps[0]) + self._lag + 1  # (every parameter has had k - 1 updates)
         key = self._scalars_key(k)
         last = self._last_scalars
         if last is not None and last[0] == lr and last[1] == key:
             scalars = last[2]
         else:
-            scalars = self._scalars(lr, k, want.type)
+            scalars = self._scalars(lr, k, self._dtype.type)
             self._last_scalars = (lr, key, scalars)
-        if not self._call_many(flat_a, tuple(flat_g), scalars):
-            self.t -= 1
+        if not self._call_common(flat_a, grads, scalars):
             return False
-        steps += 1
-        for vc in vcs:
+        self.t = t
+        self._lag += 1
+        for vc in vcs:  # (a leaf's version counter is made with it and never replaced)
             vc[0] += 1
         return True
+
+    def _common_grads(
+        self,
+    ) -> tuple[tuple[np.ndarray, ...], list[np.ndarray], list[list[int]]] | None:
+        """For :meth:`_step_common`: the parameters' 1-D views (made once, while each keeps its
+        array), every gradient array in its own shape, and the version counters; None when the
+        general path must run (clipping, parameters at different step counts, a missing or
+        odd gradient, numba off)."""
+        if (
+            self.clip_norm is not None
+            or not self._uniform
+            or self._no_many
+            or not self._kernels_on()
+        ):
+            return None
+        common = self._common
+        params = self.params
+        if common is None:
+            if not self._fusable or self._flat is not None:  # (both fixed at construction)
+                return None
+            if any(type(p) is not Tensor for p in params):
+                return None
+            arrays = [p.data for p in params]
+            if not all(a.flags.c_contiguous for a in arrays):
+                return None
+            flat = tuple(a.reshape(-1) for a in arrays)
+            common = self._common = (arrays, flat, self._shapes, [p._vc for p in params])
+        arrays, flat_a, shapes, vcs = common
+        want = self._dtype
+        grads: list[np.ndarray] = []
+        add = grads.append
+        for p, a, shape in zip(params, arrays, shapes):
+            g = p.grad
+            if g is None or p.data is not a:
+                self._common = None if g is not None else common
+                return None
+            if type(g) is not np.ndarray:
+                g = g.data
+            if g.shape != shape or (g.dtype is not want and g.dtype != want):
+                return None  # the general path raises the shape error
+            add(g)
+        return flat_a, grads, vcs
+
+    def _call_common(
+        self, flat_a: tuple[np.ndarray, ...], grads: list[np.ndarray], scalars: tuple[Any, ...]
+    ) -> bool:
+        """``_call_many`` for :meth:`_step_common`: the gradients come in their own shapes (a
+        kernel that reshapes them itself saves a Python call per parameter)."""
+        # (a copy when g is not contiguous: it is only read)
+        return self._call_many(flat_a, tuple(g.reshape(-1) for g in grads), scalars)
 
     def _scalars_key(self, k: int) -> Any:
         """What of the step count ``k`` the kernel's scalars depend on (all of it by default)."""

@@ -13,6 +13,18 @@ from memograd.optim.schedules import Schedule
 
 __all__ = ["SGD"]
 
+
+_PLAIN: list[Any] = []  # memograd.optim._plain, imported on first use (it imports numba)
+
+
+def _plain() -> Any:
+    if not _PLAIN:
+        from memograd.optim import _plain as module
+
+        _PLAIN.append(module)
+    return _PLAIN[0]
+
+
 _mul, _add, _sub, _copyto = np.multiply, np.add, np.subtract, np.copyto
 
 
@@ -43,6 +55,7 @@ class SGD(Optimizer):
         if nesterov and (momentum == 0 or dampening != 0):
             raise MemogradValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
         self.momentum, self.dampening, self.nesterov = float(momentum), float(dampening), nesterov
+        self._last_plain: tuple[float, Any, Any] | None = None  # lr, dtype, lr in that dtype
 
     def hyperparameters(self) -> dict[str, Any]:
         return {
@@ -75,6 +88,52 @@ class SGD(Optimizer):
                 g = b
         _mul(g, lr, s1)  # p -= lr * g: two calls
         _sub(p, s1, p)
+
+    def _call_many(
+        self,
+        flat_a: tuple[np.ndarray, ...],
+        flat_g: tuple[np.ndarray, ...],
+        scalars: tuple[Any, ...],
+    ) -> bool:
+        """Plain SGD (no momentum, no weight decay): :func:`._plain.sgd_plain_many`, the
+        values, the gradients and the rate (the general kernel's nine scalars and momentum
+        buffers cost ~1 us of numba's argument typing per call); else the general
+        ``sgd_many``. Same bits."""
+        if self.momentum or self.weight_decay:
+            return super()._call_many(flat_a, flat_g, scalars)
+        try:
+            _plain().sgd_plain_many(flat_a, flat_g, scalars[0])
+        except Exception:  # numba's TypingError (raised before anything is written)
+            self._no_many = True
+            return False
+        return True
+
+    def _step_common(self) -> bool:
+        """Plain SGD (no momentum, no weight decay), the eager engine's usual update: the
+        base's fast path with the rate as the kernel's one scalar (:func:`._plain.sgd_plain_many`
+        takes the gradients in their own shapes). At 2-16-16-1 the update's Python is most of
+        its cost: this path does only what the plain update needs (same bits)."""
+        if self.momentum or self.weight_decay:
+            return super()._step_common()
+        found = self._common_grads()
+        if found is None:
+            return False
+        flat_a, grads, vcs = found
+        t = self.t + 1
+        lr = self.lr * self.schedule(t)
+        last = self._last_plain
+        if last is None or last[0] != lr or last[1] is not self._dtype:
+            last = self._last_plain = (lr, self._dtype, self._dtype.type(lr))
+        try:
+            _plain().sgd_plain_many(flat_a, tuple(grads), last[2])
+        except Exception:  # numba's TypingError (raised before anything is written)
+            self._no_many = True
+            return False
+        self.t = t
+        self._lag += 1
+        for vc in vcs:  # (a leaf's version counter is made with it and never replaced)
+            vc[0] += 1
+        return True
 
     def _scalars_key(self, k: int) -> Any:
         # k enters the scalars below only as k == 1; the hyperparameters may be edited
