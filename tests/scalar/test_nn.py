@@ -27,6 +27,29 @@ def test_mlp_2_2_2_1_has_the_notes_15_parameters_and_names():
     assert o11.op == "sigmoid"
 
 
+def test_layer_of_values_builds_the_same_nodes_as_each_neuron_alone():
+    layer = Layer(3, 4, "tanh", rng=random.Random(7))
+    xs = [Value(0.5, "x1"), Value(-0.25, "x2"), Value(2.0, "x3")]
+    together = layer(xs)  # the inputs' data read once for all neurons
+    alone = [n(list(xs)) for n in layer.neurons]  # each neuron by wsum
+    for a, b in zip(together, alone, strict=True):
+        za, zb = a.parents[0], b.parents[0]
+        assert (a.data, a.name, a.op) == (b.data, b.name, b.op)
+        assert (za.data, za.label, za.parents, za.local_grads) == (
+            zb.data,
+            zb.label,
+            zb.parents,
+            zb.local_grads,
+        )
+
+
+def test_layer_with_a_weight_that_is_not_a_value_still_names_it():
+    layer = Layer(2, 2, "relu", rng=random.Random(1))
+    layer.neurons[1].w[0] = 0.5
+    with pytest.raises(MemogradTypeError, match="weights must be Values, got float"):
+        layer([Value(1.0), Value(2.0)])
+
+
 def test_forward_matches_hand_computation():
     m = MLP(2, [2, 1], activation="tanh", output_activation="linear", seed=3)
     p = m.named_parameters()

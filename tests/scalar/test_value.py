@@ -150,6 +150,33 @@ def test_wsum_is_one_node_with_2n_plus_1_parents():
         wsum(ws, [1.0])
 
 
+class _Bias(Value):
+    """A Value subclass: wsum takes its general loop for it (the C path is for plain Values)."""
+
+    __slots__ = ()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)), min_size=1, max_size=20))
+def test_wsum_of_values_is_the_general_loop_bit_for_bit(pairs):
+    ws = [Value(w) for w, _ in pairs]
+    xs = [Value(x) for _, x in pairs]
+    fast = wsum(ws, xs, Value(0.375))  # all Values: products and sum in C
+    slow = wsum(ws, xs, _Bias(0.375))  # the loop: z = 0.0; z += w_i * x_i; z += b
+    z = 0.0
+    for w, x in pairs:
+        z += w * x
+    assert fast.data == slow.data == z + 0.375
+    assert math.copysign(1, fast.data) == math.copysign(1, slow.data)
+    assert (
+        fast.local_grads
+        == slow.local_grads
+        == (*[x for _, x in pairs], *[w for w, _ in pairs], 1.0)
+    )
+    assert fast.parents[:-1] == slow.parents[:-1] == (*ws, *xs)
+    assert fast.op == slow.op == "wsum" and fast.arg == slow.arg == (len(pairs), len(pairs))
+
+
 def test_leaf_grads_accumulate_intermediates_do_not_double():
     x = Value(3.0)
     h = x * x

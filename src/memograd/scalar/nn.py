@@ -45,11 +45,11 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from memograd.errors import DataError, MemogradTypeError, MemogradValueError
 from memograd.pictures import Drawable
-from memograd.scalar.value import Value, _unary, wsum
+from memograd.scalar.value import _VALUE, Value, _get_data, _unary, _wsum_values, wsum
 
 __all__ = [
     "ACTIVATIONS",
@@ -142,7 +142,19 @@ class Neuron:
         self.z_label = f"z{_idx(layer, index)}"
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
-        z = wsum(self.w, x, self.b)
+        return self._activate(wsum(self.w, x, self.b))
+
+    def _of_values(self, xs: tuple[Value, ...], xd: list[float]) -> Value:
+        """``self(xs)`` for inputs that are all Values, their data ``xd`` read once by the layer
+        for all its neurons (the weighted sum in C: :func:`memograd.scalar.value._wsum_values`)."""
+        if len(self.w) == len(xs) and type(self.b) is Value:
+            try:
+                return self._activate(_wsum_values(self.w, xs, xd, self.b))
+            except (AttributeError, TypeError):  # a weight that is not a Value
+                pass
+        return self(xs)  # the general path, and its error messages
+
+    def _activate(self, z: Value) -> Value:
         act = self.activation
         if act == "linear":
             z.name = self.name
@@ -184,7 +196,11 @@ class Layer:
 
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
         """Always a list (also for one neuron): MLP unwraps the final single output."""
-        return [n(x) for n in self.neurons]
+        xs = tuple(x)
+        if xs and {*map(type, xs)} == _VALUE:  # read the inputs' data once for every neuron
+            xd = list(map(_get_data, xs))
+            return [n._of_values(cast("tuple[Value, ...]", xs), xd) for n in self.neurons]
+        return [n(xs) for n in self.neurons]
 
     def parameters(self) -> list[Value]:
         return [p for n in self.neurons for p in n.parameters()]
@@ -225,6 +241,7 @@ class MLP(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
             for k in range(1, len(nouts) + 1)
         ]
         self._named: dict[str, Value] = {_name_of(p): p for p in self.parameters()}
+        self._input_names = [f"x{i}" for i in range(1, nin + 1)]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """Forward pass. Plain-number inputs become leaves named ``x1, x2, ...``."""
@@ -233,7 +250,10 @@ class MLP(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
             raise MemogradValueError(
                 f"MLP: expected {self.sizes[0]} inputs (x1..x{self.sizes[0]}), got {len(given)}"
             )
-        h = [xi if isinstance(xi, Value) else Value(xi, f"x{i}") for i, xi in enumerate(given, 1)]
+        h = [
+            xi if isinstance(xi, Value) else Value(xi, name)
+            for xi, name in zip(given, self._input_names)
+        ]
         for layer in self.layers:
             h = layer(h)
         return h[0] if len(h) == 1 else h
