@@ -177,6 +177,16 @@ def test_wsum_of_values_is_the_general_loop_bit_for_bit(pairs):
     assert fast.op == slow.op == "wsum" and fast.arg == slow.arg == (len(pairs), len(pairs))
 
 
+def test_every_attribute_of_a_fresh_node_is_stored_and_value_has_no_getattr():
+    # a __getattr__ on Value would switch off CPython's attribute specialization for all nodes
+    assert "__getattr__" not in vars(Value) and not hasattr(Value, "__getattr__")
+    ws = [Value(0.5), Value(1.5)]
+    x = Value(2.0)
+    for node in (x * x, x * 3.0, 3.0 - x, x.tanh(), x**2, wsum(ws, [x, x], x), wsum(ws, [1, 2])):
+        assert node.grad == 0.0 and node.name is None and node.label is None, node.op
+        assert node.arg is None or isinstance(node.arg, tuple)
+
+
 def test_leaf_grads_accumulate_intermediates_do_not_double():
     x = Value(3.0)
     h = x * x

@@ -28,6 +28,8 @@ def method(self, other):
         {forward}
         v = _alloc(Value)
         v.data = z
+        v.grad = 0.0
+        v.name = v.label = v.arg = None
         v.op = {op!r}
         v._p0 = self
         v._d0 = {d0}
@@ -43,6 +45,8 @@ def method(self, other):
     {forward}
     v = _alloc(Value)
     v.data = z
+    v.grad = 0.0
+    v.name = v.label = None
     v.op = {op!r}
     v.arg = (1, y)
     v._p0 = self
@@ -60,6 +64,8 @@ def reflected(self, other):
     {forward}
     v = _alloc(Value)
     v.data = z
+    v.grad = 0.0
+    v.name = v.label = None
     v.op = {op!r}
     v.arg = (0, x)
     v._p0 = self
@@ -76,6 +82,8 @@ def method(self):
     {forward}
     v = _alloc(Value)
     v.data = z
+    v.grad = 0.0
+    v.name = v.label = v.arg = None
     v.op = {op!r}
     v._p0 = self
     v._d0 = {d0}
