@@ -29,8 +29,7 @@ def method(self, other):
         v = _alloc(Value)
         v.data = z
         v.grad = 0.0
-        v.name = v.label = v.arg = None
-        v.op = {op!r}
+        v._info = {op!r}
         v._p0 = self
         v._d0 = {d0}
         v._p1 = other
@@ -46,9 +45,7 @@ def method(self, other):
     v = _alloc(Value)
     v.data = z
     v.grad = 0.0
-    v.name = v.label = None
-    v.op = {op!r}
-    v.arg = (1, y)
+    v._info = ({op!r}, None, None, (1, y))
     v._p0 = self
     v._d0 = {d0}
     v._p1 = None
@@ -65,9 +62,7 @@ def reflected(self, other):
     v = _alloc(Value)
     v.data = z
     v.grad = 0.0
-    v.name = v.label = None
-    v.op = {op!r}
-    v.arg = (0, x)
+    v._info = ({op!r}, None, None, (0, x))
     v._p0 = self
     v._d0 = {d1}
     v._p1 = None
@@ -83,8 +78,7 @@ def method(self):
     v = _alloc(Value)
     v.data = z
     v.grad = 0.0
-    v.name = v.label = v.arg = None
-    v.op = {op!r}
+    v._info = {op!r}
     v._p0 = self
     v._d0 = {d0}
     v._p1 = None

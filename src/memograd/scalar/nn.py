@@ -147,12 +147,20 @@ class Neuron:
     def _of_values(self, xs: tuple[Value, ...], xd: list[float]) -> Value:
         """``self(xs)`` for inputs that are all Values, their data ``xd`` read once by the layer
         for all its neurons (the weighted sum in C: :func:`memograd.scalar.value._wsum_values`)."""
-        if len(self.w) == len(xs) and type(self.b) is Value:
-            try:
-                return self._activate(_wsum_values(self.w, xs, xd, self.b))
-            except (AttributeError, TypeError):  # a weight that is not a Value
-                pass
-        return self(xs)  # the general path, and its error messages
+        if len(self.w) != len(xs) or type(self.b) is not Value:
+            return self(xs)  # the general path, and its error messages
+        act = self.activation
+        linear = act == "linear"
+        try:
+            z = _wsum_values(self.w, xs, xd, self.b, None if linear else self.z_label)
+        except (AttributeError, TypeError):  # a weight that is not a Value
+            return self(xs)
+        if linear:
+            z.name = self.name
+            return z
+        out = _unary(act, z)
+        out._info = (act, self.name, None, None)  # what out.name = self.name stores, at once
+        return out
 
     def _activate(self, z: Value) -> Value:
         act = self.activation

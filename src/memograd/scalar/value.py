@@ -107,18 +107,19 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
     one parent); a node with more parents (``wsum``) has ``_p0 = None``, its parents in the tuple
     ``_ps`` and their local derivatives in ``_ds``; a leaf has ``_p0 = None`` and ``_ps = None``.
     No tuple per op: each op allocates exactly one object, the node, which is also the only
-    object per op the cyclic garbage collector has to track. Every slot a reader may ask for is
-    stored (``grad``, ``name``, ``label``, ``arg`` too) and the class defines no ``__getattr__``:
-    a class with one makes CPython 3.11 read every attribute of its instances by the generic,
-    unspecialized path (no ``LOAD_ATTR_SLOT``), which made the backward pass 1.7x slower."""
+    object per op the cyclic garbage collector has to track. What only teaching tools read is one
+    slot, ``_info``: the op's name (``"mul"``; ``""`` for a leaf) while the node has no name, label
+    or argument, else the tuple ``(op, name, label, arg)``; ``op``, ``name``, ``label`` and ``arg``
+    are properties over it. Fewer slots per node: fewer stores per op, a smaller object (128
+    bytes, not 160) and fewer references for the collector to visit and for ``del`` to clear.
+    Every slot is stored by every op and the class defines no ``__getattr__``: a class with one
+    makes CPython 3.11 read every attribute of its instances by the generic, unspecialized path
+    (no ``LOAD_ATTR_SLOT``), which made the backward pass 1.7x slower."""
 
     __slots__ = (
         "data",
         "grad",
-        "name",
-        "label",
-        "op",
-        "arg",
+        "_info",
         "_p0",
         "_d0",
         "_p1",
@@ -132,10 +133,7 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
 
     data: float
     grad: float
-    name: str | None
-    label: str | None
-    op: str
-    arg: Any
+    _info: str | tuple[str, str | None, str | None, Any]
     _p0: Value | None
     _d0: float
     _p1: Value | None
@@ -150,14 +148,56 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
         if name is not None and not isinstance(name, str):
             raise MemogradTypeError(f"Value: name must be a str or None, got {name!r}")
         self.grad = 0.0
-        self.name = name
-        self.label = None
-        self.op = ""
-        self.arg = None
+        self._info = "" if name is None else ("", name, None, None)
         self._p0 = self._p1 = None
         self._ps = None
         self._index = _next_index()
         self._adjoint = None
+
+    # --- what teaching tools read: op, name, label, arg (one slot, _info) ------------------------
+
+    @property
+    def op(self) -> str:
+        """The op that made this node (a key of ``RULES``), ``""`` for a leaf."""
+        info = self._info
+        return info if type(info) is str else info[0]
+
+    @property
+    def name(self) -> str | None:
+        """The node's name in the notes (``w11^1``, ``L``), or None."""
+        info = self._info
+        return None if type(info) is str else info[1]
+
+    @name.setter
+    def name(self, name: str | None) -> None:
+        self._set_info(1, name)
+
+    @property
+    def label(self) -> str | None:
+        """A display name that does not make the node neuron-level (``z21``), or None."""
+        info = self._info
+        return None if type(info) is str else info[2]
+
+    @label.setter
+    def label(self, label: str | None) -> None:
+        self._set_info(2, label)
+
+    @property
+    def arg(self) -> Any:
+        """The op's argument: ``(i, c)`` for a constant operand c at position i (0: ``c op v``,
+        1: ``v op c``); ``(n weights, m Value inputs)`` for wsum; else None."""
+        info = self._info
+        return None if type(info) is str else info[3]
+
+    @arg.setter
+    def arg(self, arg: Any) -> None:
+        self._set_info(3, arg)
+
+    def _set_info(self, k: int, value: Any) -> None:
+        info = self._info
+        fields = [info, None, None, None] if type(info) is str else list(info)
+        fields[k] = value
+        self._info = fields[0] if fields[1:] == [None, None, None] else tuple(fields)  # type: ignore[assignment]
 
     # --- graph protocol for memograd.graph's general path and the teaching tools ---------------
 
@@ -337,8 +377,7 @@ def _new(data: float, op: str, parents: tuple[Value, ...], local: tuple[float, .
     v: Value = object.__new__(Value)
     v.data = data
     v.grad = 0.0
-    v.name = v.label = v.arg = None
-    v.op = op
+    v._info = op
     if 0 < len(parents) <= 2:
         v._p0 = parents[0]
         v._d0 = local[0]
@@ -491,7 +530,9 @@ else:  # 3.12's sum() of floats compensates rounding: keep the plain left-to-rig
         return total
 
 
-def _wsum_values(ws: Sequence[Value], xs: Sequence[Any], xd: list[float], bias: Value) -> Value:
+def _wsum_values(
+    ws: Sequence[Value], xs: Sequence[Any], xd: list[float], bias: Value, label: str | None = None
+) -> Value:
     """:func:`wsum` of n >= 1 Value weights, n Value inputs and a Value bias, the inputs' data
     ``xd`` given (a layer reads them once for all its neurons): the operands are read, multiplied
     and summed in C (``map``), the same node and the same additions as the general loop."""
@@ -499,9 +540,7 @@ def _wsum_values(ws: Sequence[Value], xs: Sequence[Any], xd: list[float], bias: 
     v: Value = object.__new__(Value)
     v.data = _dot(wd, xd) + bias.data
     v.grad = 0.0
-    v.name = v.label = None
-    v.op = "wsum"
-    v.arg = (len(ws), len(ws))
+    v._info = ("wsum", None, label, (len(ws), len(ws)))
     v._p0 = None
     v._ps = (*ws, *xs, bias)
     v._ds = (*xd, *wd, 1.0)
