@@ -36,7 +36,9 @@ Costs and limits (say them plainly):
   stay frozen, and so do random numbers drawn inside ``loss_fn`` (dropout: the eager check at
   compile time reports the mismatch);
 * gradients are *set* on every call (as after ``zero_grad``), not accumulated; ``p.grad`` is a
-  Tensor over a buffer the next call overwrites (copy it to keep it);
+  Tensor over a buffer the next call overwrites (copy it to keep it). With ``optimizer=`` plain
+  SGD and ``keep_grads=False``, a weight whose gradient is one matrix product AᵀΔ is updated by
+  that product itself (BLAS's C ← αAB + βC: W ← (1 - lr·λ)W - lr·AᵀΔ) and its ``p.grad`` is None;
 * memory: the buffers stay allocated between calls (``step.buffer_bytes``), about the peak of one
   eager step, instead of being allocated and freed inside each call;
 * parameters are read through ``p.data`` at each call, so in-place optimizer updates and
