@@ -30,6 +30,7 @@ from memograd.tensor import (  # noqa: F401 - interop sets Tensor's numpy hooks
     interop,
     nnf,
     ops,
+    ops_affine,
     ops_index,
     ops_linalg,
     ops_math,
@@ -75,6 +76,7 @@ from memograd.tensor.functional import (
 )
 from memograd.tensor.nnf import *  # noqa: F403
 from memograd.tensor.ops import TABLE, unbroadcast
+from memograd.tensor.ops_affine import *  # noqa: F403
 from memograd.tensor.ops_index import *  # noqa: F403
 from memograd.tensor.ops_linalg import *  # noqa: F403
 from memograd.tensor.ops_math import *  # noqa: F403
@@ -130,6 +132,7 @@ __all__ += ops_math.__all__
 __all__ += ops_index.__all__
 __all__ += ops_reduce.__all__
 __all__ += ops_linalg.__all__
+__all__ += ops_affine.__all__
 __all__ += ops_shape.__all__
 __all__ += conv.__all__
 __all__ += nnf.__all__

@@ -28,8 +28,9 @@ driver is :mod:`.backprop`; numpy calls on Tensors are :mod:`.interop`.
 from __future__ import annotations
 
 import builtins
+import sys
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
@@ -63,6 +64,9 @@ __all__ = [
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _FLOATS = (_F32, _F64)
+# ``temporary product + bias`` as one affine node: set by memograd.tensor.ops_affine (CPython
+# before 3.14, where a reference count of 3 in __add__ means a temporary; None: never fused)
+_fuse_bias: Callable[[Tensor, Tensor], Tensor | None] | None = None
 
 
 class Tensor:
@@ -329,6 +333,12 @@ class Tensor:
     # the methods generated from the table's rows)
     def __add__(self, o: Any) -> Tensor:
         if type(o) is Tensor and o.data.dtype == self.data.dtype:  # the common case
+            if self._node is not None and _fuse_bias is not None and sys.getrefcount(self) <= 3:
+                # only the expression holds self (the operator's operand, this frame, the
+                # argument): ``x @ W + b`` may become one affine node (.ops_affine)
+                t = _fuse_bias(self, o)
+                if t is not None:
+                    return t
             return _apply(TABLE["add"], (self, o), {})
         return _binary("add", self, o)
 
