@@ -68,6 +68,21 @@ def test_folded_sgd_follows_the_step_that_keeps_its_gradients(dtype, wd, slice_x
 
 
 @numba_only
+def test_a_gradient_buffer_shared_with_an_intermediate_is_still_folded(blas_products):
+    """Batch 5 on 7-6-5-3: the logits (5x3) and the last weight's gradient (5x3) have one shape,
+    so the program gives them one buffer; the folded product no longer writes it, and the
+    first-replay check compares the updated weight, not that buffer."""
+    make = lambda ps: SGD(ps, lr=0.2)  # noqa: E731
+    folded = train(False, make, batch=5)
+    kept = train(True, make, batch=5)
+    assert folded[0].backend == "numpy + numba update (SGD folded into BLAS)", folded[
+        0
+    ].backend_reason
+    for a, b in zip(folded[2], kept[2]):
+        np.testing.assert_allclose(a.data, b.data, rtol=2e-5, atol=2e-5)
+
+
+@numba_only
 def test_momentum_is_not_folded_and_keeps_every_gradient(blas_products):
     """b ← μb + g needs g first: with momentum nothing is folded; the step is the kept one."""
     make = lambda ps: SGD(ps, lr=0.1, momentum=0.9)  # noqa: E731
