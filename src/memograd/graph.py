@@ -223,7 +223,11 @@ REACHED = _Reached()
 
 def _reach(root: Any) -> list[Any]:
     """The nodes ``root`` depends on (slot layout), each given the entry ``REACHED``, sorted by
-    creation index: :func:`creation_order` with the table's slots as the visited marks."""
+    creation index: :func:`creation_order` with the table's slots as the visited marks.
+
+    Depth first, and down each node's first parent without the stack: the first parents' chains
+    (a running sum, an activation's input) are walked in a plain loop, in the order the nodes
+    were made, and only the other parents wait on the stack."""
     root._adjoint = REACHED
     nodes = [root]
     stack = [root]
@@ -231,23 +235,26 @@ def _reach(root: Any) -> list[Any]:
     try:
         while stack:
             node = pop()
-            p = node._p0
-            if p is not None:  # one or two parents
-                if p._adjoint is None:
-                    p._adjoint = REACHED
-                    add(p)
-                    push(p)
-                p = node._p1
-                if p is not None and p._adjoint is None:
-                    p._adjoint = REACHED
-                    add(p)
-                    push(p)
-            elif node._ps is not None:  # more parents
-                for p in node._ps:
-                    if p._adjoint is None:
-                        p._adjoint = REACHED
-                        add(p)
-                        push(p)
+            while True:
+                p = node._p0
+                if p is None:  # a leaf, or more parents
+                    if node._ps is not None:
+                        for p in node._ps:
+                            if p._adjoint is None:
+                                p._adjoint = REACHED
+                                add(p)
+                                push(p)
+                    break
+                q = node._p1
+                if q is not None and q._adjoint is None:
+                    q._adjoint = REACHED
+                    add(q)
+                    push(q)
+                if p._adjoint is not None:
+                    break
+                p._adjoint = REACHED
+                add(p)
+                node = p  # on down the chain
     except BaseException:  # interrupted: leave no marks behind
         for node in nodes:
             node._adjoint = None
