@@ -43,6 +43,18 @@ def test_layer_of_values_builds_the_same_nodes_as_each_neuron_alone():
         )
 
 
+def test_layer_names_follow_a_renamed_or_reactivated_neuron():
+    layer = Layer(2, 2, "relu", rng=random.Random(3))
+    xs = [Value(1.0), Value(-2.0)]
+    first = layer(xs)
+    assert [o.name for o in first] == ["o11", "o12"] and first[0].parents[0].label == "z11"
+    layer.neurons[0].name, layer.neurons[0].z_label = "h", "zh"
+    layer.neurons[1].activation = "linear"
+    again = layer(xs)
+    assert again[0].name == "h" and again[0].op == "relu" and again[0].parents[0].label == "zh"
+    assert again[1].op == "wsum" and again[1].name == "o12" and again[1].label is None
+
+
 def test_layer_with_a_weight_that_is_not_a_value_still_names_it():
     layer = Layer(2, 2, "relu", rng=random.Random(1))
     layer.neurons[1].w[0] = 0.5

@@ -49,7 +49,7 @@ from typing import Any, cast
 
 from memograd.errors import DataError, MemogradTypeError, MemogradValueError
 from memograd.pictures import Drawable
-from memograd.scalar.value import _VALUE, Value, _get_data, _unary, _wsum_values, wsum
+from memograd.scalar.value import _UNARY, _VALUE, Value, _get_data, _unary, _wsum_values, wsum
 
 __all__ = [
     "ACTIVATIONS",
@@ -118,7 +118,7 @@ def _check_activation(activation: str) -> str:
 class Neuron:
     """o = act(Σ_i w_i·x_i + b): one fused weighted-sum node, then the activation node."""
 
-    __slots__ = ("w", "b", "activation", "layer", "index", "name", "z_label")
+    __slots__ = ("w", "b", "activation", "layer", "index", "name", "z_label", "_infos")
 
     def __init__(
         self,
@@ -140,6 +140,7 @@ class Neuron:
         self.b = Value(rng.uniform(-1, 1), bias_name(index, layer))
         self.name = name if name is not None else output_name(layer, index)
         self.z_label = f"z{_idx(layer, index)}"
+        self._infos: tuple[Any, ...] = ()
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
         return self._activate(wsum(self.w, x, self.b))
@@ -149,18 +150,31 @@ class Neuron:
         for all its neurons (the weighted sum in C: :func:`memograd.scalar.value._wsum_values`)."""
         if len(self.w) != len(xs) or type(self.b) is not Value:
             return self(xs)  # the general path, and its error messages
-        act = self.activation
-        linear = act == "linear"
+        # the _info of z and of the output (scalar.value.Value), the same at every call: made
+        # once per (activation, name, z_label) instead of two tuples per call
+        act, infos = self.activation, self._infos
+        if not infos or infos[0] is not act or infos[1] is not self.name:
+            infos = self._infos = self._make_infos(len(xs))
+        elif infos[2] is not self.z_label:
+            infos = self._infos = self._make_infos(len(xs))
         try:
-            z = _wsum_values(self.w, xs, xd, self.b, None if linear else self.z_label)
+            z = _wsum_values(self.w, xs, xd, self.b, infos[3])
         except (AttributeError, TypeError):  # a weight that is not a Value
             return self(xs)
-        if linear:
-            z.name = self.name
+        if act == "linear":
             return z
-        out = _unary(act, z)
-        out._info = (act, self.name, None, None)  # what out.name = self.name stores, at once
+        out: Value = infos[5](z)  # the activation's method
+        out._info = infos[4]
         return out
+
+    def _make_infos(self, n: int) -> tuple[Any, ...]:
+        """(activation, name, z_label, z's _info, the output's _info, the activation's method),
+        for n inputs."""
+        act, name, label = self.activation, self.name, self.z_label
+        if act == "linear":  # z is the output: named, not labelled
+            return (act, name, label, ("wsum", name, None, (n, n)), None, None)
+        info = ("wsum", None, label, (n, n))
+        return (act, name, label, info, (act, name, None, None), _UNARY[act])
 
     def _activate(self, z: Value) -> Value:
         act = self.activation

@@ -516,31 +516,27 @@ _VALUE = {Value}
 _get_data = attrgetter("data")
 
 if sys.version_info < (3, 12):
-
-    def _dot(a: Iterable[float], b: Iterable[float]) -> float:
-        """Σ a_i·b_i added left to right from 0.0 (as ``z = 0.0; z += a_i * b_i``), in C."""
-        total: float = sum(map(mul, a, b))
-        return total
-
+    _sum: Callable[[Iterable[float]], float] = sum  # floats added left to right from 0.0, in C
 else:  # 3.12's sum() of floats compensates rounding: keep the plain left-to-right additions
 
-    def _dot(a: Iterable[float], b: Iterable[float]) -> float:
-        """Σ a_i·b_i added left to right from 0.0 (as ``z = 0.0; z += a_i * b_i``)."""
-        total: float = reduce(add, map(mul, a, b), 0.0)
+    def _sum(terms: Iterable[float]) -> float:
+        """Σ terms added left to right from 0.0 (as ``z = 0.0; z += t``)."""
+        total: float = reduce(add, terms, 0.0)
         return total
 
 
 def _wsum_values(
-    ws: Sequence[Value], xs: Sequence[Any], xd: list[float], bias: Value, label: str | None = None
+    ws: Sequence[Value], xs: Sequence[Any], xd: list[float], bias: Value, info: Any = None
 ) -> Value:
     """:func:`wsum` of n >= 1 Value weights, n Value inputs and a Value bias, the inputs' data
     ``xd`` given (a layer reads them once for all its neurons): the operands are read, multiplied
-    and summed in C (``map``), the same node and the same additions as the general loop."""
+    and summed in C (``map``), the same node and the same additions as the general loop.
+    ``info``: the node's ``_info`` if not the default ``("wsum", None, None, (n, n))``."""
     wd = list(map(_get_data, ws))
     v: Value = object.__new__(Value)
-    v.data = _dot(wd, xd) + bias.data
+    v.data = _sum(map(mul, wd, xd)) + bias.data
     v.grad = 0.0
-    v._info = ("wsum", None, label, (len(ws), len(ws)))
+    v._info = ("wsum", None, None, (len(ws), len(ws))) if info is None else info
     v._p0 = None
     v._ps = (*ws, *xs, bias)
     v._ds = (*xd, *wd, 1.0)
