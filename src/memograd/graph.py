@@ -284,8 +284,11 @@ def _backward_in_slots(
             node._adjoint = REACHED
     into_grad = visit is INTO_GRAD
     root._adjoint = seed
-    skipped = edges = 0
-    live = peak = 1  # entries in the table: the seed
+    # the counters are floats: CPython allocates a new int object for every result above 256,
+    # a float comes from a free list (one int each per node cost 8% of this loop); exact to 2**53
+    skipped = 0
+    edges = 0.0
+    live = peak = 1.0  # entries in the table: the seed
     try:
         for node in reversed(order):
             a = node._adjoint
@@ -293,7 +296,7 @@ def _backward_in_slots(
             if a is REACHED:
                 skipped += 1
                 continue  # nothing flows back to this node
-            live -= 1
+            live -= 1.0
             p = node._p0
             if into_grad:
                 if p is None and node._ps is None:
@@ -306,20 +309,20 @@ def _backward_in_slots(
                 previous = p._adjoint
                 if previous is REACHED:
                     p._adjoint = a * node._d0
-                    live += 1
+                    live += 1.0
                     if live > peak:
                         peak = live
                 else:
                     p._adjoint = previous + a * node._d0
                 p = node._p1
                 if p is None:
-                    edges += 1
+                    edges += 1.0
                     continue
-                edges += 2
+                edges += 2.0
                 previous = p._adjoint
                 if previous is REACHED:
                     p._adjoint = a * node._d1
-                    live += 1
+                    live += 1.0
                     if live > peak:
                         peak = live
                 else:
@@ -331,7 +334,7 @@ def _backward_in_slots(
                     previous = p._adjoint
                     if previous is REACHED:
                         p._adjoint = a * d
-                        live += 1
+                        live += 1.0
                         if live > peak:
                             peak = live
                     else:
@@ -340,4 +343,4 @@ def _backward_in_slots(
         for node in order:
             node._adjoint = None
         raise
-    return BackwardStats(nodes=len(order) - skipped, edges=edges, peak_entries=peak)
+    return BackwardStats(nodes=len(order) - skipped, edges=int(edges), peak_entries=int(peak))
