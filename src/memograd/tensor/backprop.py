@@ -32,6 +32,7 @@ from memograd.tensor.tensor import (
     _as_tensor,
     _Meta,
     _Mode,
+    _new,
     _new_node,
     _root,
     _to_array,
@@ -90,17 +91,23 @@ def backward(
         if leaf is None:
             return
         flags = adjoint.flags
+        dt, want = adjoint.dtype, leaf.data.dtype
         if (
             id(adjoint) in stored
             or not flags.writeable
             or not flags.owndata
-            or adjoint.dtype != leaf.data.dtype
+            or (dt is not want and dt != want)
         ):
-            adjoint = np.array(adjoint, dtype=leaf.data.dtype)
+            adjoint = np.array(adjoint, dtype=want)
         stored.add(id(adjoint))
         old_grad = leaf.grad
         if old_grad is None:
-            leaf.grad = _wrap(adjoint)
+            grad = _new(Tensor)  # _wrap(adjoint) written out: once per leaf per backward
+            grad.data = adjoint
+            grad.requires_grad = False
+            grad.grad = grad.name = grad._node = None
+            grad._vc = [0]
+            leaf.grad = grad
         else:
             old = old_grad.data
             if old.shape == adjoint.shape and old.flags.writeable and not old_grad.requires_grad:

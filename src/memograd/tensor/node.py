@@ -105,7 +105,8 @@ class Node:
                 share = np.asarray(share)
             if broadcasts and share.shape != x.shape:
                 share = unbroadcast(share, x.shape)
-            if share.dtype != x.dtype:
+            dt = share.dtype
+            if dt is not x.dtype and dt != x.dtype:  # (`is` first: dtypes are mostly shared)
                 share = share.astype(x.dtype)
             shares.append(share)
         if not _Mode.retain:
@@ -184,7 +185,8 @@ def _apply(prim: Primitive, inputs: tuple[Tensor, ...], params: dict[str, Any]) 
         kept = None
     if type(out) is not np.ndarray and not getattr(out, "_traced", False):
         out = np.asarray(out)
-    if out.dtype == _F64 and all(a.dtype.kind != "f" for a in arrays):
+    dt = out.dtype
+    if dt is not _F32 and dt == _F64 and all(a.dtype.kind != "f" for a in arrays):
         out = out.astype(_F32)  # integer inputs -> float32 results
     t = _new(Tensor)
     t.data = out

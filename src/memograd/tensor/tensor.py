@@ -28,6 +28,7 @@ driver is :mod:`.backprop`; numpy calls on Tensors are :mod:`.interop`.
 from __future__ import annotations
 
 import builtins
+import importlib
 import sys
 import weakref
 from collections.abc import Callable, Iterator
@@ -261,9 +262,10 @@ class Tensor:
         :class:`~memograd.NonFiniteError` naming the first op that made a non-finite value.
         ``trace`` observes the memo table (:class:`memograd.graph.Trace`). Returns the counts of
         the memoized backward (nodes, edges, peak size of the table)."""
-        from memograd.tensor import backprop
-
-        return backprop.backward(self, grad, retain_graph, create_graph, trace)
+        stats: graph.BackwardStats = _backprop.backward(
+            self, grad, retain_graph, create_graph, trace
+        )
+        return stats
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad = None``)."""
@@ -571,3 +573,7 @@ from memograd.tensor.node import _BROADCAST_HINT as _BROADCAST_HINT  # noqa: E40
 from memograd.tensor.node import Node as Node  # noqa: E402
 from memograd.tensor.node import _apply as _apply  # noqa: E402
 from memograd.tensor.node import _new_node as _new_node  # noqa: E402
+
+# backward's driver needs all of the above, Node included: imported last (an import statement
+# inside Tensor.backward cost ~1 us per call)
+_backprop = importlib.import_module("memograd.tensor.backprop")
