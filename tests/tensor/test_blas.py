@@ -35,9 +35,9 @@ def _layout(a, how):
 @pytest.mark.parametrize("lib", sorted(_variants()))
 @settings(max_examples=60, deadline=None)
 @given(
-    m=st.integers(1, 6),
-    k=st.integers(1, 6),
-    n=st.integers(1, 6),
+    m=st.integers(0, 6),
+    k=st.integers(0, 6),
+    n=st.integers(0, 6),
     la=st.sampled_from("CFS"),
     lb=st.sampled_from("CFS"),
     dtype=st.sampled_from([np.float32, np.float64]),

@@ -73,8 +73,9 @@ def _with_cblas(fn: Any) -> Gemm:
 
 def _with_scipy(fn: Any) -> Gemm:
     def gemm_into(alpha: float, a: np.ndarray, b: np.ndarray, beta: float, c: np.ndarray) -> None:
-        # column-major: cᵀ ← α·bᵀ·aᵀ + β·cᵀ, each operand passed as stored (no copy)
-        if not c.flags.c_contiguous:
+        # column-major: cᵀ ← α·bᵀ·aᵀ + β·cᵀ, each operand passed as stored (no copy); SciPy
+        # refuses empty operands
+        if not c.flags.c_contiguous or a.size == 0 or b.size == 0 or c.size == 0:
             _by_numpy(alpha, a, b, beta, c)
             return
         bt, tb = (b.T, 0) if b.flags.c_contiguous else (b, 1)
