@@ -45,7 +45,7 @@ def method(self, other):
     v = _alloc(Value)
     v.data = z
     v.grad = 0.0
-    v._info = ({op!r}, None, None, (1, y))
+    v._info = ({op!r}, None, None, 1, y)
     v._p0 = self
     v._d0 = {d0}
     v._p1 = None
@@ -62,7 +62,7 @@ def reflected(self, other):
     v = _alloc(Value)
     v.data = z
     v.grad = 0.0
-    v._info = ({op!r}, None, None, (0, x))
+    v._info = ({op!r}, None, None, 0, x)
     v._p0 = self
     v._d0 = {d1}
     v._p1 = None

@@ -172,9 +172,9 @@ class Neuron:
         for n inputs."""
         act, name, label = self.activation, self.name, self.z_label
         if act == "linear":  # z is the output: named, not labelled
-            return (act, name, label, ("wsum", name, None, (n, n)), None, None)
-        info = ("wsum", None, label, (n, n))
-        return (act, name, label, info, (act, name, None, None), _UNARY[act])
+            return (act, name, label, ("wsum", name, None, n, n), None, None)
+        info = ("wsum", None, label, n, n)
+        return (act, name, label, info, (act, name, None), _UNARY[act])
 
     def _activate(self, z: Value) -> Value:
         act = self.activation

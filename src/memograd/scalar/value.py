@@ -109,9 +109,10 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
     No tuple per op: each op allocates exactly one object, the node, which is also the only
     object per op the cyclic garbage collector has to track. What only teaching tools read is one
     slot, ``_info``: the op's name (``"mul"``; ``""`` for a leaf) while the node has no name, label
-    or argument, else the tuple ``(op, name, label, arg)``; ``op``, ``name``, ``label`` and ``arg``
-    are properties over it. Fewer slots per node: fewer stores per op, a smaller object (128
-    bytes, not 160) and fewer references for the collector to visit and for ``del`` to clear.
+    or argument, else the tuple ``(op, name, label, *arg)`` (``v * 2.0``: ``("mul", None, None, 1,
+    2.0)``, one tuple); ``op``, ``name``, ``label`` and ``arg`` are properties over it. Fewer slots
+    per node: fewer stores per op, a smaller object (128 bytes, not 160) and fewer references for
+    the collector to visit and for ``del`` to clear.
     Every slot is stored by every op and the class defines no ``__getattr__``: a class with one
     makes CPython 3.11 read every attribute of its instances by the generic, unspecialized path
     (no ``LOAD_ATTR_SLOT``), which made the backward pass 1.7x slower."""
@@ -133,7 +134,7 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
 
     data: float
     grad: float
-    _info: str | tuple[str, str | None, str | None, Any]
+    _info: str | tuple[Any, ...]
     _p0: Value | None
     _d0: float
     _p1: Value | None
@@ -148,7 +149,7 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
         if name is not None and not isinstance(name, str):
             raise MemogradTypeError(f"Value: name must be a str or None, got {name!r}")
         self.grad = 0.0
-        self._info = "" if name is None else ("", name, None, None)
+        self._info = "" if name is None else ("", name, None)
         self._p0 = self._p1 = None
         self._ps = None
         self._index = _next_index()
@@ -170,7 +171,7 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
 
     @name.setter
     def name(self, name: str | None) -> None:
-        self._set_info(1, name)
+        self._set_info(self.op, name, self.label, self.arg)
 
     @property
     def label(self) -> str | None:
@@ -180,24 +181,30 @@ class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
 
     @label.setter
     def label(self, label: str | None) -> None:
-        self._set_info(2, label)
+        self._set_info(self.op, self.name, label, self.arg)
 
     @property
     def arg(self) -> Any:
         """The op's argument: ``(i, c)`` for a constant operand c at position i (0: ``c op v``,
         1: ``v op c``); ``(n weights, m Value inputs)`` for wsum; else None."""
         info = self._info
-        return None if type(info) is str else info[3]
+        return None if type(info) is str or len(info) == 3 else info[3:]
 
     @arg.setter
-    def arg(self, arg: Any) -> None:
-        self._set_info(3, arg)
+    def arg(self, arg: tuple[Any, ...] | None) -> None:
+        if arg is not None and (type(arg) is not tuple or not arg):
+            raise MemogradTypeError(f"Value.arg must be None or a non-empty tuple, got {arg!r}")
+        self._set_info(self.op, self.name, self.label, arg)
 
-    def _set_info(self, k: int, value: Any) -> None:
-        info = self._info
-        fields = [info, None, None, None] if type(info) is str else list(info)
-        fields[k] = value
-        self._info = fields[0] if fields[1:] == [None, None, None] else tuple(fields)  # type: ignore[assignment]
+    def _set_info(
+        self, op: str, name: str | None, label: str | None, arg: tuple[Any, ...] | None
+    ) -> None:
+        if arg is not None:
+            self._info = (op, name, label, *arg)
+        elif name is None and label is None:
+            self._info = op
+        else:
+            self._info = (op, name, label)
 
     # --- graph protocol for memograd.graph's general path and the teaching tools ---------------
 
@@ -531,12 +538,12 @@ def _wsum_values(
     """:func:`wsum` of n >= 1 Value weights, n Value inputs and a Value bias, the inputs' data
     ``xd`` given (a layer reads them once for all its neurons): the operands are read, multiplied
     and summed in C (``map``), the same node and the same additions as the general loop.
-    ``info``: the node's ``_info`` if not the default ``("wsum", None, None, (n, n))``."""
+    ``info``: the node's ``_info`` if not the default ``("wsum", None, None, n, n)``."""
     wd = list(map(_get_data, ws))
     v: Value = object.__new__(Value)
     v.data = _sum(map(mul, wd, xd)) + bias.data
     v.grad = 0.0
-    v._info = ("wsum", None, None, (len(ws), len(ws))) if info is None else info
+    v._info = ("wsum", None, None, len(ws), len(ws)) if info is None else info
     v._p0 = None
     v._ps = (*ws, *xs, bias)
     v._ds = (*xd, *wd, 1.0)
