@@ -187,6 +187,22 @@ def test_every_attribute_of_a_fresh_node_is_stored_and_value_has_no_getattr():
         assert node.arg is None or isinstance(node.arg, tuple)
 
 
+def test_op_name_label_and_arg_share_one_slot_and_keep_each_other():
+    x = Value(2.0, "x")
+    y = x * 3.0
+    assert (y.op, y.name, y.label, y.arg) == ("mul", None, None, (1, 3.0))
+    y.name = "y"
+    y.label = "why"
+    assert (y.op, y.name, y.label, y.arg) == ("mul", "y", "why", (1, 3.0))
+    y.name = y.label = None
+    assert (y.op, y.name, y.label, y.arg) == ("mul", None, None, (1, 3.0))
+    y.arg = None
+    assert (y.op, y.name, y.label, y.arg) == ("mul", None, None, None)
+    assert (x.op, x.name, (2.0 - x).arg) == ("", "x", (0, 2.0))
+    with pytest.raises(MemogradTypeError, match="arg must be None or a non-empty tuple"):
+        y.arg = [1, 3.0]
+
+
 def test_leaf_grads_accumulate_intermediates_do_not_double():
     x = Value(3.0)
     h = x * x
