@@ -95,7 +95,8 @@ def _as_float(data: object, what: str = "Value") -> float:
     )
 
 
-_next_index = itertools.count().__next__  # creation index: parents always come before children
+_counter = itertools.count()  # creation index: parents always come before children
+_next_index = _counter.__next__
 
 
 class Value(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
@@ -553,4 +554,4 @@ def _wsum_values(
 
 
 # the op methods, generated from the rule table (memograd.scalar.methods); the unary ones by op
-_UNARY: dict[str, Callable[[Value], Value]] = install_methods(Value, _number, _next_index)
+_UNARY: dict[str, Callable[[Value], Value]] = install_methods(Value, _number, _counter)
