@@ -185,3 +185,19 @@ def test_affine_refuses_shapes_that_do_not_align():
         mg.tensor.affine(np.ones((5, 4)), np.ones((2, 3)), np.ones(3))
     with pytest.raises(ShapeError, match="affine: shapes"):  # a bias that does not broadcast
         mg.tensor.affine(np.ones((5, 2)), np.ones((2, 3)), np.ones(4))
+
+
+def test_memory_report_starts_a_layer_at_each_affine_node():
+    from memograd.tensor.memory import memory_report
+
+    rng = np.random.default_rng(7)
+    x = mg.tensor(rng.normal(size=(6, 4)).astype(np.float32))
+    W1, W2 = (
+        mg.tensor(rng.normal(size=s).astype(np.float32), requires_grad=True)
+        for s in ((4, 3), (3, 2))
+    )
+    b1, b2 = (mg.tensor(np.zeros(n, np.float32), requires_grad=True) for n in (3, 2))
+    loss = ((x @ W1 + b1).relu() @ W2 + b2).sum()
+    rows = memory_report(loss, show=False).layers
+    first = "affine" if ops_affine.FUSE_BIAS else "matmul"
+    assert [r["ops"][0] for r in rows] == [first, first] and [r["layer"] for r in rows] == [1, 2]

@@ -186,15 +186,17 @@ def _human(n: float) -> str:
 
 
 def layers(order: list[Tensor | Node], trace: MemoryTrace) -> list[dict[str, Any]]:
-    """Saved bytes grouped by layer: a new layer starts at each matmul (a Linear layer's)."""
+    """Saved bytes grouped by layer: a new layer starts at each matmul (a Linear layer's) or
+    affine node (``x @ W + b`` fused, :mod:`.ops_affine`)."""
     rows: list[dict[str, Any]] = []
     k = 0
     for n in order:
         if not hasattr(n, "prim"):
             continue
         name = n.prim.name
-        if name == "matmul" or not rows:
-            k += 1 if name == "matmul" or not rows else 0
+        starts = name == "matmul" or name == "affine"
+        if starts or not rows:
+            k += 1 if starts or not rows else 0
             rows.append({"layer": k, "ops": [], "bytes": 0})
         row = rows[-1]
         row["ops"].append(name)
