@@ -49,7 +49,7 @@ from typing import Any, cast
 
 from memograd.errors import DataError, MemogradTypeError, MemogradValueError
 from memograd.pictures import Drawable
-from memograd.scalar.value import _UNARY, _VALUE, Value, _get_data, _unary, _wsum_values, wsum
+from memograd.scalar.value import _UNARY, _VALUE, Value, _unary, _wsum_values, wsum
 
 __all__ = [
     "ACTIVATIONS",
@@ -220,8 +220,9 @@ class Layer:
         """Always a list (also for one neuron): MLP unwraps the final single output."""
         xs = tuple(x)
         if xs and {*map(type, xs)} == _VALUE:  # read the inputs' data once for every neuron
-            xd = list(map(_get_data, xs))
-            return [n._of_values(cast("tuple[Value, ...]", xs), xd) for n in self.neurons]
+            values = cast("tuple[Value, ...]", xs)
+            xd = [v.data for v in values]
+            return [n._of_values(values, xd) for n in self.neurons]
         return [n(xs) for n in self.neurons]
 
     def parameters(self) -> list[Value]:
