@@ -52,19 +52,27 @@ def temporaries(folder: Path) -> list[str]:
         return []
 
 
-def kill_during_a_write(proc, folder: Path, rng: random.Random, sig) -> bool | None:
+def kill_during_a_write(
+    proc, folder: Path, rng: random.Random, sig, durations: list
+) -> bool | None:
     """Wait until the process has started its ``nth`` checkpoint write (n drawn from 1-3), then
-    after a random delay of 0-3 ms send ``sig``. Returns whether a temporary file was there just
-    before the signal, or None when the process finished first."""
-    wanted, seen, writing = rng.randint(1, 3), 0, False
+    after a random delay send ``sig``. The delay is drawn from 0 to half the writes timed so far
+    (``durations``, seconds, added to here; at most 3 ms): a fast machine's writes last about a
+    millisecond, a loaded one's several. Returns whether a temporary file was there just before
+    the signal, or None when the process finished first."""
+    wanted, seen, writing, began = rng.randint(1, 3), 0, False, 0.0
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
         now = bool(temporaries(folder))
         if now and not writing:
             seen += 1
+            began = time.monotonic()
+        elif writing and not now:
+            durations.append(time.monotonic() - began)
         writing = now
         if writing and seen >= wanted:
-            time.sleep(rng.uniform(0, 0.003))
+            typical = sorted(durations)[len(durations) // 2] if durations else 0.001
+            time.sleep(rng.uniform(0, min(0.003, typical / 2)))
             during = bool(temporaries(folder))
             proc.send_signal(sig)
             proc.wait()
@@ -92,6 +100,7 @@ def test_kills_during_checkpoint_writes_then_resume_end_bit_identical(tmp_path, 
     rng = random.Random(11)
     kills = during = 0
     signals = {signal.SIGKILL: 0, signal.SIGINT: 0}
+    durations: list[float] = []
     for _ in range(200):
         started = (folder / "checkpoint.npz").exists()
         argv = ["train", "--resume", str(folder)] if started else ["train", *RUN, "--out",
@@ -101,7 +110,7 @@ def test_kills_during_checkpoint_writes_then_resume_end_bit_identical(tmp_path, 
             assert proc.wait() == 0, proc.stderr.read().decode()
             break
         sig = rng.choice([signal.SIGKILL, signal.SIGINT])
-        hit = kill_during_a_write(proc, folder, rng, sig)
+        hit = kill_during_a_write(proc, folder, rng, sig, durations)
         if hit is None:  # finished before the chosen write: start again from scratch
             assert proc.returncode == 0, proc.stderr.read().decode()
             (folder / "checkpoint.npz").unlink()

@@ -20,8 +20,10 @@ def test_training_section_is_registered_and_trains_for_real(monkeypatch):
     assert data["train_loss"][-1] < data["train_loss"][0]
     assert 0.8 <= data["test_accuracy"] <= 1.0
     b = data["backward"]
-    # a 2-16-16-2 MLP: 6 parameters + 3 matmuls, 3 bias adds, 2 relus and the loss
-    assert b["nodes"] == 15 and b["edges"] == 14
+    # a 2-16-16-2 MLP: 6 parameters + 3 affine nodes (x W + b, one node per layer), 2 relus and
+    # the loss; edges: 2 + 3 + 3 into the affines (the first reads only W and b: x is data),
+    # one into each relu and into the loss
+    assert b["nodes"] == 12 and b["edges"] == 11
     assert len(data["grid"]["classes"]) == data["grid"]["n"] ** 2
     out = io.StringIO()
     training.render(data, UI(no_color=True, stdout=out))

@@ -38,3 +38,42 @@ def test_linear_names_its_sizes_when_the_input_does_not_fit():
     with pytest.raises(ShapeError, match="takes 2"):
         model(np.float32(1.0))
     assert model(np.ones((4, 2), dtype=np.float32)).shape == (4, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_with_a_bias_is_one_affine_node_with_the_two_node_gradients(dtype):
+    """Linear's forward is ``matmul(x, W) + b`` on a temporary product: one affine node per layer
+    (ops_affine), and every gradient equal, bit for bit, to the matmul-then-add graph."""
+    import sys
+
+    from memograd import graph
+
+    tensor_module = sys.modules["memograd.tensor.tensor"]
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(5, 3)).astype(dtype)
+
+    def run(fuse):
+        saved = tensor_module._fuse_bias
+        if not fuse:
+            tensor_module._fuse_bias = None
+        try:
+            model = mg.nn.MLP([3, 4, 2], seed=1, dtype=dtype)
+            out = model(mg.tensor(x))
+            ops = [n.prim.name for n in graph.topological_order(out._node) if hasattr(n, "prim")]
+            (out * out).sum().backward()
+        finally:
+            tensor_module._fuse_bias = saved
+        return ops, [p.grad.numpy() for p in model.parameters()]
+
+    fused_ops, fused = run(True)
+    plain_ops, plain = run(False)
+    assert fused_ops.count("affine") == 2 and "matmul" not in fused_ops
+    assert plain_ops.count("matmul") == 2 and "affine" not in plain_ops
+    for a, b in zip(fused, plain, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_linear_without_a_bias_stays_a_matmul():
+    layer = mg.nn.Linear(3, 2, bias=False)
+    out = layer(mg.tensor(np.ones((4, 3))))
+    assert out._node.prim.name == "matmul"

@@ -71,14 +71,16 @@ class Linear(Module):
         elif x.dtype != dtype and not x.requires_grad:
             x = Tensor(x.data.astype(dtype))
         try:
-            out = matmul(x, self.weight)  # x @ W (the @ operator is installed at import)
+            if self.bias is not None:
+                # a temporary product plus the bias: one affine node (``ops_affine.fuse_bias``)
+                return matmul(x, self.weight) + self.bias
+            return matmul(x, self.weight)  # x @ W (the @ operator is installed at import)
         except ShapeError as error:  # matmul checked the shapes; say which layer and what it takes
             raise ShapeError(
                 f"Linear({self.in_features} -> {self.out_features}): input of shape {x.shape} "
                 f"has {x.shape[-1] if x.ndim else 'no'} features in its last axis; this layer "
                 f"takes {self.in_features} (rows are samples: shape (batch, {self.in_features}))"
             ) from error
-        return out + self.bias if self.bias is not None else out
 
     def extra_repr(self) -> str:
         bias = "" if self.bias is not None else ", bias=False"

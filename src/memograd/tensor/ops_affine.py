@@ -13,8 +13,8 @@ temporary elision does), it turns that product's node into this op (:func:`fuse_
 Nothing else can see the difference: the product was about to be dropped, and the gradients are
 the same numbers. Only on plain NumPy arrays outside create_graph formulas: ``compile_step``'s
 tracing (traced arrays) and higher-order graphs record ``matmul`` and ``add`` as before, so the
-recorded programs do not change. (:class:`memograd.nn.Linear` keeps its two nodes, matmul and
-add, which the lesson's training section counts.)
+recorded programs do not change. :class:`memograd.nn.Linear` writes ``matmul(x, W) + b`` as
+such a temporary: a layer with a bias is one affine node in the eager graph.
 """
 
 from __future__ import annotations
