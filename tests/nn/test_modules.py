@@ -2,6 +2,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import memograd as mg
 from memograd.errors import MemogradTypeError, MemogradValueError, ShapeError
@@ -329,3 +331,32 @@ def test_hinge_value_and_gradient(k):
 def test_labels_must_be_integers():
     with pytest.raises(MemogradTypeError, match="labels must be integers"):
         hinge(mg.tensor(np.zeros((2, 3))), np.array([0.5, 1.0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_parameters_are_named_parameters_in_order_with_shared_and_frozen_ones(data):
+    """parameters() (plain loops) lists exactly named_parameters()'s tensors, in its order: a
+    parameter shared by two modules once, a frozen one (requires_grad=False) and a non-leaf
+    not at all, nested modules depth first."""
+    pool = [Parameter(np.ones(2)) for _ in range(4)]
+
+    def build(depth):
+        m = Module()
+        for i in range(data.draw(st.integers(0, 3))):
+            kind = data.draw(st.sampled_from(["param", "frozen", "computed", "child", "other"]))
+            if kind == "param":
+                value = data.draw(st.sampled_from(pool))
+            elif kind == "frozen":
+                value = mg.tensor(np.ones(2))
+            elif kind == "computed":
+                value = pool[0] * 2.0
+            elif kind == "child" and depth < 3:
+                value = build(depth + 1)
+            else:
+                value = 3
+            setattr(m, f"a{i}", value)
+        return m
+
+    root = build(0)
+    assert [id(p) for p in root.parameters()] == [id(p) for _, p in root.named_parameters()]

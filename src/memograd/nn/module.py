@@ -92,7 +92,20 @@ class Module(Drawable):  # to_svg/save: drawn by viz (memograd.pictures)
                 yield from value._named_parameters(f"{prefix}{name}.")
 
     def parameters(self) -> list[Tensor]:
-        return [p for _, p in self.named_parameters()]
+        """The parameters of ``named_parameters()``, in its order (a shared one once), gathered
+        by plain loops: a training loop asks for them every step (``zero_grad``)."""
+        found: list[Tensor] = []
+        self._gather_parameters(found, set())
+        return found
+
+    def _gather_parameters(self, found: list[Tensor], seen: set[int]) -> None:
+        for value in vars(self).values():
+            if isinstance(value, Tensor):
+                if value.requires_grad and value.is_leaf and id(value) not in seen:
+                    seen.add(id(value))
+                    found.append(value)
+            elif isinstance(value, Module):
+                value._gather_parameters(found, seen)
 
     def num_parameters(self) -> int:
         """Number of trainable scalars (a 2-input neuron has (2+1) = 3)."""
