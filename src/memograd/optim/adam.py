@@ -48,6 +48,8 @@ class Adam(Optimizer):
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0) or not eps > 0:
             raise MemogradValueError(f"{type(self).__name__}: betas in [0, 1) and eps > 0 needed")
         self.betas, self.eps = (float(b1), float(b2)), float(eps)
+        # the kernel's scalars that do not depend on the step count k, with their key
+        self._fixed: tuple[Any, tuple[Any, ...], Any, tuple[Any, ...]] | None = None
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "betas": list(self.betas), "eps": self.eps}
@@ -75,10 +77,15 @@ class Adam(Optimizer):
 
     def _scalars(self, lr: float, k: int, dt: Any) -> tuple[Any, ...]:
         (b1, b2), wd = self.betas, self.weight_decay
-        decoupled = self.DECOUPLED
-        return (dt(b1), dt(1.0 - b1), dt(b2), dt(1.0 - b2), dt(math.sqrt(1.0 - b2**k)),
-                dt(self.eps), dt(lr / (1.0 - b1**k)), dt(1.0 - lr * wd if decoupled else wd),
-                bool(wd), decoupled)  # fmt: skip
+        key = (dt, b1, b2, self.eps, wd, lr)
+        fixed = self._fixed
+        if fixed is None or fixed[0] != key:  # what does not move with k, made once per key
+            decoupled = self.DECOUPLED
+            fixed = self._fixed = (key, (dt(b1), dt(1.0 - b1), dt(b2), dt(1.0 - b2)),
+                                   dt(self.eps), (dt(1.0 - lr * wd if decoupled else wd),
+                                                  bool(wd), decoupled))  # fmt: skip
+        return (*fixed[1], dt(math.sqrt(1.0 - b2**k)), fixed[2], dt(lr / (1.0 - b1**k)),
+                *fixed[3])  # fmt: skip
 
 
 class AdamW(Adam):
