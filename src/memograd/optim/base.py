@@ -265,7 +265,20 @@ class Optimizer:
             return False
         flat_a, grads, vcs = found
         t = self.t + 1
-        lr = self.lr * self.schedule(t)
+        if not self._common_update(flat_a, grads, self.lr * self.schedule(t)):
+            return False
+        self.t = t
+        self._lag += 1
+        for vc in vcs:  # (a leaf's version counter is made with it and never replaced)
+            vc[0] += 1
+        return True
+
+    def _common_update(
+        self, flat_a: tuple[np.ndarray, ...], grads: list[np.ndarray], lr: float
+    ) -> bool:
+        """:meth:`_step_common`'s update at rate ``lr``: the kernel's scalars (reused while lr
+        and what of the step count they use do not change), then one call; False: nothing
+        written, the general path runs."""
         k = int(self._steps[0]) + self._lag + 1  # (every parameter has had k - 1 updates)
         key = self._scalars_key(k)
         last = self._last_scalars
@@ -274,13 +287,7 @@ class Optimizer:
         else:
             scalars = self._scalars(lr, k, self._dtype.type)
             self._last_scalars = (lr, key, scalars)
-        if not self._call_common(flat_a, grads, scalars):
-            return False
-        self.t = t
-        self._lag += 1
-        for vc in vcs:  # (a leaf's version counter is made with it and never replaced)
-            vc[0] += 1
-        return True
+        return self._call_common(flat_a, grads, scalars)
 
     def _common_grads(
         self,

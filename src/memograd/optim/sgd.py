@@ -108,19 +108,15 @@ class SGD(Optimizer):
             return False
         return True
 
-    def _step_common(self) -> bool:
-        """Plain SGD (no momentum, no weight decay), the eager engine's usual update: the
-        base's fast path with the rate as the kernel's one scalar (:func:`._plain.sgd_plain_many`
-        takes the gradients in their own shapes). At 2-16-16-1 the update's Python is most of
-        its cost: this path does only what the plain update needs (same bits)."""
+    def _common_update(
+        self, flat_a: tuple[np.ndarray, ...], grads: list[np.ndarray], lr: float
+    ) -> bool:
+        """Plain SGD (no momentum, no weight decay), the eager engine's usual update: the rate
+        is the kernel's one scalar (:func:`._plain.sgd_plain_many` takes the gradients in their
+        own shapes). At 2-16-16-1 the update's Python is most of its cost: this path does only
+        what the plain update needs (same bits)."""
         if self.momentum or self.weight_decay:
-            return super()._step_common()
-        found = self._common_grads()
-        if found is None:
-            return False
-        flat_a, grads, vcs = found
-        t = self.t + 1
-        lr = self.lr * self.schedule(t)
+            return super()._common_update(flat_a, grads, lr)
         last = self._last_plain
         if last is None or last[0] != lr or last[1] is not self._dtype:
             last = self._last_plain = (lr, self._dtype, self._dtype.type(lr))
@@ -129,10 +125,6 @@ class SGD(Optimizer):
         except Exception:  # numba's TypingError (raised before anything is written)
             self._no_many = True
             return False
-        self.t = t
-        self._lag += 1
-        for vc in vcs:  # (a leaf's version counter is made with it and never replaced)
-            vc[0] += 1
         return True
 
     def _scalars_key(self, k: int) -> Any:
