@@ -40,6 +40,15 @@ def test_linear_names_its_sizes_when_the_input_does_not_fit():
     assert model(np.ones((4, 2), dtype=np.float32)).shape == (4, 1)
 
 
+def test_a_replaced_bias_of_the_wrong_shape_is_named_not_blamed_on_the_input():
+    """The bias is added inside the layer's shape check (one affine node): an input that fits
+    keeps the add's own message, not "input ... has 3 features ... takes 3"."""
+    layer = mg.nn.Linear(3, 2)
+    layer.bias = mg.nn.Parameter(np.zeros(5, np.float32))
+    with pytest.raises(ShapeError, match=re.escape("add: shapes (4, 2) and (5,)")):
+        layer(np.ones((4, 3), dtype=np.float32))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_linear_with_a_bias_is_one_affine_node_with_the_two_node_gradients(dtype):
     """Linear's forward is ``matmul(x, W) + b`` on a temporary product: one affine node per layer

@@ -76,6 +76,8 @@ class Linear(Module):
                 return matmul(x, self.weight) + self.bias
             return matmul(x, self.weight)  # x @ W (the @ operator is installed at import)
         except ShapeError as error:  # matmul checked the shapes; say which layer and what it takes
+            if x.ndim and x.shape[-1] == self.in_features:
+                raise  # the input fits: the error is the weight's or the bias's, as it says
             raise ShapeError(
                 f"Linear({self.in_features} -> {self.out_features}): input of shape {x.shape} "
                 f"has {x.shape[-1] if x.ndim else 'no'} features in its last axis; this layer "
