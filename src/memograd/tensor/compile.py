@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from time import perf_counter as _clock
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -194,6 +194,15 @@ class CompiledStep:
         )
 
 
+class _Fold(NamedTuple):
+    """compile_step's update folded into the weights' gradient products (``keep_grads=False``)."""
+
+    replay: Callable[..., None]  # the replay, taking α and β after the inputs
+    update: Any  # the numba update of the parameters not folded
+    params: list[int]  # the folded parameters' indices
+    source: str
+
+
 class _Compiled:
     def __init__(self, owner: CompiledStep, arrays: Sequence[np.ndarray]):
         params = owner.params
@@ -328,9 +337,9 @@ class _Compiled:
         try:
             update, source = fused.build_update(self.prog, n, opt)
             replay, replay_source, chains = fused_replay.build_replay(self.prog, _Sym)
-            folded = self._folded(opt)
+            folded = self._folded(opt, n)
             run = self._update_runner(update, opt, replay if chains else self.fn, folded)
-            self._check_fused(run, arrays, folded[2] if folded is not None else ())
+            self._check_fused(run, arrays, folded.params if folded is not None else ())
         except Exception as err:  # the NumPy replay stays
             self.reason += f"; update kernel: {type(err).__name__}: {err}"
             return
@@ -338,14 +347,14 @@ class _Compiled:
             source = f"{replay_source}\n\n{source}"
         backend = "numpy + numba update"
         if folded is not None:
-            source = f"{source}\n\n# with the update folded into the products:\n{folded[3]}"
+            source = f"{source}\n\n# with the update folded into the products:\n{folded.source}"
             backend += " (SGD folded into BLAS)"
         self.kernel_source, self.run, self.backend = source, run, backend
 
-    def _folded(self, opt: Any) -> tuple[Any, Any, list[int], str] | None:
-        """The replay with the weights' updates folded into their gradient products, the
-        update of the other parameters, and which were folded (None: nothing to fold, the
-        gradients are to be kept, or SciPy is missing)."""
+    def _folded(self, opt: Any, n_params: int) -> _Fold | None:
+        """The replay with the weights' updates folded into their gradient products and the
+        update of the other parameters (None: the gradients are to be kept, the optimizer's
+        update cannot be folded, nothing qualifies, or no BLAS gemm with β was found)."""
         if self.owner.keep_grads or opt._fold_scalars(opt._scalars(1.0, 1, float)) is None:
             return None
         folds = fused_replay.gemm_folds(self.prog, _Sym)
@@ -353,11 +362,11 @@ class _Compiled:
             return None
         try:
             replay, source, _ = fused_replay.build_replay(self.prog, _Sym, folds)
-        except ImportError:  # SciPy's BLAS takes β; without it the gradients are written
+        except ImportError:  # neither NumPy's BLAS nor SciPy's: the gradients are written
             return None
         skip = frozenset(folds.values())
-        rest, rest_source = fused.build_update(self.prog, len(self.owner.params), opt, skip)
-        return replay, rest, sorted(skip), f"{source}\n\n{rest_source}"
+        rest, rest_source = fused.build_update(self.prog, n_params, opt, skip)
+        return _Fold(replay, rest, sorted(skip), f"{source}\n\n{rest_source}")
 
     def _namespace(self, opt: Any) -> dict[str, Any]:
         params = self.owner.params
@@ -400,7 +409,7 @@ class _Compiled:
         update: Any,
         opt: Any,
         replay: Callable[..., None],
-        folded: tuple[Any, Any, list[int], str] | None = None,
+        folded: _Fold | None = None,
     ) -> Callable[..., None]:
         """The NumPy replay (``replay``: its element-wise chains fused by
         ``fused_replay.build_replay``), then one call of the update kernel (``opt.step()`` when
@@ -415,12 +424,12 @@ class _Compiled:
         ns.update(F=replay, U=update, G=self.prog.arenas["grads"])
         lines = [f"def run({xs}):"]
         if folded is not None:
-            skip = set(folded[2])
+            skip = set(folded.params)
             ns.update(
-                FF=folded[0],
-                UR=folded[1],
+                FF=folded.replay,
+                UR=folded.update,
                 PG_KEEP=[pg for i, pg in enumerate(self.param_grads) if i not in skip],
-                P_FOLDED=[params[i] for i in folded[2]],
+                P_FOLDED=[params[i] for i in folded.params],
             )
             lines += [
                 "    S = O._fused_scalars(DT)",
