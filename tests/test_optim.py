@@ -272,6 +272,23 @@ def test_clip_grad_norm_scales_to_the_max_norm_keeping_direction():
     assert p.data[0] == pytest.approx(-2.0)
 
 
+def run_updates(kind, hp, shapes, grads, dtype=np.float32, attrs=None, grad=None):
+    """Parameters of ones of ``shapes`` (``dtype``), one optimizer ``kind(**hp)`` with ``attrs``
+    set on it, one step per set of ``grads`` (``grad(i, g)`` makes parameter i's array);
+    returns the final values and the optimizer."""
+    params = [P(np.ones(s)) for s in shapes]
+    for p in params:
+        p.data = p.data.astype(dtype)
+    opt = make_optimizer(kind, params, **hp)
+    for name, value in (attrs or {}).items():
+        setattr(opt, name, value)
+    for gs in grads:
+        for i, (p, g) in enumerate(zip(params, gs)):
+            p.grad = g if grad is None else grad(i, g)
+        opt.step()
+    return [p.data.copy() for p in params], opt
+
+
 @pytest.mark.parametrize("kind, hp", CASES)
 def test_fused_flat_update_gives_the_same_bits_as_the_per_parameter_one(kind, hp):
     rng = np.random.default_rng(1)
@@ -279,16 +296,8 @@ def test_fused_flat_update_gives_the_same_bits_as_the_per_parameter_one(kind, hp
     grads = [[rng.normal(size=s).astype(np.float32) for s in shapes] for _ in range(5)]
     runs = []
     for fused in (True, False):
-        params = [P(np.ones(s)) for s in shapes]
-        for p in params:
-            p.data = p.data.astype(np.float32)
-        opt = make_optimizer(kind, params, **hp)
-        opt._fusable = fused
-        for gs in grads:
-            for p, g in zip(params, gs):
-                p.grad = g
-            opt.step()
-        runs.append([p.data.copy() for p in params])
+        values, _ = run_updates(kind, hp, shapes, grads, attrs={"_fusable": fused})
+        runs.append(values)
     assert all(np.array_equal(a, b) for a, b in zip(*runs))
 
 
@@ -349,16 +358,8 @@ def test_numba_kernels_give_the_numpy_updates_bit_for_bit(kind, hp, dtype):
     grads = [[rng.normal(size=s).astype(dtype) for s in shapes] for _ in range(4)]
     runs = []
     for backend in ("numpy", "numba"):
-        params = [P(np.ones(s)) for s in shapes]
-        for p in params:
-            p.data = p.data.astype(dtype)
-        opt = make_optimizer(kind, params, **hp)
-        opt.backend = backend
-        for gs in grads:
-            for p, g in zip(params, gs):
-                p.grad = g
-            opt.step()
-        runs.append([p.data.copy() for p in params])
+        values, _ = run_updates(kind, hp, shapes, grads, dtype, attrs={"backend": backend})
+        runs.append(values)
     for a, b in zip(*runs):
         assert a.dtype == dtype and np.array_equal(a, b)
 
@@ -378,19 +379,16 @@ def test_a_read_only_gradient_falls_back_to_one_kernel_call_per_parameter(kind, 
     grads = [[rng.normal(size=s).astype(np.float32) for s in shapes] for _ in range(3)]
     runs = []
     for backend, frozen in (("numpy", False), ("numba", False), ("numba", True)):
-        params = [P(np.ones(s)) for s in shapes]
-        for p in params:
-            p.data = p.data.astype(np.float32)
-        opt = make_optimizer(kind, params, **hp)
-        opt.backend = backend
-        for gs in grads:
-            for i, (p, g) in enumerate(zip(params, gs)):
-                p.grad = g.copy()
-                p.grad.setflags(write=not (frozen and i == 0))  # one read-only among writable
-            opt.step()
+
+        def grad(i, g, frozen=frozen):
+            g = g.copy()
+            g.setflags(write=not (frozen and i == 0))  # one read-only among writable
+            return g
+
+        values, opt = run_updates(kind, hp, shapes, grads, attrs={"backend": backend}, grad=grad)
         plain = kind == "sgd" and not hp.get("momentum") and not hp.get("weight_decay")
         assert opt._no_many == (frozen and not plain)
-        runs.append([p.data.copy() for p in params])
+        runs.append(values)
     for run in runs[1:]:
         assert all(np.array_equal(a, b) for a, b in zip(run, runs[0]))
 
